@@ -1,0 +1,129 @@
+package io.iotmeter;
+
+import io.iotmeter.boot.CommandLine;
+import io.iotmeter.boot.ConfigLoader;
+import io.iotmeter.boot.Platform;
+import io.iotmeter.boot.SecretMasker;
+import io.iotmeter.boot.StartupException;
+import io.iotmeter.ops.PlatformMetrics;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.micrometer.VertxPrometheusOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The launcher: {@code java -jar iot-meter.jar run [--profile P] [--data-dir DIR] [--conf FILE]}.
+ *
+ * <p>A small main class rather than Vert.x's {@code VertxApplication}: the platform needs its
+ * own subcommands and options (profiles, data directory), a configuration that decides which
+ * verticles run, and a clean one-line error for an operator instead of a stack trace.
+ */
+public final class Main {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+  /** How long a SIGTERM waits for verticles to undeploy and stores to flush. */
+  private static final long SHUTDOWN_TIMEOUT_S = 30;
+
+  private Main() {
+  }
+
+  public static void main(String[] args) {
+    CommandLine cli;
+    try {
+      cli = CommandLine.parse(args, System.getenv());
+    } catch (IllegalArgumentException e) {
+      System.err.println("iot-meter: " + e.getMessage());
+      System.err.println(CommandLine.USAGE);
+      System.exit(2);
+      return;
+    }
+    if (cli.command().equals("help")) {
+      System.out.println(CommandLine.USAGE);
+      return;
+    }
+    if (!run(cli, System.getenv())) {
+      System.exit(1); // the shutdown hook closes whatever did start
+    }
+  }
+
+  /**
+   * Starts the platform and blocks the calling (main) thread until it has started; returns false
+   * when it could not start. The platform then runs until the JVM is asked to stop.
+   */
+  static boolean run(CommandLine cli, Map<String, String> env) {
+    JsonObject config;
+    try {
+      config = loadConfig(cli, env);
+    } catch (StartupException e) {
+      System.err.println("iot-meter: " + e.getMessage());
+      return false;
+    }
+    LOG.info("Starting IoT Meter {} with profile '{}', effective configuration:\n{}",
+        PlatformMetrics.version(), cli.profile(), SecretMasker.mask(config).encodePrettily());
+
+    Vertx vertx = createVertx(config);
+    Platform platform = new Platform(vertx, config);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> shutdown(vertx, platform), "iot-meter-shutdown"));
+    try {
+      platform.start().toCompletionStage().toCompletableFuture().get(); // the main thread, not an event loop
+      LOG.info("IoT Meter is running; REST API on port {}", config.getJsonObject("http").getInteger("port"));
+      // The main thread ends here; Vert.x's threads keep the JVM alive until shutdown.
+      return true;
+    } catch (Exception e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      if (cause instanceof StartupException) {
+        LOG.debug("Startup failed", cause);
+        System.err.println("iot-meter: " + cause.getMessage());
+      } else {
+        LOG.error("Startup failed", cause);
+        System.err.println("iot-meter: startup failed: " + cause);
+      }
+      return false;
+    }
+  }
+
+  private static JsonObject loadConfig(CommandLine cli, Map<String, String> env) {
+    Vertx configVertx = Vertx.vertx();
+    try {
+      return ConfigLoader.load(configVertx, cli, env).toCompletionStage().toCompletableFuture().get();
+    } catch (Exception e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      throw cause instanceof StartupException s ? s : new StartupException("Cannot read configuration: " + cause, cause);
+    } finally {
+      configVertx.close();
+    }
+  }
+
+  /** A Vert.x instance with its own Prometheus registry, named in the configuration. */
+  public static Vertx createVertx(JsonObject config) {
+    String registryName = PlatformMetrics.DEFAULT_REGISTRY + "-" + java.util.UUID.randomUUID();
+    config.put("metrics", config.getJsonObject("metrics", new JsonObject()).put("registry_name", registryName));
+    MicrometerMetricsOptions metrics = new MicrometerMetricsOptions()
+        .setEnabled(true)
+        .setRegistryName(registryName)
+        .setJvmMetricsEnabled(true)
+        .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true));
+    return Vertx.builder()
+        .with(new VertxOptions().setMetricsOptions(metrics))
+        .withMetrics(new MicrometerMetricsFactory())
+        .build();
+  }
+
+  private static void shutdown(Vertx vertx, Platform platform) {
+    LOG.info("Stopping IoT Meter: undeploying verticles, flushing stores");
+    try {
+      platform.stop().eventually(vertx::close)
+          .toCompletionStage().toCompletableFuture().get(SHUTDOWN_TIMEOUT_S, TimeUnit.SECONDS);
+      LOG.info("IoT Meter stopped");
+    } catch (Exception e) {
+      LOG.warn("Shutdown did not complete cleanly within {} s: {}", SHUTDOWN_TIMEOUT_S, e.toString());
+    }
+  }
+}

@@ -1,0 +1,52 @@
+package io.iotmeter.api;
+
+import io.iotmeter.registry.AlertRepository;
+import io.iotmeter.registry.AlertSeverity;
+import io.iotmeter.registry.DeviceRepository;
+import io.vertx.core.Future;
+import io.vertx.ext.web.RoutingContext;
+
+import java.util.Optional;
+
+/** Alerts: list per device, create, acknowledge. */
+public final class AlertRoutes {
+
+  private final DeviceRepository devices;
+  private final AlertRepository alerts;
+
+  public AlertRoutes(DeviceRepository devices, AlertRepository alerts) {
+    this.devices = devices;
+    this.alerts = alerts;
+  }
+
+  public void mount(ApiRoutes routes) {
+    routes.get("/api/devices/:id/alerts", this::list)
+        .post("/api/devices/:id/alerts", this::create)
+        .post("/api/alerts/:alert_id/acknowledge", this::acknowledge);
+  }
+
+  private Future<ApiResponse> list(RoutingContext ctx) {
+    String id = Inputs.deviceIdParam(ctx);
+    Optional<Boolean> acknowledged = Inputs.queryBoolean(ctx, "acknowledged");
+    return KnownDevice.require(devices, id).compose(v -> alerts.list(id, acknowledged)).map(ApiResponse::ok);
+  }
+
+  private Future<ApiResponse> create(RoutingContext ctx) {
+    String id = Inputs.deviceIdParam(ctx);
+    JsonInput body = JsonInput.of(ctx, true);
+    String type = Optional.ofNullable(body.optionalString("alert_type", 100)).orElse("general");
+    String severityText = body.optionalString("severity", 20);
+    AlertSeverity severity = severityText == null ? AlertSeverity.INFO
+        : Inputs.parseEnum("severity", severityText, AlertSeverity.class, "Field");
+    String message = body.optionalString("message", 4000);
+    return KnownDevice.require(devices, id)
+        .compose(v -> alerts.create(id, type, severity, message))
+        .map(ApiResponse::created);
+  }
+
+  private Future<ApiResponse> acknowledge(RoutingContext ctx) {
+    int alertId = Inputs.positiveIntParam(ctx, "alert_id", "Alert not found");
+    return alerts.acknowledge(alertId)
+        .map(found -> ApiResponse.ok(found.orElseThrow(() -> ApiException.notFound("Alert not found: " + alertId))));
+  }
+}

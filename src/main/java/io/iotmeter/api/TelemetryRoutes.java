@@ -1,0 +1,90 @@
+package io.iotmeter.api;
+
+import io.iotmeter.ops.PlatformMetrics;
+import io.iotmeter.registry.DeviceRepository;
+import io.iotmeter.store.ArchiveReader;
+import io.iotmeter.store.TimeSeriesReader;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.vertx.core.Future;
+import io.vertx.ext.web.RoutingContext;
+
+import java.time.Instant;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/** Reading the stores: a device's measurements and its raw-message archive. */
+public final class TelemetryRoutes {
+
+  /** Metric names as devices and the platform write them ({@code voltage_dc}, {@code power_active}). */
+  private static final Pattern METRIC = Pattern.compile("[A-Za-z][A-Za-z0-9_.-]{0,63}");
+  /** Archive prefixes are key paths below the device: category folders and file-name starts. */
+  private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9_.:/-]{0,200}");
+  private static final int DEFAULT_LIMIT = 100;
+  private static final int MAX_LIMIT = 1000;
+
+  private final DeviceRepository devices;
+  private final TimeSeriesReader timeSeries;
+  private final ArchiveReader archive;
+  private final Timer queryTimer;
+  private final Timer listTimer;
+
+  public TelemetryRoutes(DeviceRepository devices, TimeSeriesReader timeSeries, ArchiveReader archive, MeterRegistry metrics) {
+    this.devices = devices;
+    this.timeSeries = timeSeries;
+    this.archive = archive;
+    this.queryTimer = PlatformMetrics.latencyTimer("device_manager.influxdb.query.duration", "Time-series query latency")
+        .register(metrics);
+    this.listTimer = PlatformMetrics.latencyTimer("device_manager.minio.list.duration", "Object-store listing latency")
+        .register(metrics);
+  }
+
+  public void mount(ApiRoutes routes) {
+    routes.get("/api/devices/:id/metrics", this::metrics)
+        .get("/api/devices/:id/raw-data", this::rawData);
+  }
+
+  private Future<ApiResponse> metrics(RoutingContext ctx) {
+    String id = Inputs.deviceIdParam(ctx);
+    TimeRange range = TimeRange.parse(Inputs.query(ctx, "start", 64).orElse(null),
+        Inputs.query(ctx, "stop", 64).orElse(null), Instant.now());
+    Optional<String> metric = Inputs.query(ctx, "metric", 64);
+    if (metric.isPresent() && !METRIC.matcher(metric.get()).matches()) {
+      throw ApiException.badRequest("Query parameter 'metric' must be a metric name (letters, digits, '_', '.', '-'), not '"
+          + Inputs.printable(metric.get()) + "'");
+    }
+    return KnownDevice.require(devices, id)
+        .compose(v -> timed(queryTimer, () -> timeSeries.query(id, range.start(), range.stop(), metric)))
+        .map(ApiResponse::ok);
+  }
+
+  private Future<ApiResponse> rawData(RoutingContext ctx) {
+    String id = Inputs.deviceIdParam(ctx);
+    int limit = Inputs.query(ctx, "limit", 10).map(TelemetryRoutes::parseLimit).orElse(DEFAULT_LIMIT);
+    String prefix = Inputs.query(ctx, "prefix", 200).orElse("");
+    if (!PREFIX.matcher(prefix).matches() || prefix.contains("..") || prefix.startsWith("/")) {
+      throw ApiException.badRequest("Query parameter 'prefix' must be a key path below the device such as "
+          + "'telemetry/' (letters, digits, '_', '.', ':', '-', '/'; no '..')");
+    }
+    return KnownDevice.require(devices, id)
+        .compose(v -> timed(listTimer, () -> archive.list(id, prefix, limit)))
+        .map(ApiResponse::ok);
+  }
+
+  private static int parseLimit(String text) {
+    try {
+      int limit = Integer.parseInt(text);
+      if (limit >= 1 && limit <= MAX_LIMIT) {
+        return limit;
+      }
+    } catch (NumberFormatException e) {
+      // falls through to the error below
+    }
+    throw ApiException.badRequest("Query parameter 'limit' must be an integer from 1 to " + MAX_LIMIT);
+  }
+
+  private static <T> Future<T> timed(Timer timer, java.util.function.Supplier<Future<T>> operation) {
+    long start = System.nanoTime();
+    return operation.get().andThen(done -> timer.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS));
+  }
+}

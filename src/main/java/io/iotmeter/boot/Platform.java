@@ -1,0 +1,122 @@
+package io.iotmeter.boot;
+
+import io.iotmeter.embedded.EmbeddedPostgresServer;
+import io.iotmeter.store.Database;
+import io.iotmeter.store.SchemaMigrations;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
+
+/**
+ * The deployment plan of one node: starts the embedded servers its profile asks for, brings
+ * the registry schema up to date, then deploys the configured verticles in catalogue order.
+ *
+ * <p>Not a verticle itself on purpose: Vert.x undeploys a verticle's children all at once,
+ * but a clean stop needs an order — verticles in reverse start order (intake before the sinks
+ * it feeds), and only then the embedded servers, so no verticle loses its store while it is
+ * still flushing.
+ */
+public final class Platform {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Platform.class);
+
+  private final Vertx vertx;
+  private final JsonObject config;
+  private final Deque<String> deployments = new ArrayDeque<>();
+  private EmbeddedPostgresServer embeddedPostgres;
+
+  public Platform(Vertx vertx, JsonObject config) {
+    this.vertx = vertx;
+    this.config = config.copy();
+  }
+
+  /** Starts everything; on failure, whatever did start is stopped again. */
+  public Future<Void> start() {
+    return startEmbeddedPostgres(config)
+        .compose(v -> migrate(config))
+        .compose(v -> deployAll(config))
+        .recover(e -> stop().transform(cleaned -> Future.failedFuture(e)));
+  }
+
+  private Future<Void> startEmbeddedPostgres(JsonObject config) {
+    JsonObject postgres = config.getJsonObject("postgres");
+    if (!postgres.getBoolean("embedded", false)) {
+      return Future.succeededFuture();
+    }
+    Path dataDir = Path.of(config.getString("data_dir")).resolve("postgres");
+    return vertx.executeBlocking(() -> EmbeddedPostgresServer.start(dataDir, postgres.getInteger("port", 0),
+            postgres.getString("database"), postgres.getBoolean("durable", true)), false)
+        .map(server -> {
+          embeddedPostgres = server;
+          postgres.put("host", "127.0.0.1").put("port", server.port()).put("user", server.user());
+          return null;
+        });
+  }
+
+  private Future<Void> migrate(JsonObject config) {
+    Pool pool = Database.pool(vertx, config.getJsonObject("postgres").copy().put("pool_size", 1), "migrations");
+    return SchemaMigrations.migrate(vertx, pool)
+        .eventually(pool::close)
+        .recover(e -> Future.failedFuture(new StartupException("Cannot prepare the PostgreSQL registry at "
+            + describe(config.getJsonObject("postgres")) + ": " + e.getMessage(), e)))
+        .mapEmpty();
+  }
+
+  private Future<Void> deployAll(JsonObject config) {
+    JsonObject deploy = config.getJsonObject("deploy", new JsonObject());
+    List<String> known = Arrays.stream(VerticleCatalog.values()).map(VerticleCatalog::configName).toList();
+    for (String name : deploy.fieldNames()) {
+      if (!known.contains(name)) {
+        return Future.failedFuture(new StartupException("deploy." + name + " names no verticle (known: " + known + ")"));
+      }
+    }
+    Future<Void> chain = Future.succeededFuture();
+    for (VerticleCatalog verticle : VerticleCatalog.values()) {
+      int instances = deploy.getInteger(verticle.configName(), 0);
+      if (instances > 0) {
+        chain = chain.compose(v -> vertx.deployVerticle(verticle.factory(),
+                new DeploymentOptions().setConfig(config).setInstances(instances))
+            .map(id -> {
+              deployments.push(id);
+              LOG.info("Deployed {} ({} instance{})", verticle.configName(), instances, instances == 1 ? "" : "s");
+              return null;
+            }));
+      }
+    }
+    return chain;
+  }
+
+  /** Undeploys the verticles in reverse start order, then stops the embedded servers. */
+  public Future<Void> stop() {
+    Future<Void> chain = Future.succeededFuture();
+    while (!deployments.isEmpty()) {
+      String id = deployments.pop();
+      chain = chain.compose(v -> vertx.undeploy(id).recover(e -> {
+        LOG.warn("Undeploying {} failed", id, e);
+        return Future.succeededFuture();
+      }));
+    }
+    return chain.compose(v -> {
+      EmbeddedPostgresServer server = embeddedPostgres;
+      embeddedPostgres = null;
+      return server == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
+        server.close();
+        return null;
+      }, false);
+    });
+  }
+
+  private static String describe(JsonObject postgres) {
+    return postgres.getString("host") + ":" + postgres.getInteger("port") + "/" + postgres.getString("database");
+  }
+}

@@ -1,0 +1,56 @@
+package io.iotmeter.registry;
+
+import io.iotmeter.protocol.WireEnum;
+import io.iotmeter.store.Rows;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+
+import java.util.Optional;
+
+/** The {@code device_alerts} table. */
+public final class AlertRepository {
+
+  private static final String COLUMNS = "id, device_id, alert_type, severity, message, acknowledged, created_at";
+
+  private final Pool pool;
+
+  public AlertRepository(Pool pool) {
+    this.pool = pool;
+  }
+
+  /** A device's alerts, newest first, optionally only (un)acknowledged ones. */
+  public Future<JsonArray> list(String deviceId, Optional<Boolean> acknowledged) {
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM device_alerts "
+            + "WHERE device_id = $1 AND ($2::boolean IS NULL OR acknowledged = $2) ORDER BY created_at DESC, id DESC")
+        .execute(Tuple.of(deviceId, acknowledged.orElse(null)))
+        .map(rows -> Rows.array(rows, AlertRepository::toJson));
+  }
+
+  public Future<JsonObject> create(String deviceId, String alertType, AlertSeverity severity, String message) {
+    return pool.preparedQuery("INSERT INTO device_alerts (device_id, alert_type, severity, message) "
+            + "VALUES ($1, $2, $3, $4) RETURNING " + COLUMNS)
+        .execute(Tuple.of(deviceId, alertType, WireEnum.wire(severity), message))
+        .map(rows -> toJson(rows.iterator().next()));
+  }
+
+  public Future<Optional<JsonObject>> acknowledge(int alertId) {
+    return pool.preparedQuery("UPDATE device_alerts SET acknowledged = true WHERE id = $1 RETURNING " + COLUMNS)
+        .execute(Tuple.of(alertId))
+        .map(rows -> Rows.first(rows, AlertRepository::toJson));
+  }
+
+  static JsonObject toJson(Row row) {
+    return new JsonObject()
+        .put("id", row.getInteger("id"))
+        .put("device_id", row.getString("device_id"))
+        .put("alert_type", row.getString("alert_type"))
+        .put("severity", row.getString("severity"))
+        .put("message", row.getString("message"))
+        .put("acknowledged", row.getBoolean("acknowledged"))
+        .put("created_at", Rows.iso(row.getOffsetDateTime("created_at")));
+  }
+}

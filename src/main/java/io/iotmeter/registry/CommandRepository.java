@@ -1,0 +1,64 @@
+package io.iotmeter.registry;
+
+import io.iotmeter.protocol.CommandName;
+import io.iotmeter.protocol.CommandStatus;
+import io.iotmeter.protocol.WireEnum;
+import io.iotmeter.store.Rows;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+
+import java.util.Optional;
+import java.util.UUID;
+
+/** The {@code device_commands} table: commands sent to devices and their acknowledgements. */
+public final class CommandRepository {
+
+  private static final String COLUMNS = "id, cmd_id, device_id, cmd, params, status, ack_detail, created_at, acked_at";
+
+  private final Pool pool;
+
+  public CommandRepository(Pool pool) {
+    this.pool = pool;
+  }
+
+  /** Stores a new {@code pending} command. */
+  public Future<JsonObject> create(UUID cmdId, String deviceId, CommandName cmd, JsonObject params) {
+    return pool.preparedQuery("INSERT INTO device_commands (cmd_id, device_id, cmd, params) "
+            + "VALUES ($1, $2, $3, $4) RETURNING " + COLUMNS)
+        .execute(Tuple.of(cmdId, deviceId, WireEnum.wire(cmd), params))
+        .map(rows -> toJson(rows.iterator().next()));
+  }
+
+  /** A device's commands, newest first, optionally with one status. */
+  public Future<JsonArray> list(String deviceId, Optional<CommandStatus> status) {
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM device_commands "
+            + "WHERE device_id = $1 AND ($2::text IS NULL OR status = $2) ORDER BY created_at DESC, id DESC")
+        .execute(Tuple.of(deviceId, status.map(WireEnum::wire).orElse(null)))
+        .map(rows -> Rows.array(rows, CommandRepository::toJson));
+  }
+
+  /** Records a device's result for a command; empty when the command is unknown. */
+  public Future<Optional<JsonObject>> acknowledge(UUID cmdId, CommandStatus result, String detail) {
+    return pool.preparedQuery("UPDATE device_commands SET status = $2, ack_detail = $3, acked_at = now() "
+            + "WHERE cmd_id = $1 RETURNING " + COLUMNS)
+        .execute(Tuple.of(cmdId, WireEnum.wire(result), detail))
+        .map(rows -> Rows.first(rows, CommandRepository::toJson));
+  }
+
+  static JsonObject toJson(Row row) {
+    return new JsonObject()
+        .put("id", row.getInteger("id"))
+        .put("cmd_id", row.getUUID("cmd_id").toString())
+        .put("device_id", row.getString("device_id"))
+        .put("cmd", row.getString("cmd"))
+        .put("params", row.getJsonObject("params"))
+        .put("status", row.getString("status"))
+        .put("ack_detail", row.getString("ack_detail"))
+        .put("created_at", Rows.iso(row.getOffsetDateTime("created_at")))
+        .put("acked_at", Rows.iso(row.getOffsetDateTime("acked_at")));
+  }
+}

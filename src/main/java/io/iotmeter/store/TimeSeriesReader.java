@@ -1,0 +1,22 @@
+package io.iotmeter.store;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+
+import java.time.Instant;
+import java.util.Optional;
+
+/** Reads measurements back from the time-series store. */
+public interface TimeSeriesReader {
+
+  /**
+   * A device's points in {@code [start, stop)}, in time order, as
+   * {@code {"time", "device_id", "metric", "value"}}; all metrics unless one is named.
+   */
+  Future<JsonArray> query(String deviceId, Instant start, Instant stop, Optional<String> metric);
+
+  /** Where no time-series store is configured yet: there is nothing to read. */
+  static TimeSeriesReader none() {
+    return (deviceId, start, stop, metric) -> Future.succeededFuture(new JsonArray());
+  }
+}

@@ -1,0 +1,125 @@
+package io.iotmeter.support;
+
+import io.iotmeter.Main;
+import io.iotmeter.boot.Platform;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The whole platform started in-process, as {@code Main} starts it, against a fresh test
+ * database and on a free HTTP port; plus a small blocking HTTP client for readable tests
+ * (the test thread is not an event loop, so waiting is fine there).
+ */
+public final class RunningPlatform implements AutoCloseable {
+
+  private final Vertx vertx;
+  private final Platform platform;
+  private final WebClient http;
+  private final JsonObject config;
+
+  private RunningPlatform(Vertx vertx, Platform platform, JsonObject config) {
+    this.vertx = vertx;
+    this.platform = platform;
+    this.config = config;
+    this.http = WebClient.create(vertx, new WebClientOptions()
+        .setDefaultHost("127.0.0.1").setDefaultPort(config.getJsonObject("http").getInteger("port")));
+  }
+
+  /** The default configuration of the tests: the API only, on a fresh database. */
+  public static JsonObject testConfig() {
+    try {
+      return new JsonObject()
+          .put("data_dir", Files.createTempDirectory("iot-test-data").toString())
+          .put("deploy", new JsonObject().put("api", 1))
+          .put("http", new JsonObject().put("host", "127.0.0.1").put("port", FreePorts.next()).put("body_limit_bytes", 65536))
+          .put("postgres", TestPostgres.freshDatabase())
+          .put("commands", new JsonObject().put("publish_timeout_ms", 1000));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  public static RunningPlatform start() {
+    return start(testConfig());
+  }
+
+  public static RunningPlatform start(JsonObject config) {
+    Vertx vertx = Main.createVertx(config);
+    Platform platform = new Platform(vertx, config);
+    platform.start().await();
+    return new RunningPlatform(vertx, platform, config);
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public JsonObject config() {
+    return config;
+  }
+
+  public JsonObject postgres() {
+    return config.getJsonObject("postgres");
+  }
+
+  public Reply get(String path) {
+    return send(HttpMethod.GET, path, null);
+  }
+
+  public Reply delete(String path) {
+    return send(HttpMethod.DELETE, path, null);
+  }
+
+  public Reply post(String path, Object body) {
+    return send(HttpMethod.POST, path, body);
+  }
+
+  public Reply put(String path, Object body) {
+    return send(HttpMethod.PUT, path, body);
+  }
+
+  /** Sends a request; a String body goes as is (for broken JSON), anything else as JSON. */
+  public Reply send(HttpMethod method, String path, Object body) {
+    var request = http.request(method, path).putHeader("content-type", "application/json");
+    HttpResponse<Buffer> response = (body == null ? request.send()
+        : request.sendBuffer(body instanceof String text ? Buffer.buffer(text)
+            : body instanceof Buffer buffer ? buffer : Buffer.buffer(io.vertx.core.json.Json.encode(body)))).await();
+    return new Reply(response.statusCode(), response.bodyAsString(), response.getHeader("content-type"));
+  }
+
+  @Override
+  public void close() {
+    http.close();
+    platform.stop().eventually(vertx::close).await();
+  }
+
+  /** An HTTP answer. */
+  public record Reply(int status, String body, String contentType) {
+
+    public JsonObject json() {
+      return new JsonObject(body);
+    }
+
+    public JsonArray array() {
+      return new JsonArray(body);
+    }
+
+    public String error() {
+      return json().getString("error");
+    }
+
+    @Override
+    public String toString() {
+      return status + " " + body;
+    }
+  }
+}
