@@ -4,10 +4,10 @@ import io.iotmeter.support.RunningPlatform;
 import io.iotmeter.support.RunningPlatform.Reply;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -15,17 +15,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(60)
 class AlertsApiTest {
 
-  private static RunningPlatform platform;
+  @RegisterExtension
+  static final RunningPlatform platform = RunningPlatform.perClass();
 
   @BeforeAll
-  static void start() {
-    platform = RunningPlatform.start();
+  static void seed() {
     platform.post("/api/devices", new JsonObject().put("device_id", "alert-dev").put("device_name", "Alert device"));
-  }
-
-  @AfterAll
-  static void stop() {
-    platform.close();
   }
 
   @Test

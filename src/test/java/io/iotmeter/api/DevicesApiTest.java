@@ -5,10 +5,9 @@ import io.iotmeter.support.RunningPlatform.Reply;
 import io.iotmeter.support.TestPostgres;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Instant;
 import java.util.List;
@@ -20,17 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(60)
 class DevicesApiTest {
 
-  private static RunningPlatform platform;
-
-  @BeforeAll
-  static void start() {
-    platform = RunningPlatform.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    platform.close();
-  }
+  @RegisterExtension
+  static final RunningPlatform platform = RunningPlatform.perClass();
 
   private static JsonObject newDevice(String id) {
     return new JsonObject()

@@ -5,10 +5,9 @@ import io.iotmeter.support.RunningPlatform.Reply;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -21,17 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(60)
 class HostileInputApiTest {
 
-  private static RunningPlatform platform;
-
-  @BeforeAll
-  static void start() {
-    platform = RunningPlatform.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    platform.close();
-  }
+  @RegisterExtension
+  static final RunningPlatform platform = RunningPlatform.perClass();
 
   private static void assertRefused(Reply reply, int status, String mentions) {
     assertThat(reply.status()).as(reply.toString()).isEqualTo(status);

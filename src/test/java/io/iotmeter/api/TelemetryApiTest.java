@@ -2,10 +2,9 @@ package io.iotmeter.api;
 
 import io.iotmeter.support.RunningPlatform;
 import io.iotmeter.support.RunningPlatform.Reply;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -18,17 +17,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(60)
 class TelemetryApiTest {
 
-  private static RunningPlatform platform;
-
-  @BeforeAll
-  static void start() {
-    platform = RunningPlatform.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    platform.close();
-  }
+  @RegisterExtension
+  static final RunningPlatform platform = RunningPlatform.perClass();
 
   private static String q(String text) {
     return URLEncoder.encode(text, StandardCharsets.UTF_8);

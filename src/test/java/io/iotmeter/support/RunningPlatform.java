@@ -10,6 +10,9 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,20 +21,43 @@ import java.nio.file.Path;
  * The whole platform started in-process, as {@code Main} starts it, against a fresh test
  * database and on a free HTTP port; plus a small blocking HTTP client for readable tests
  * (the test thread is not an event loop, so waiting is fine there).
+ *
+ * <p>Either started by hand ({@link #start()}, closed by the test) or registered as a JUnit
+ * extension ({@link #perClass()}) that starts it before a class's tests and stops it after.
  */
-public final class RunningPlatform implements AutoCloseable {
+public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
 
-  private final Vertx vertx;
-  private final Platform platform;
-  private final WebClient http;
-  private final JsonObject config;
+  private Vertx vertx;
+  private Platform platform;
+  private WebClient http;
+  private JsonObject startedConfig;
 
-  private RunningPlatform(Vertx vertx, Platform platform, JsonObject config) {
-    this.vertx = vertx;
-    this.platform = platform;
-    this.config = config;
+  private RunningPlatform() {
+  }
+
+  /** A platform shared by the tests of one class: {@code @RegisterExtension static final RunningPlatform platform = perClass();}. */
+  public static RunningPlatform perClass() {
+    return new RunningPlatform();
+  }
+
+  @Override
+  public void beforeAll(ExtensionContext context) {
+    launch(testConfig());
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) {
+    close();
+  }
+
+  private RunningPlatform launch(JsonObject effective) {
+    this.vertx = Main.createVertx(effective);
+    this.platform = new Platform(vertx, effective);
+    platform.start().await();
     this.http = WebClient.create(vertx, new WebClientOptions()
-        .setDefaultHost("127.0.0.1").setDefaultPort(config.getJsonObject("http").getInteger("port")));
+        .setDefaultHost("127.0.0.1").setDefaultPort(effective.getJsonObject("http").getInteger("port")));
+    this.startedConfig = effective;
+    return this;
   }
 
   /** The default configuration of the tests: the API only, on a fresh database. */
@@ -53,10 +79,7 @@ public final class RunningPlatform implements AutoCloseable {
   }
 
   public static RunningPlatform start(JsonObject config) {
-    Vertx vertx = Main.createVertx(config);
-    Platform platform = new Platform(vertx, config);
-    platform.start().await();
-    return new RunningPlatform(vertx, platform, config);
+    return new RunningPlatform().launch(config);
   }
 
   public Vertx vertx() {
@@ -64,11 +87,11 @@ public final class RunningPlatform implements AutoCloseable {
   }
 
   public JsonObject config() {
-    return config;
+    return startedConfig;
   }
 
   public JsonObject postgres() {
-    return config.getJsonObject("postgres");
+    return startedConfig.getJsonObject("postgres");
   }
 
   public Reply get(String path) {
@@ -98,8 +121,11 @@ public final class RunningPlatform implements AutoCloseable {
 
   @Override
   public void close() {
-    http.close();
-    platform.stop().eventually(vertx::close).await();
+    if (platform != null) {
+      http.close();
+      platform.stop().eventually(vertx::close).await();
+      platform = null;
+    }
   }
 
   /** An HTTP answer. */
