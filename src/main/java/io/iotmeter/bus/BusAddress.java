@@ -11,13 +11,45 @@ package io.iotmeter.bus;
  */
 public enum BusAddress {
 
+  INBOUND("iot.inbound", Delivery.REQUEST, Scope.CLUSTER,
+      "{topic, payload (bytes, base64 in JSON), qos, source ('endpoint' | 'broker:<host:port>'), client_id, received_at (epoch ms)}",
+      "mqtt-server (device endpoint), mqtt-bridge (broker client)",
+      "intake",
+      "Reply {outcome: accepted | duplicate | rejected, error_type?} once the message is committed to "
+          + "the intake journal (or known as a copy, or refused as malformed). The MQTT side acknowledges "
+          + "(PUBACK / PUBREC) only after this reply; a failed request (journal down, queue full) is not "
+          + "acknowledged, so the sender delivers again."),
+
+  ACCEPTED("iot.accepted.<category>", Delivery.PUBLISH, Scope.LOCAL,
+      "{journal_id, device_id, category, epoch, seq, device_ts, received_at (epoch ms), topic, source, payload (text as received)}",
+      "intake, after the journal commit; sinks' journal recovery for what they missed",
+      "archive, time-series and registry sinks (later: liveness, derived values)",
+      "One address per category (telemetry, hello, status, command_ack, ota_status). Node-local: "
+          + "each node's sinks take the messages its own intake accepted; the journal is the source of "
+          + "truth, so a sink that misses a message finds it there."),
+
   COMMAND_SEND("iot.command.send", Delivery.REQUEST, Scope.CLUSTER,
-      "{device_id, cmd_id, cmd, params, ts}",
+      "{v, cmd_id, ts, cmd, params, device_id}",
       "api (POST /api/devices/{id}/commands)",
-      "MQTT verticles (device endpoint or broker bridge)",
-      "Reply {delivered: true} once the command is queued for the device or published to the "
-          + "brokers. No consumer (NO_HANDLERS) means no MQTT path runs: the API answers 202 with "
-          + "mqtt_error and the command stays pending.");
+      "mqtt-server (device endpoint)",
+      "Reply {delivered: true|false, queued: true|false} once the command is handed to the device's "
+          + "connection or queued in its persistent session. No consumer (NO_HANDLERS) or a failure "
+          + "means no MQTT path can take it: the API answers 202 with mqtt_error and the command stays "
+          + "pending."),
+
+  MQTT_CLIENT("iot.mqtt.client.<client_id>", Delivery.SEND, Scope.LOCAL,
+      "{topic, payload (bytes), qos, retain}",
+      "mqtt-server instances routing a publication",
+      "the mqtt-server instance that holds that client's connection",
+      "Registered while the client is connected, so a publication reaches the connection on its own "
+          + "event loop whichever server instance routed it."),
+
+  HEALTH("iot.health.<component>", Delivery.REQUEST, Scope.LOCAL,
+      "request {}; reply {ready: boolean, detail}",
+      "api (/readyz)",
+      "intake, sinks, mqtt-server, mqtt-bridge (each answers for itself)",
+      "No consumer means the component is not deployed on this node: /readyz reports it as down "
+          + "when the profile expects it.");
 
   /** How a message is delivered. */
   public enum Delivery {
@@ -58,6 +90,15 @@ public enum BusAddress {
   public String producers() { return producers; }
   public String consumers() { return consumers; }
   public String notes() { return notes; }
+
+  /** The concrete address of a family such as {@code iot.accepted.<category>}. */
+  public String address(String part) {
+    int open = address.indexOf('<');
+    if (open < 0) {
+      throw new IllegalStateException(address + " is a single address");
+    }
+    return address.substring(0, open) + part;
+  }
 
   @Override
   public String toString() {

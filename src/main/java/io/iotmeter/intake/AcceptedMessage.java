@@ -1,0 +1,48 @@
+package io.iotmeter.intake;
+
+import io.iotmeter.protocol.Category;
+import io.iotmeter.protocol.DeviceMessage;
+import io.vertx.core.json.JsonObject;
+
+import java.time.Instant;
+
+/**
+ * A message the intake committed to its journal, on its way to the sinks
+ * ({@code iot.accepted.<category>}). {@code payload} is the text exactly as received, so the
+ * archive stores the device's bytes, not a re-encoding.
+ *
+ * @param epoch the device's boot epoch as the intake counts them (null for v1 payloads)
+ * @param seq   the device's counter (null for status and v1 payloads)
+ */
+public record AcceptedMessage(long journalId, String deviceId, Category category, Integer epoch, Long seq,
+                              Instant deviceTs, Instant receivedAt, String topic, String source, String payload) {
+
+  public JsonObject toJson() {
+    return new JsonObject()
+        .put("journal_id", journalId)
+        .put("device_id", deviceId)
+        .put("category", category.categoryName())
+        .put("epoch", epoch)
+        .put("seq", seq)
+        .put("device_ts", deviceTs == null ? null : deviceTs.toString())
+        .put("received_at", receivedAt.toEpochMilli())
+        .put("topic", topic)
+        .put("source", source)
+        .put("payload", payload);
+  }
+
+  public static AcceptedMessage fromJson(JsonObject json) {
+    String deviceTs = json.getString("device_ts");
+    return new AcceptedMessage(json.getLong("journal_id"), json.getString("device_id"),
+        Category.fromName(json.getString("category")).orElseThrow(),
+        json.getInteger("epoch"), json.getLong("seq"),
+        deviceTs == null ? null : Instant.parse(deviceTs),
+        Instant.ofEpochMilli(json.getLong("received_at")),
+        json.getString("topic"), json.getString("source"), json.getString("payload"));
+  }
+
+  /** The payload parsed again (sinks that need fields; validated once by the intake already). */
+  public DeviceMessage parse() {
+    return DeviceMessage.parse(topic, payload.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+}

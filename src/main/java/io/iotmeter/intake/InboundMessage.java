@@ -1,0 +1,30 @@
+package io.iotmeter.intake;
+
+import io.vertx.core.json.JsonObject;
+
+import java.time.Instant;
+
+/**
+ * A message as an MQTT verticle took it off the wire ({@code iot.inbound}). The payload stays
+ * raw bytes: parsing and validation happen once, in the intake, for both MQTT paths.
+ *
+ * @param source {@code endpoint} (the platform's own MQTT server) or {@code broker:<host:port>}
+ */
+public record InboundMessage(String topic, byte[] payload, int qos, String source, String clientId, Instant receivedAt) {
+
+  public JsonObject toJson() {
+    return new JsonObject()
+        .put("topic", topic)
+        .put("payload", payload)
+        .put("qos", qos)
+        .put("source", source)
+        .put("client_id", clientId)
+        .put("received_at", receivedAt.toEpochMilli());
+  }
+
+  public static InboundMessage fromJson(JsonObject json) {
+    return new InboundMessage(json.getString("topic"), json.getBinary("payload"), json.getInteger("qos", 0),
+        json.getString("source", "unknown"), json.getString("client_id"),
+        Instant.ofEpochMilli(json.getLong("received_at", System.currentTimeMillis())));
+  }
+}

@@ -1,0 +1,241 @@
+package io.iotmeter.protocol;
+
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * A validated device → platform message (protocol v2, or a legacy v1 telemetry payload).
+ * {@link #parse} checks everything the protocol prescribes for the topic's category and
+ * throws {@link MalformedMessageException} with the error type it is counted under.
+ *
+ * @param seq     the per-device counter; null for status messages and v1 payloads
+ * @param ts      when the device created the message ({@code ts}, or {@code timestamp} in v1)
+ * @param payload the message as received, parsed
+ * @param deviceIdMismatch the payload names another device than the topic (the topic wins;
+ *                counted, never trusted — protocol "Topics")
+ */
+public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts, JsonObject payload,
+                            boolean deviceIdMismatch) {
+
+  /** seq wraps after 2^32 − 1 (protocol "Common envelope"). */
+  public static final long MAX_SEQ = 0xFFFF_FFFFL;
+  public static final int MAX_MEASUREMENTS = 200;
+
+  private static final Pattern MEASUREMENT_TYPE = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,63}");
+  private static final Set<String> V1_ENVELOPE = Set.of("timestamp", "device_id", "v", "unit");
+  private static final Set<String> ACK_RESULTS = Set.of("accepted", "rejected", "error", "unsupported");
+  private static final Set<String> OTA_STATES = Set.of("downloading", "verifying", "applying", "success", "failed");
+
+  public String deviceId() {
+    return topic.deviceId();
+  }
+
+  public Category category() {
+    return topic.category();
+  }
+
+  public boolean isLegacy() {
+    return version == 1;
+  }
+
+  /** Parses and validates a payload received on {@code topicText}. */
+  public static DeviceMessage parse(String topicText, byte[] payloadBytes) {
+    DeviceTopic topic = DeviceTopic.parse(topicText).orElseThrow(() -> new MalformedMessageException(
+        MalformedMessageException.INVALID_TOPIC, "Not a device topic: " + topicText));
+    JsonObject json = decode(payloadBytes);
+    if (!json.containsKey("v") && !json.containsKey("seq") && topic.category() == Category.TELEMETRY) {
+      return parseLegacy(topic, json);
+    }
+    Object v = json.getValue("v");
+    if (!(v instanceof Integer || v instanceof Long) || ((Number) v).intValue() != 2) {
+      throw invalid("field 'v' must be 2");
+    }
+    Instant ts = instant(json, "ts");
+    boolean mismatch = json.containsKey("device_id") && !topic.deviceId().equals(json.getValue("device_id"));
+    if (topic.category() == Category.STATUS) {
+      requireOneOf(json, "status", Set.of("online", "offline"));
+      return new DeviceMessage(topic, 2, null, ts, json, mismatch);
+    }
+    long seq = wholeNumber(json, "seq", 0, MAX_SEQ);
+    Object msgType = json.getValue("msg_type");
+    if (msgType != null && !topic.category().categoryName().equals(msgType)) {
+      throw invalid("field 'msg_type' is '" + msgType + "' on a " + topic.category().categoryName() + " topic");
+    }
+    switch (topic.category()) {
+      case TELEMETRY -> measurementsOf(json);
+      case HELLO -> {
+        requireString(json, "fw_version", 50);
+        wholeNumber(json, "uptime_s", 0, Long.MAX_VALUE);
+        wholeNumber(json, "broker_connections", 0, 100);
+        number(json, "buf_usage_pct", 0, 100);
+        if (json.getValue("temp_internal") != null) {
+          number(json, "temp_internal", -273, 1000);
+        }
+      }
+      case COMMAND_ACK -> {
+        requireString(json, "cmd_id", 64);
+        requireOneOf(json, "result", ACK_RESULTS);
+        optionalString(json, "detail", 4000);
+      }
+      case OTA_STATUS -> {
+        requireString(json, "cmd_id", 64);
+        requireOneOf(json, "ota_state", OTA_STATES);
+        number(json, "progress_pct", 0, 100);
+        optionalString(json, "fw_version_target", 50);
+        optionalString(json, "detail", 4000);
+      }
+      default -> throw new IllegalStateException(topic.category().toString());
+    }
+    return new DeviceMessage(topic, 2, seq, ts, json, mismatch);
+  }
+
+  /**
+   * The samples of a telemetry message. v1 payloads are mapped as the protocol says: each
+   * numeric field except the envelope keys becomes one measurement named after the field,
+   * stamped with {@code timestamp}; a {@code unit} field applies to them.
+   */
+  public List<Measurement> measurements() {
+    if (category() != Category.TELEMETRY) {
+      return List.of();
+    }
+    if (isLegacy()) {
+      List<Measurement> list = new ArrayList<>();
+      String unit = payload.getValue("unit") instanceof String u ? u : null;
+      for (String field : payload.fieldNames()) {
+        if (!V1_ENVELOPE.contains(field) && payload.getValue(field) instanceof Number n) {
+          list.add(new Measurement(ts, field, n.doubleValue(), unit));
+        }
+      }
+      return list;
+    }
+    return measurementsOf(payload);
+  }
+
+  private static List<Measurement> measurementsOf(JsonObject json) {
+    if (!(json.getValue("measurements") instanceof JsonArray array)) {
+      throw invalid("field 'measurements' must be an array");
+    }
+    if (array.size() > MAX_MEASUREMENTS) {
+      throw invalid("field 'measurements' holds " + array.size() + " entries (at most " + MAX_MEASUREMENTS + ")");
+    }
+    List<Measurement> list = new ArrayList<>(array.size());
+    for (int i = 0; i < array.size(); i++) {
+      if (!(array.getValue(i) instanceof JsonObject m)) {
+        throw invalid("measurements[" + i + "] must be an object");
+      }
+      String where = "measurements[" + i + "].";
+      if (!(m.getValue("type") instanceof String type) || !MEASUREMENT_TYPE.matcher(type).matches()) {
+        throw invalid(where + "type must be a measurement name");
+      }
+      if (!(m.getValue("val") instanceof Number val) || !Double.isFinite(val.doubleValue())) {
+        throw invalid(where + "val must be a number");
+      }
+      Object unit = m.getValue("unit");
+      if (unit != null && (!(unit instanceof String u) || u.length() > 16)) {
+        throw invalid(where + "unit must be a short string");
+      }
+      list.add(new Measurement(instant(m, "ts", where + "ts"), type, val.doubleValue(), (String) unit));
+    }
+    return list;
+  }
+
+  private static DeviceMessage parseLegacy(DeviceTopic topic, JsonObject json) {
+    Instant ts = instant(json, "timestamp");
+    boolean mismatch = json.containsKey("device_id") && !topic.deviceId().equals(json.getValue("device_id"));
+    boolean anyNumber = json.fieldNames().stream()
+        .anyMatch(f -> !V1_ENVELOPE.contains(f) && json.getValue(f) instanceof Number n && Double.isFinite(n.doubleValue()));
+    if (!anyNumber) {
+      throw invalid("a v1 payload needs at least one numeric field");
+    }
+    return new DeviceMessage(topic, 1, null, ts, json, mismatch);
+  }
+
+  private static JsonObject decode(byte[] bytes) {
+    String text;
+    try {
+      text = StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes)).toString();
+    } catch (CharacterCodingException e) {
+      throw new MalformedMessageException(MalformedMessageException.JSON_DECODE, "Payload is not UTF-8");
+    }
+    // PostgreSQL cannot store NUL in text; such a payload is refused here, not by a failing batch.
+    if (text.indexOf('\u0000') >= 0 || text.contains("\\u0000")) {
+      throw invalid("payload contains NUL characters");
+    }
+    try {
+      return new JsonObject(text);
+    } catch (DecodeException | ClassCastException e) {
+      throw new MalformedMessageException(MalformedMessageException.JSON_DECODE, "Payload is not a JSON object");
+    }
+  }
+
+  private static MalformedMessageException invalid(String message) {
+    return new MalformedMessageException(MalformedMessageException.INVALID_PAYLOAD, message);
+  }
+
+  private static Instant instant(JsonObject json, String field) {
+    return instant(json, field, field);
+  }
+
+  private static Instant instant(JsonObject json, String field, String name) {
+    if (!(json.getValue(field) instanceof String text)) {
+      throw invalid("field '" + name + "' must be an ISO-8601 time");
+    }
+    try {
+      return OffsetDateTime.parse(text).toInstant();
+    } catch (DateTimeParseException e) {
+      throw invalid("field '" + name + "' must be an ISO-8601 time with a zone, not '" + abbreviate(text) + "'");
+    }
+  }
+
+  private static long wholeNumber(JsonObject json, String field, long min, long max) {
+    Object value = json.getValue(field);
+    if (!(value instanceof Integer || value instanceof Long) || ((Number) value).longValue() < min || ((Number) value).longValue() > max) {
+      throw invalid("field '" + field + "' must be an integer from " + min + " to " + max);
+    }
+    return ((Number) value).longValue();
+  }
+
+  private static void number(JsonObject json, String field, double min, double max) {
+    if (!(json.getValue(field) instanceof Number n) || !(n.doubleValue() >= min && n.doubleValue() <= max)) {
+      throw invalid("field '" + field + "' must be a number from " + min + " to " + max);
+    }
+  }
+
+  private static void requireString(JsonObject json, String field, int maxLength) {
+    if (!(json.getValue(field) instanceof String s) || s.isEmpty() || s.length() > maxLength) {
+      throw invalid("field '" + field + "' must be a non-empty string of at most " + maxLength + " characters");
+    }
+  }
+
+  private static void optionalString(JsonObject json, String field, int maxLength) {
+    Object value = json.getValue(field);
+    if (value != null && (!(value instanceof String s) || s.length() > maxLength)) {
+      throw invalid("field '" + field + "' must be a string of at most " + maxLength + " characters");
+    }
+  }
+
+  private static void requireOneOf(JsonObject json, String field, Set<String> allowed) {
+    if (!(json.getValue(field) instanceof String s) || !allowed.contains(s)) {
+      throw invalid("field '" + field + "' must be one of " + allowed);
+    }
+  }
+
+  private static String abbreviate(String text) {
+    return text.length() > 40 ? text.substring(0, 40) + "…" : text;
+  }
+}
