@@ -1,17 +1,25 @@
 package io.iotmeter.boot;
 
 import io.iotmeter.api.ApiVerticle;
+import io.iotmeter.intake.IntakeVerticle;
+import io.iotmeter.mqtt.MqttServerVerticle;
+import io.iotmeter.sink.RegistrySinkVerticle;
 import io.vertx.core.Deployable;
 
 import java.util.function.Supplier;
 
 /**
  * Every verticle a node can deploy, under the name the {@code deploy} configuration uses, in
- * start order: producers of a store before its consumers, the API last so it only answers once
- * everything behind it runs. Undeployment runs in the reverse order.
+ * start order: the sinks first (subscribed before anything is accepted), then the intake, then
+ * the MQTT side that feeds it, the API last so it only answers once everything behind it runs.
+ * Undeployment runs in the reverse order: MQTT stops taking messages before the intake and
+ * the sinks finish theirs.
  */
 public enum VerticleCatalog {
 
+  REGISTRY_SINK("registry_sink", RegistrySinkVerticle::new),
+  INTAKE("intake", IntakeVerticle::new),
+  MQTT_SERVER("mqtt_server", MqttServerVerticle::new),
   API("api", ApiVerticle::new);
 
   private final String configName;

@@ -44,12 +44,12 @@ public enum BusAddress {
       "Registered while the client is connected, so a publication reaches the connection on its own "
           + "event loop whichever server instance routed it."),
 
-  HEALTH("iot.health.<component>", Delivery.REQUEST, Scope.LOCAL,
+  HEALTH("iot.health.<component>", Delivery.REQUEST, Scope.CLUSTER,
       "request {}; reply {ready: boolean, detail}",
       "api (/readyz)",
       "intake, sinks, mqtt-server, mqtt-bridge (each answers for itself)",
-      "No consumer means the component is not deployed on this node: /readyz reports it as down "
-          + "when the profile expects it.");
+      "No consumer means the component runs nowhere: /readyz reports it as down when the profile "
+          + "lists it under readiness.components.");
 
   /** How a message is delivered. */
   public enum Delivery {

@@ -35,6 +35,8 @@ class LauncherIT {
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().put("IOT_HTTP_PORT", Integer.toString(httpPort));
     builder.environment().put("IOT_HTTP_HOST", "127.0.0.1");
+    builder.environment().put("IOT_MQTT_PORT", Integer.toString(FreePorts.next()));
+    builder.environment().put("IOT_MQTT_HOST", "127.0.0.1");
     return builder.start();
   }
 

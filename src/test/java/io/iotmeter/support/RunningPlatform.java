@@ -35,14 +35,23 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
   private RunningPlatform() {
   }
 
+  private java.util.function.Supplier<JsonObject> configSupplier = RunningPlatform::testConfig;
+
   /** A platform shared by the tests of one class: {@code @RegisterExtension static final RunningPlatform platform = perClass();}. */
   public static RunningPlatform perClass() {
     return new RunningPlatform();
   }
 
+  /** Like {@link #perClass()}, with another configuration (e.g. {@link #ingestConfig()}). */
+  public static RunningPlatform perClassWith(java.util.function.Supplier<JsonObject> config) {
+    RunningPlatform platform = new RunningPlatform();
+    platform.configSupplier = config;
+    return platform;
+  }
+
   @Override
   public void beforeAll(ExtensionContext context) {
-    launch(testConfig());
+    launch(configSupplier.get());
   }
 
   @Override
@@ -60,18 +69,57 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
     return this;
   }
 
-  /** The default configuration of the tests: the API only, on a fresh database. */
+  private static JsonObject defaults;
+
+  /** The real defaults ({@code conf/default.yaml}, embedded profile), read once. */
+  private static synchronized JsonObject defaults() {
+    if (defaults == null) {
+      Vertx temporary = Vertx.vertx();
+      try {
+        defaults = io.iotmeter.boot.ConfigLoader.load(temporary,
+            io.iotmeter.boot.CommandLine.parse(new String[] {"run"}, java.util.Map.of()), java.util.Map.of()).await();
+      } finally {
+        temporary.close().await();
+      }
+    }
+    return defaults.copy();
+  }
+
+  /**
+   * The configuration of the API tests: the real defaults with the API only, on a fresh
+   * database, free ports, and no other component expected by readiness.
+   */
   public static JsonObject testConfig() {
+    JsonObject config = withTestServers(defaults());
+    config.put("deploy", new JsonObject().put("api", 1));
+    config.getJsonObject("readiness").put("components", new JsonArray());
+    return config;
+  }
+
+  /** The whole default deployment (intake, sinks, MQTT endpoint, API) on test servers. */
+  public static JsonObject ingestConfig() {
+    JsonObject config = withTestServers(defaults());
+    config.getJsonObject("intake").put("gap_alert_delay_ms", 0).put("gap_scan_interval_ms", 200);
+    config.getJsonObject("sinks").forEach(sink -> ((JsonObject) sink.getValue())
+        .put("recovery_interval_ms", 500).put("recovery_grace_ms", 1000).put("max_backoff_ms", 1000));
+    return config;
+  }
+
+  private static JsonObject withTestServers(JsonObject config) {
     try {
-      return new JsonObject()
-          .put("data_dir", Files.createTempDirectory("iot-test-data").toString())
-          .put("deploy", new JsonObject().put("api", 1))
-          .put("http", new JsonObject().put("host", "127.0.0.1").put("port", FreePorts.next()).put("body_limit_bytes", 65536))
-          .put("postgres", TestPostgres.freshDatabase())
-          .put("commands", new JsonObject().put("publish_timeout_ms", 1000));
+      config.put("data_dir", Files.createTempDirectory("iot-test-data").toString());
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
+    config.getJsonObject("http").put("host", "127.0.0.1").put("port", FreePorts.next());
+    config.getJsonObject("mqtt").put("host", "127.0.0.1").put("port", FreePorts.next());
+    config.getJsonObject("postgres").mergeIn(TestPostgres.freshDatabase());
+    config.getJsonObject("commands").put("publish_timeout_ms", 1000);
+    return config;
+  }
+
+  public int mqttPort() {
+    return startedConfig.getJsonObject("mqtt").getInteger("port");
   }
 
   public static RunningPlatform start() {

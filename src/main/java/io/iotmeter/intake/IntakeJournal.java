@@ -1,0 +1,197 @@
+package io.iotmeter.intake;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The intake's SQL, all within the caller's transaction: device registration, locking and
+ * saving de-duplication state, appending to the journal. Batches go as arrays through
+ * {@code unnest}, so a batch of hundreds of messages costs a handful of statements.
+ */
+final class IntakeJournal {
+
+  /** A message to append; {@code pending} holds the bits of the sinks that must store it. */
+  record Entry(String deviceId, String category, Integer epoch, Long seq, Instant deviceTs, String topic,
+               String payload, int qos, String source, Instant receivedAt, short pending) {
+  }
+
+  private IntakeJournal() {
+  }
+
+  /**
+   * Registers the devices that are not registered yet and returns their ids. The
+   * {@code NOT EXISTS} keeps known devices from consuming values of the id sequence.
+   */
+  static Future<Set<String>> registerUnknown(SqlConnection conn, Collection<String> deviceIds) {
+    return conn.preparedQuery("INSERT INTO devices (device_id, device_name, metadata) "
+            + "SELECT d, d, jsonb_build_object('auto_registered', true) FROM unnest($1::text[]) AS d "
+            + "WHERE NOT EXISTS (SELECT 1 FROM devices x WHERE x.device_id = d) "
+            + "ON CONFLICT (device_id) DO NOTHING RETURNING device_id")
+        .execute(Tuple.of(deviceIds.toArray(String[]::new)))
+        .map(rows -> {
+          Set<String> registered = new HashSet<>();
+          rows.forEach(r -> registered.add(r.getString(0)));
+          return registered;
+        });
+  }
+
+  static Future<Set<String>> known(SqlConnection conn, Collection<String> deviceIds) {
+    return conn.preparedQuery("SELECT device_id FROM devices WHERE device_id = ANY($1::text[])")
+        .execute(Tuple.of(deviceIds.toArray(String[]::new)))
+        .map(rows -> {
+          Set<String> known = new HashSet<>();
+          rows.forEach(r -> known.add(r.getString(0)));
+          return known;
+        });
+  }
+
+  /**
+   * Locks (and creates where missing) the de-duplication state of these devices for the rest
+   * of the transaction. Rows are locked in device-id order, so concurrent batches on other
+   * instances or nodes wait for each other instead of deadlocking.
+   */
+  static Future<Map<String, SequenceState>> lockStates(SqlConnection conn, Collection<String> deviceIds) {
+    String[] ids = deviceIds.stream().sorted().toArray(String[]::new);
+    return conn.preparedQuery("INSERT INTO device_seq_tracking (device_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING")
+        .execute(Tuple.of((Object) ids))
+        .compose(v -> conn.preparedQuery("SELECT * FROM device_seq_tracking WHERE device_id = ANY($1::text[]) "
+                + "ORDER BY device_id FOR UPDATE")
+            .execute(Tuple.of((Object) ids)))
+        .map(rows -> {
+          Map<String, SequenceState> states = new HashMap<>();
+          rows.forEach(row -> states.put(row.getString("device_id"), toState(row)));
+          return states;
+        });
+  }
+
+  static Future<Void> saveStates(SqlConnection conn, Map<String, SequenceState> states) {
+    if (states.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    int n = states.size();
+    String[] ids = new String[n];
+    Long[] lastSeq = new Long[n];
+    Integer[] epoch = new Integer[n];
+    OffsetDateTime[] lastTs = new OffsetDateTime[n];
+    OffsetDateTime[] epochStartedAt = new OffsetDateTime[n];
+    OffsetDateTime[] previousEpochLastTs = new OffsetDateTime[n];
+    OffsetDateTime[] lastAcceptedAt = new OffsetDateTime[n];
+    OffsetDateTime[] onlineAt = new OffsetDateTime[n];
+    String[] missing = new String[n];
+    String[] recentStatus = new String[n];
+    OffsetDateTime[] gapAlertDue = new OffsetDateTime[n];
+    int i = 0;
+    for (Map.Entry<String, SequenceState> entry : states.entrySet()) {
+      SequenceState s = entry.getValue();
+      ids[i] = entry.getKey();
+      lastSeq[i] = s.lastSeq;
+      epoch[i] = s.epoch;
+      lastTs[i] = odt(s.lastTs);
+      epochStartedAt[i] = odt(s.epochStartedAt);
+      previousEpochLastTs[i] = odt(s.previousEpochLastTs);
+      lastAcceptedAt[i] = odt(s.lastAcceptedAt);
+      onlineAt[i] = odt(s.onlineAt);
+      missing[i] = s.missingJson().encode();
+      recentStatus[i] = s.recentStatusJson().encode();
+      gapAlertDue[i] = odt(s.gapAlertDue);
+      i++;
+    }
+    return conn.preparedQuery("UPDATE device_seq_tracking t SET last_seq = u.last_seq, epoch = u.epoch, "
+            + "last_ts = u.last_ts, epoch_started_at = u.epoch_started_at, previous_epoch_last_ts = u.prev_ts, "
+            + "last_accepted_at = u.last_accepted_at, online_at = u.online_at, missing = u.missing::jsonb, "
+            + "recent_status = u.recent_status::jsonb, gap_alert_due = u.gap_alert_due, updated_at = now() "
+            + "FROM unnest($1::text[], $2::bigint[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[], "
+            + "$7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::timestamptz[]) "
+            + "AS u(device_id, last_seq, epoch, last_ts, epoch_started_at, prev_ts, last_accepted_at, online_at, "
+            + "missing, recent_status, gap_alert_due) WHERE t.device_id = u.device_id")
+        .execute(Tuple.from(new Object[] {ids, lastSeq, epoch, lastTs, epochStartedAt, previousEpochLastTs,
+            lastAcceptedAt, onlineAt, missing, recentStatus, gapAlertDue}))
+        .mapEmpty();
+  }
+
+  /** Appends the entries and returns their journal ids, in the entries' order. */
+  static Future<List<Long>> append(SqlConnection conn, List<Entry> entries) {
+    if (entries.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
+    // Ids are drawn first so that each entry knows its own id without relying on the order
+    // of INSERT ... RETURNING.
+    return conn.preparedQuery("SELECT nextval('intake_journal_id_seq') FROM generate_series(1, $1)")
+        .execute(Tuple.of(entries.size()))
+        .compose(rows -> {
+          List<Long> ids = new ArrayList<>(entries.size());
+          rows.forEach(r -> ids.add(r.getLong(0)));
+          int n = entries.size();
+          String[] deviceId = new String[n];
+          String[] category = new String[n];
+          Integer[] epoch = new Integer[n];
+          Long[] seq = new Long[n];
+          OffsetDateTime[] deviceTs = new OffsetDateTime[n];
+          String[] topic = new String[n];
+          String[] payload = new String[n];
+          Short[] qos = new Short[n];
+          String[] source = new String[n];
+          OffsetDateTime[] receivedAt = new OffsetDateTime[n];
+          Short[] pending = new Short[n];
+          for (int i = 0; i < n; i++) {
+            Entry e = entries.get(i);
+            deviceId[i] = e.deviceId();
+            category[i] = e.category();
+            epoch[i] = e.epoch();
+            seq[i] = e.seq();
+            deviceTs[i] = odt(e.deviceTs());
+            topic[i] = e.topic();
+            payload[i] = e.payload();
+            qos[i] = (short) e.qos();
+            source[i] = e.source();
+            receivedAt[i] = odt(e.receivedAt());
+            pending[i] = e.pending();
+          }
+          return conn.preparedQuery("INSERT INTO intake_journal (id, device_id, category, epoch, seq, device_ts, topic, "
+                  + "payload, qos, source, received_at, pending) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], "
+                  + "$4::int[], $5::bigint[], $6::timestamptz[], $7::text[], $8::text[], $9::smallint[], $10::text[], "
+                  + "$11::timestamptz[], $12::smallint[])")
+              .execute(Tuple.from(new Object[] {ids.toArray(Long[]::new), deviceId, category, epoch, seq, deviceTs,
+                  topic, payload, qos, source, receivedAt, pending}))
+              .map(v -> ids);
+        });
+  }
+
+  private static SequenceState toState(Row row) {
+    SequenceState s = new SequenceState();
+    s.lastSeq = row.getLong("last_seq");
+    s.epoch = row.getInteger("epoch");
+    s.lastTs = instant(row.getOffsetDateTime("last_ts"));
+    s.epochStartedAt = instant(row.getOffsetDateTime("epoch_started_at"));
+    s.previousEpochLastTs = instant(row.getOffsetDateTime("previous_epoch_last_ts"));
+    s.lastAcceptedAt = instant(row.getOffsetDateTime("last_accepted_at"));
+    s.onlineAt = instant(row.getOffsetDateTime("online_at"));
+    s.gapCount = row.getInteger("gap_count");
+    s.gapAlertDue = instant(row.getOffsetDateTime("gap_alert_due"));
+    s.loadMissing((JsonArray) row.getValue("missing"));
+    s.loadRecentStatus((JsonArray) row.getValue("recent_status"));
+    return s;
+  }
+
+  static OffsetDateTime odt(Instant instant) {
+    return instant == null ? null : instant.atOffset(ZoneOffset.UTC);
+  }
+
+  static Instant instant(OffsetDateTime time) {
+    return time == null ? null : time.toInstant();
+  }
+}

@@ -1,0 +1,241 @@
+package io.iotmeter.mqtt;
+
+import io.iotmeter.intake.InboundMessage;
+import io.iotmeter.ops.IngestMetrics;
+import io.iotmeter.protocol.DeviceTopic;
+import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
+import io.netty.handler.codec.mqtt.MqttQoS;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.mqtt.MqttEndpoint;
+import io.vertx.mqtt.MqttTopicSubscription;
+import io.vertx.mqtt.messages.MqttPublishMessage;
+import io.vertx.mqtt.messages.MqttSubscribeMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * One client's connection to the device endpoint, handled on its own event loop.
+ *
+ * <p>Incoming QoS 1/2 messages are acknowledged only after the intake made them durable
+ * (PUBACK, or PUBREC for QoS 2), in arrival order; a QoS 2 PUBLISH repeated before its PUBREL
+ * is answered again but not processed twice. Publications for the client arrive on a bus
+ * address of this connection, so any server instance can route to it. When the connection
+ * ends without DISCONNECT (including a keep-alive timeout), the client's will is published.
+ */
+final class DeviceConnection {
+
+  private static final Logger LOG = LoggerFactory.getLogger(DeviceConnection.class);
+
+  private final Vertx vertx;
+  private final MqttEndpoint endpoint;
+  private final BrokerState broker;
+  private final Handoff handoff;
+  private final IngestMetrics metrics;
+  private final int window;
+  private final String clientId;
+  private final String connection;
+  private final OrderedAcks acks = new OrderedAcks();
+  private MessageConsumer<JsonObject> inbox;
+  private boolean disconnectReceived;
+  private boolean silentClose;
+
+  DeviceConnection(Vertx vertx, MqttEndpoint endpoint, BrokerState broker, Handoff handoff, IngestMetrics metrics, int window) {
+    this.vertx = vertx;
+    this.endpoint = endpoint;
+    this.broker = broker;
+    this.handoff = handoff;
+    this.metrics = metrics;
+    this.window = window;
+    this.clientId = endpoint.clientIdentifier();
+    this.connection = MqttServerVerticle.clientAddress(clientId, UUID.randomUUID().toString());
+  }
+
+  void accept() {
+    if (clientId == null || clientId.isEmpty()) {
+      metrics.error("mqtt_refused_client_id");
+      endpoint.reject(MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED);
+      return;
+    }
+    endpoint.publishAutoAck(false);
+    endpoint.subscriptionAutoAck(false);
+    endpoint.publishHandler(this::onPublish);
+    endpoint.publishReleaseHandler(id -> {
+      broker.releaseReceived(clientId, id);
+      endpoint.publishComplete(id);
+    });
+    endpoint.publishAcknowledgeHandler(id -> {
+      broker.delivered(clientId, id);
+      sendQueued();
+    });
+    endpoint.publishReceivedHandler(id -> {
+      broker.received(clientId, id);
+      endpoint.publishRelease(id);
+    });
+    endpoint.publishCompletionHandler(id -> {
+      broker.delivered(clientId, id);
+      sendQueued();
+    });
+    endpoint.subscribeHandler(this::onSubscribe);
+    endpoint.unsubscribeHandler(unsubscribe -> {
+      broker.unsubscribe(clientId, unsubscribe.topics());
+      endpoint.unsubscribeAcknowledge(unsubscribe.messageId());
+    });
+    endpoint.disconnectHandler(v -> disconnectReceived = true);
+    endpoint.exceptionHandler(e -> {
+      metrics.error("mqtt_protocol");
+      LOG.debug("MQTT client {}: {}", clientId, e.getMessage());
+    });
+    endpoint.closeHandler(v -> onClose());
+
+    inbox = vertx.eventBus().localConsumer(connection, message -> onInbox(message.body()));
+    BrokerState.Connected connected = broker.connect(clientId, endpoint.isCleanSession(), connection);
+    if (connected.previousConnection() != null) {
+      // The same client connected again while its old connection still stood (spec 3.1.4).
+      vertx.eventBus().send(connected.previousConnection(), new JsonObject().put("takeover", true));
+    }
+    endpoint.accept(connected.sessionPresent());
+    broker.released(clientId).forEach(endpoint::publishRelease);
+    sendQueued();
+  }
+
+  private void onInbox(JsonObject message) {
+    if (message.getBoolean("takeover", false)) {
+      silentClose = true;
+      endpoint.close();
+      return;
+    }
+    send(Publication.fromJson(message));
+  }
+
+  /** Sends a publication now, or leaves it queued when the client's in-flight window is full. */
+  private void send(Publication publication) {
+    if (!endpoint.isConnected()) {
+      return;
+    }
+    if (publication.qos() == 0) {
+      endpoint.publish(publication.topic(), publication.buffer(), MqttQoS.AT_MOST_ONCE, false, publication.retain());
+      return;
+    }
+    int packetId = broker.startSending(clientId, publication, window);
+    if (packetId > 0) {
+      endpoint.publish(publication.topic(), publication.buffer(), MqttQoS.valueOf(publication.qos()), false,
+          publication.retain(), packetId);
+    }
+  }
+
+  private void sendQueued() {
+    if (!endpoint.isConnected()) {
+      return;
+    }
+    broker.takeQueued(clientId, window).forEach((packetId, publication) -> endpoint.publish(publication.topic(),
+        publication.buffer(), MqttQoS.valueOf(publication.qos()), false, publication.retain(), packetId));
+  }
+
+  private void onSubscribe(MqttSubscribeMessage subscribe) {
+    Map<String, Integer> filters = new LinkedHashMap<>();
+    for (MqttTopicSubscription subscription : subscribe.topicSubscriptions()) {
+      filters.put(subscription.topicName(), subscription.qualityOfService().value());
+    }
+    List<Integer> granted = broker.subscribe(clientId, filters);
+    if (granted.contains(0x80)) {
+      metrics.error("mqtt_refused_subscription");
+    }
+    endpoint.subscribeAcknowledge(subscribe.messageId(), granted.stream().map(MqttQoS::valueOf).toList());
+    int i = 0;
+    for (Map.Entry<String, Integer> filter : filters.entrySet()) {
+      if (granted.get(i++) != 0x80) {
+        broker.retainedFor(filter.getKey(), filter.getValue()).forEach(this::send);
+      }
+    }
+  }
+
+  private void onPublish(MqttPublishMessage message) {
+    int qos = message.qosLevel().value();
+    int packetId = message.messageId();
+    if (qos == 2 && broker.isAwaitingRelease(clientId, packetId)) {
+      endpoint.publishReceived(packetId); // a resent PUBLISH: answered again, not processed again
+      return;
+    }
+    byte[] payload = message.payload().getBytes();
+    Publication publication = new Publication(message.topicName(), payload, qos, message.isRetain());
+    OrderedAcks.Slot slot = qos == 0 ? null : acks.reserve(() -> acknowledge(qos, packetId));
+    if (!TopicFilter.isValidTopic(message.topicName())) {
+      metrics.error("mqtt_refused_topic");
+      LOG.debug("MQTT client {} published outside iot/: {}", clientId, message.topicName());
+      done(slot);
+      return;
+    }
+    Future<?> handedOff = DeviceTopic.parse(message.topicName()).isPresent()
+        ? handoff.send(new InboundMessage(message.topicName(), payload, qos, "endpoint", clientId, Instant.now()))
+        : Future.succeededFuture();
+    handedOff.onSuccess(v -> {
+      broker.route(publication).deliveries().forEach(this::deliver);
+      done(slot);
+    }).onFailure(e -> {
+      // Not acknowledged: the client keeps the message and sends it again after reconnecting.
+      LOG.warn("MQTT client {}: message on {} could not be handed on ({}); closing the connection",
+          clientId, message.topicName(), e.getMessage());
+      silentClose = true;
+      endpoint.close();
+    });
+  }
+
+  private void done(OrderedAcks.Slot slot) {
+    if (slot != null) {
+      acks.ready(slot);
+    }
+  }
+
+  private void acknowledge(int qos, int packetId) {
+    if (!endpoint.isConnected()) {
+      return;
+    }
+    if (qos == 1) {
+      endpoint.publishAcknowledge(packetId);
+    } else {
+      broker.awaitRelease(clientId, packetId);
+      endpoint.publishReceived(packetId);
+    }
+  }
+
+  private void deliver(BrokerState.Delivery delivery) {
+    if (delivery.connection().equals(connection)) {
+      send(delivery.publication());
+    } else {
+      vertx.eventBus().send(delivery.connection(), delivery.publication().toJson());
+    }
+  }
+
+  private void onClose() {
+    inbox.unregister();
+    broker.disconnect(clientId, connection, Instant.now());
+    var will = endpoint.will();
+    if (!disconnectReceived && !silentClose && will != null && will.isWillFlag()) {
+      publishWill(new Publication(will.getWillTopic(), will.getWillMessageBytes() == null ? new byte[0] : will.getWillMessageBytes(),
+          will.getWillQos(), will.isWillRetain()));
+    }
+  }
+
+  /** The will of a client that vanished (spec 3.1.2.5): routed like any publication, and handed to the intake. */
+  private void publishWill(Publication will) {
+    if (!TopicFilter.isValidTopic(will.topic())) {
+      metrics.error("mqtt_refused_topic");
+      return;
+    }
+    LOG.info("MQTT client {} vanished; publishing its will on {}", clientId, will.topic());
+    Future<?> handedOff = DeviceTopic.parse(will.topic()).isPresent()
+        ? handoff.send(new InboundMessage(will.topic(), will.payload(), will.qos(), "endpoint", clientId, Instant.now()))
+        : Future.succeededFuture();
+    handedOff.onComplete(v -> broker.route(will).deliveries().forEach(delivery ->
+        vertx.eventBus().send(delivery.connection(), delivery.publication().toJson())));
+  }
+}

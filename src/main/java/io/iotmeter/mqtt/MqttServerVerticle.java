@@ -1,0 +1,96 @@
+package io.iotmeter.mqtt;
+
+import io.iotmeter.boot.StartupException;
+import io.iotmeter.bus.BusAddress;
+import io.iotmeter.ops.IngestMetrics;
+import io.iotmeter.ops.PlatformMetrics;
+import io.iotmeter.protocol.CommandEnvelope;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.mqtt.MqttServer;
+import io.vertx.mqtt.MqttServerOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * The device endpoint: the platform as the MQTT 3.1.1 broker its meters connect to. Several
+ * instances may share the port; they share this node's {@link BrokerState}.
+ *
+ * <p>Also the consumer of {@code iot.command.send}: a command is published on
+ * {@code iot/{device_id}/command} at QoS 2 to the device's subscription, or queued in its
+ * persistent session while it is offline.
+ */
+public final class MqttServerVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(MqttServerVerticle.class);
+  private static final String BROKER_KEY = "broker";
+
+  private MqttServer server;
+  private MessageConsumer<JsonObject> commands;
+  private MessageConsumer<JsonObject> health;
+  private long expiryTimer;
+
+  static String clientAddress(String clientId, String connectionId) {
+    return BusAddress.MQTT_CLIENT.address(clientId + "#" + connectionId);
+  }
+
+  @Override
+  public Future<?> start() {
+    JsonObject mqtt = config().getJsonObject("mqtt");
+    int port = mqtt.getInteger("port");
+    int window = mqtt.getInteger("max_inflight", 20);
+    Duration expiry = Duration.ofSeconds(mqtt.getLong("session_expiry_s", 3600L));
+    IngestMetrics metrics = IngestMetrics.of(PlatformMetrics.registry(config()));
+    BrokerState broker = (BrokerState) vertx.sharedData().getLocalMap("iot.mqtt.server")
+        .computeIfAbsent(BROKER_KEY, k -> new BrokerState(mqtt.getInteger("max_queued", 1000)));
+    Handoff handoff = new Handoff(vertx, Duration.ofMillis(mqtt.getLong("handoff_timeout_ms", 10_000L)));
+
+    server = MqttServer.create(vertx, new MqttServerOptions()
+        .setHost(mqtt.getString("host", "0.0.0.0"))
+        .setPort(port)
+        .setMaxMessageSize(mqtt.getInteger("max_message_bytes", 256 * 1024))
+        .setMaxClientIdLength(128)
+        .setTimeoutOnConnect(mqtt.getInteger("connect_timeout_s", 30)));
+    server.endpointHandler(endpoint -> new DeviceConnection(vertx, endpoint, broker, handoff, metrics, window).accept());
+    server.exceptionHandler(e -> {
+      metrics.error("mqtt_protocol");
+      LOG.debug("MQTT endpoint: {}", e.getMessage());
+    });
+
+    commands = vertx.eventBus().consumer(BusAddress.COMMAND_SEND.address(), request -> {
+      CommandEnvelope command = CommandEnvelope.fromBusMessage(request.body());
+      Publication publication = new Publication(command.topic(), command.toMqttPayload().toBuffer().getBytes(), 2, false);
+      BrokerState.Route route = broker.route(publication);
+      route.deliveries().forEach(d -> vertx.eventBus().send(d.connection(), d.publication().toJson()));
+      if (route.reachedAnyone()) {
+        request.reply(new JsonObject().put("delivered", !route.deliveries().isEmpty()).put("queued", route.queued() > 0));
+      } else {
+        request.fail(404, "device " + command.deviceId() + " has no MQTT session subscribed to " + command.topic());
+      }
+    });
+    health = vertx.eventBus().consumer(BusAddress.HEALTH.address("mqtt"), request -> request.reply(
+        new JsonObject().put("ready", true).put("detail", broker.connectedCount() + " clients connected")));
+    expiryTimer = vertx.setPeriodic(60_000, id -> {
+      int expired = broker.expire(Instant.now(), expiry);
+      if (expired > 0) {
+        LOG.info("Expired {} MQTT sessions idle for more than {} s", expired, expiry.toSeconds());
+      }
+    });
+    return server.listen()
+        .recover(e -> Future.failedFuture(StartupException.explainListenFailure(e, "MQTT", port, "mqtt.port")))
+        .onSuccess(s -> metrics.connection("endpoint-" + System.identityHashCode(this), true))
+        .compose(s -> Future.all(commands.completion(), health.completion()));
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(expiryTimer);
+    IngestMetrics.of(PlatformMetrics.registry(config())).connection("endpoint-" + System.identityHashCode(this), false);
+    return Future.all(commands.unregister(), health.unregister()).eventually(() -> server.close());
+  }
+}

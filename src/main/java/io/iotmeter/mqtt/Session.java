@@ -1,0 +1,59 @@
+package io.iotmeter.mqtt;
+
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One client's MQTT session (spec 3.1.2.4): its subscriptions, the QoS 2 messages it sent us
+ * that await PUBREL, and our QoS 1/2 messages to it — queued while it is offline, in flight
+ * until acknowledged. Guarded by the {@link BrokerState} lock.
+ */
+final class Session {
+
+  final String clientId;
+  boolean clean;
+  /** The bus address of the connection that holds the client, null while offline. */
+  String connection;
+  Instant disconnectedAt;
+  final Map<String, Integer> subscriptions = new LinkedHashMap<>();
+  /** Packet ids of QoS 2 messages we answered with PUBREC (spec 4.3.3, method B). */
+  final Set<Integer> awaitingRelease = new HashSet<>();
+  /** Our messages not yet sent (client offline, or its in-flight window full). */
+  final Deque<Publication> queued = new ArrayDeque<>();
+  /** Our messages sent and not yet acknowledged, by packet id. */
+  final Map<Integer, Publication> inFlight = new LinkedHashMap<>();
+  /** Our QoS 2 messages the client has PUBREC'd: PUBREL sent, PUBCOMP awaited. */
+  final Set<Integer> released = new HashSet<>();
+  private int lastPacketId;
+
+  Session(String clientId) {
+    this.clientId = clientId;
+  }
+
+  /** The next packet id not in use by this session (1..65535). */
+  int nextPacketId() {
+    for (int i = 0; i < 65535; i++) {
+      lastPacketId = lastPacketId % 65535 + 1;
+      if (!inFlight.containsKey(lastPacketId) && !released.contains(lastPacketId)) {
+        return lastPacketId;
+      }
+    }
+    throw new IllegalStateException("no free packet id");
+  }
+
+  /** The highest QoS of this session's subscriptions matching {@code topic}, or -1. */
+  int matchingQos(String topic) {
+    int qos = -1;
+    for (Map.Entry<String, Integer> subscription : subscriptions.entrySet()) {
+      if (TopicFilter.matches(subscription.getKey(), topic)) {
+        qos = Math.max(qos, subscription.getValue());
+      }
+    }
+    return qos;
+  }
+}

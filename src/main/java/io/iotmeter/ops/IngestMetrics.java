@@ -1,0 +1,105 @@
+package io.iotmeter.ops;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.WeakHashMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The ingest side's metrics under the reference's names ({@code mqtt_collector_*}). One
+ * holder per meter registry, because gauges are bound to one value object that every
+ * verticle instance on the node must share.
+ */
+public final class IngestMetrics {
+
+  private static final Map<MeterRegistry, IngestMetrics> BY_REGISTRY = new WeakHashMap<>();
+
+  private final MeterRegistry registry;
+  private final Set<String> devicesSeen = ConcurrentHashMap.newKeySet();
+  private final Map<String, AtomicInteger> connected = new ConcurrentHashMap<>();
+  private final AtomicInteger minioReady = new AtomicInteger();
+  private final AtomicInteger influxReady = new AtomicInteger();
+  private final Timer minioStore;
+  private final Timer influxWrite;
+
+  private IngestMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    Gauge.builder("mqtt_collector.devices.seen", devicesSeen, Set::size)
+        .description("Unique devices seen since startup").register(registry);
+    Gauge.builder("mqtt_collector.minio.ready", minioReady, AtomicInteger::get)
+        .description("Object store (archive) readiness, 1 = ready").register(registry);
+    Gauge.builder("mqtt_collector.influxdb.ready", influxReady, AtomicInteger::get)
+        .description("Time-series store readiness, 1 = ready").register(registry);
+    Gauge.builder("mqtt_collector.mqtt.connected", connected, c -> c.values().stream().mapToInt(AtomicInteger::get).sum())
+        .description("MQTT connections of the ingest side that are up (endpoint listening, bridge connections)")
+        .register(registry);
+    Gauge.builder("mqtt_collector.info", () -> 1).description("Service version")
+        .tag("version", PlatformMetrics.version()).register(registry);
+    minioStore = PlatformMetrics.latencyTimer("mqtt_collector.minio.store.duration", "Object-store write latency").register(registry);
+    influxWrite = PlatformMetrics.latencyTimer("mqtt_collector.influxdb.write.duration", "Time-series write latency").register(registry);
+  }
+
+  public static synchronized IngestMetrics of(MeterRegistry registry) {
+    return BY_REGISTRY.computeIfAbsent(registry, IngestMetrics::new);
+  }
+
+  public void received(String topicSuffix) {
+    Counter.builder("mqtt_collector.messages.received").description("Messages received by topic suffix")
+        .tag("topic_suffix", topicSuffix).register(registry).increment();
+  }
+
+  public void processed(String topicSuffix) {
+    Counter.builder("mqtt_collector.messages.processed").description("Messages accepted into the intake journal")
+        .tag("topic_suffix", topicSuffix).register(registry).increment();
+  }
+
+  public void error(String errorType) {
+    Counter.builder("mqtt_collector.messages.errors").description("Messages refused or failed, by error type")
+        .tag("error_type", errorType).register(registry).increment();
+  }
+
+  public void duplicateDropped() {
+    Counter.builder("mqtt_collector.duplicates.dropped").description("Copies dropped by de-duplication")
+        .register(registry).increment();
+  }
+
+  public void sequenceGap() {
+    Counter.builder("mqtt_collector.sequence.gaps").description("Sequence gaps that stayed open (alerted)")
+        .register(registry).increment();
+  }
+
+  public void deviceSeen(String deviceId) {
+    devicesSeen.add(deviceId);
+  }
+
+  /** Marks one MQTT connection of the ingest side (by name) as up or down. */
+  public void connection(String name, boolean up) {
+    connected.computeIfAbsent(name, n -> new AtomicInteger()).set(up ? 1 : 0);
+  }
+
+  public void minioReady(boolean ready) {
+    minioReady.set(ready ? 1 : 0);
+  }
+
+  public void influxReady(boolean ready) {
+    influxReady.set(ready ? 1 : 0);
+  }
+
+  public Timer minioStoreTimer() {
+    return minioStore;
+  }
+
+  public Timer influxWriteTimer() {
+    return influxWrite;
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+}

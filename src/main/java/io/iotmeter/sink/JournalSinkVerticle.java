@@ -1,0 +1,54 @@
+package io.iotmeter.sink;
+
+import io.iotmeter.bus.BusAddress;
+import io.iotmeter.store.Database;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+
+/**
+ * What every sink verticle does alike: a journal connection pool, a {@link JournalFeed} that
+ * delivers its messages, and an answer on {@code iot.health.<sink>}. A subclass only opens
+ * and closes its store and says how a batch is written.
+ */
+public abstract class JournalSinkVerticle extends VerticleBase {
+
+  protected Pool pool;
+  private JournalFeed feed;
+  private MessageConsumer<JsonObject> health;
+
+  /** Which sink this is. */
+  protected abstract SinkKind kind();
+
+  /** Connects to the store (creating buckets or tables as needed) and returns the batch writer. */
+  protected abstract Future<SinkWriter> openStore(JsonObject sinkConfig);
+
+  /** Releases the store's resources. */
+  protected Future<Void> closeStore() {
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public final Future<?> start() {
+    JsonObject sinkConfig = config().getJsonObject("sinks", new JsonObject())
+        .getJsonObject(kind().configName(), new JsonObject());
+    pool = Database.pool(vertx, config().getJsonObject("postgres"), kind().configName() + "-sink-" + System.identityHashCode(this));
+    return openStore(sinkConfig).compose(writer -> {
+      feed = new JournalFeed(vertx, pool, kind(), writer, JournalFeed.Options.fromConfig(sinkConfig));
+      health = vertx.eventBus().consumer(BusAddress.HEALTH.address(kind().configName()), request -> request.reply(
+          new JsonObject().put("ready", feed.ready()).put("detail", feed.ready() ? "ok" : feed.lastError())));
+      return Future.all(feed.start(), health.completion());
+    });
+  }
+
+  @Override
+  public final Future<?> stop() {
+    Future<Void> stopped = feed == null ? Future.succeededFuture() : feed.stop();
+    return stopped
+        .eventually(() -> health == null ? Future.succeededFuture() : health.unregister())
+        .eventually(this::closeStore)
+        .eventually(() -> pool.close());
+  }
+}

@@ -1,0 +1,20 @@
+package io.iotmeter.sink;
+
+import io.iotmeter.ops.IngestMetrics;
+import io.iotmeter.ops.PlatformMetrics;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+
+/** The registry sink: device status, last seen, firmware and command results in PostgreSQL. */
+public final class RegistrySinkVerticle extends JournalSinkVerticle {
+
+  @Override
+  protected SinkKind kind() {
+    return SinkKind.REGISTRY;
+  }
+
+  @Override
+  protected Future<SinkWriter> openStore(JsonObject sinkConfig) {
+    return Future.succeededFuture(new RegistryWriter(pool, IngestMetrics.of(PlatformMetrics.registry(config()))));
+  }
+}

@@ -1,0 +1,41 @@
+package io.iotmeter.support;
+
+import io.iotmeter.bus.BusAddress;
+import io.iotmeter.intake.AcceptedMessage;
+import io.iotmeter.protocol.Category;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/** Listens to what the intake accepts ({@code iot.accepted.*}), as a sink would. */
+public final class AcceptedTap implements AutoCloseable {
+
+  private final List<AcceptedMessage> accepted = new CopyOnWriteArrayList<>();
+  private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
+
+  public AcceptedTap(Vertx vertx) {
+    for (Category category : Category.values()) {
+      MessageConsumer<JsonObject> consumer = vertx.eventBus().consumer(BusAddress.ACCEPTED.address(category.categoryName()),
+          message -> accepted.add(AcceptedMessage.fromJson(message.body())));
+      consumer.completion().await();
+      consumers.add(consumer);
+    }
+  }
+
+  public List<AcceptedMessage> of(String deviceId) {
+    return accepted.stream().filter(m -> m.deviceId().equals(deviceId)).toList();
+  }
+
+  public List<Long> seqs(String deviceId, Category category) {
+    return of(deviceId).stream().filter(m -> m.category() == category).map(AcceptedMessage::seq).toList();
+  }
+
+  @Override
+  public void close() {
+    consumers.forEach(c -> c.unregister().await());
+  }
+}

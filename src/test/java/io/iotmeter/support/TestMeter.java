@@ -1,0 +1,112 @@
+package io.iotmeter.support;
+
+import io.netty.handler.codec.mqtt.MqttQoS;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.mqtt.MqttClient;
+import io.vertx.mqtt.MqttClientOptions;
+import io.vertx.mqtt.messages.MqttPublishMessage;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A meter for the tests: a real MQTT client (Vert.x) of the platform's endpoint, whose
+ * {@link #send} returns once the platform has acknowledged the message (PUBACK / PUBCOMP),
+ * i.e. once it is durable.
+ */
+public final class TestMeter implements AutoCloseable {
+
+  private final MqttClient client;
+  private final Map<Integer, CompletableFuture<Void>> acks = new ConcurrentHashMap<>();
+  private final LinkedBlockingQueue<MqttPublishMessage> received = new LinkedBlockingQueue<>();
+
+  private TestMeter(MqttClient client) {
+    this.client = client;
+    // Whichever comes first — the acknowledgement or the sender asking for it — creates the entry.
+    client.publishCompletionHandler(id -> acks.computeIfAbsent(id, k -> new CompletableFuture<>()).complete(null));
+    client.publishHandler(received::add);
+  }
+
+  public static TestMeter connect(Vertx vertx, int port, String clientId, boolean clean) {
+    return connect(vertx, port, new MqttClientOptions().setClientId(clientId).setCleanSession(clean));
+  }
+
+  /** A meter that registers its will as the protocol says (offline status, QoS 1, retained). */
+  public static TestMeter connectWithWill(Vertx vertx, int port, String deviceId) {
+    return connect(vertx, port, new MqttClientOptions().setClientId(deviceId).setCleanSession(false)
+        .setWillFlag(true).setWillTopic("iot/" + deviceId + "/status").setWillQoS(1).setWillRetain(true)
+        .setWillMessageBytes(Datagrams.status(deviceId, "offline", java.time.Instant.now()).toBuffer()));
+  }
+
+  public static TestMeter connect(Vertx vertx, int port, MqttClientOptions options) {
+    MqttClient client = MqttClient.create(vertx, options.setMaxInflightQueue(100).setAckTimeout(30));
+    client.connect(port, "127.0.0.1").await();
+    return new TestMeter(client);
+  }
+
+  /** Publishes and waits for the platform's acknowledgement (QoS 1/2) or the write (QoS 0). */
+  public void send(String topic, Buffer payload, int qos) {
+    send(topic, payload, qos, false);
+  }
+
+  /** Publishes with the retain flag, as meters publish their status. */
+  public void sendRetained(String topic, JsonObject payload, int qos) {
+    send(topic, payload.toBuffer(), qos, true);
+  }
+
+  private void send(String topic, Buffer payload, int qos, boolean retain) {
+    if (qos == 0) {
+      client.publish(topic, payload, MqttQoS.AT_MOST_ONCE, false, retain).await();
+      return;
+    }
+    int id = client.publish(topic, payload, MqttQoS.valueOf(qos), false, retain).await();
+    try {
+      acks.computeIfAbsent(id, k -> new CompletableFuture<>()).get(15, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError("no acknowledgement for packet " + id + " on " + topic, e);
+    } finally {
+      acks.remove(id);
+    }
+  }
+
+  public void send(String topic, JsonObject payload, int qos) {
+    send(topic, payload.toBuffer(), qos);
+  }
+
+  public void subscribe(String filter, int qos) {
+    client.subscribe(filter, qos).await();
+  }
+
+  /** The next message the platform delivered to this meter. */
+  public MqttPublishMessage receive(Duration timeout) {
+    try {
+      MqttPublishMessage message = received.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      if (message == null) {
+        throw new AssertionError("nothing received within " + timeout);
+      }
+      return message;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  /** Subscribes, then disconnects cleanly: the persistent session keeps the subscription. */
+  public void subscribeAndClose(String filter, int qos) {
+    subscribe(filter, qos);
+    close();
+  }
+
+  @Override
+  public void close() {
+    if (client.isConnected()) {
+      client.disconnect().await();
+    }
+  }
+}
