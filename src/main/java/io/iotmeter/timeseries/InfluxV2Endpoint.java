@@ -21,8 +21,8 @@ final class InfluxV2Endpoint implements AutoCloseable {
   /** InfluxDB's advice for one write request; larger batches are split. */
   static final int MAX_POINTS_PER_REQUEST = 5_000;
 
-  // Short enough that a dead store fails the caller's batch in seconds rather than minutes
-  // (the client's default is 10 s for each phase); long enough for a 5,000-point write.
+  // An unreachable store fails the caller within seconds; a 5,000-point write (a few hundred
+  // kilobytes) still has ample time; the call timeout bounds everything, OkHttp's retry included.
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
   private static final Duration READ_WRITE_TIMEOUT = Duration.ofSeconds(10);
   private static final Duration CALL_TIMEOUT = Duration.ofSeconds(30);
@@ -41,8 +41,10 @@ final class InfluxV2Endpoint implements AutoCloseable {
         .readTimeout(READ_WRITE_TIMEOUT)
         .writeTimeout(READ_WRITE_TIMEOUT)
         .callTimeout(CALL_TIMEOUT)
-        // The ingest pipeline retries a failed batch itself, with its own back-off.
-        .retryOnConnectionFailure(false);
+        // OkHttp's own retry stays on: it only covers a pooled connection the server has
+        // closed meanwhile (or another address of the host), which would otherwise fail the
+        // first write after every idle period. Safe because writes are idempotent.
+        .retryOnConnectionFailure(true);
     InfluxDBClient created = InfluxDBClientFactory.create(InfluxDBClientOptions.builder()
         .url(url)
         .org(org)
@@ -50,6 +52,7 @@ final class InfluxV2Endpoint implements AutoCloseable {
         .authenticateToken(token.toCharArray())
         .precision(LineProtocol.PRECISION)
         .okHttpClient(http)
+        // Never HEADERS or BODY: those levels log the token.
         .logLevel(LogLevel.NONE)
         .build());
     this.client = gzip ? created.enableGzip() : created;
@@ -69,7 +72,7 @@ final class InfluxV2Endpoint implements AutoCloseable {
       try {
         client.getWriteApiBlocking().writeRecords(LineProtocol.PRECISION, lines);
       } catch (RuntimeException e) {
-        throw failure("Writing " + chunk.size() + " points to bucket " + bucket, e);
+        throw failure("Writing " + chunk.size() + (chunk.size() == 1 ? " point" : " points") + " to bucket " + bucket, e);
       }
     }
   }

@@ -35,7 +35,7 @@ public record Point(String deviceId, String metric, String unit, double value, I
       requireText("unit", unit);
     }
     if (!Double.isFinite(value)) {
-      // Neither store can hold NaN or infinity; the InfluxDB client would silently drop the point.
+      // Neither store can hold NaN or infinity: one such value would get its whole batch refused.
       throw new IllegalArgumentException("Point value of " + metric + " must be a finite number, not " + value);
     }
     time = Objects.requireNonNull(time, "time").truncatedTo(ChronoUnit.MICROS);

@@ -205,7 +205,7 @@ class InfluxDbStoreAgainstRecordedResponsesTest {
 
     assertThatThrownBy(() -> store.write(List.of(new Point("dc-meter-001", "voltage_dc", "V", 756.3, T0))))
         .isInstanceOfSatisfying(TimeSeriesException.class, e -> assertThat(e.retryable()).isFalse())
-        .hasMessage("InfluxDB at " + influx.url() + ": Writing 1 points to bucket iot-metrics failed: "
+        .hasMessage("InfluxDB at " + influx.url() + ": Writing 1 point to bucket iot-metrics failed: "
             + "HTTP 401 unauthorized access (check the token and its permissions on the bucket)");
     assertThatThrownBy(() -> store.query("dc-meter-001", T0, T0.plusSeconds(60), Optional.empty()))
         .isInstanceOf(TimeSeriesException.class)
@@ -220,7 +220,7 @@ class InfluxDbStoreAgainstRecordedResponsesTest {
 
     assertThatThrownBy(() -> store.write(List.of(new Point("dc-meter-001", "voltage_dc", "V", 756.3, T0))))
         .isInstanceOfSatisfying(TimeSeriesException.class, e -> assertThat(e.retryable()).isTrue())
-        .hasMessage("InfluxDB at " + influx.url() + ": Writing 1 points to bucket iot-metrics failed: "
+        .hasMessage("InfluxDB at " + influx.url() + ": Writing 1 point to bucket iot-metrics failed: "
             + "HTTP 503 service unavailable (store overloaded or not ready: retry later)");
     // Exactly one attempt: the blocking client does not retry behind the caller's back.
     assertThat(influx.requestsTo("/api/v2/write")).hasSize(1);
@@ -232,7 +232,7 @@ class InfluxDbStoreAgainstRecordedResponsesTest {
 
     assertThatThrownBy(() -> store.write(List.of(new Point("dc-meter-001", "voltage_dc", "V", 756.3, T0))))
         .isInstanceOfSatisfying(TimeSeriesException.class, e -> assertThat(e.retryable()).isTrue())
-        .hasMessage("InfluxDB at " + influx.url() + ": Writing 1 points to bucket iot-metrics failed: HTTP 502 "
+        .hasMessage("InfluxDB at " + influx.url() + ": Writing 1 point to bucket iot-metrics failed: HTTP 502 "
             + "without an InfluxDB error message");
   }
 
