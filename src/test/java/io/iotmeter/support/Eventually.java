@@ -1,13 +1,22 @@
 package io.iotmeter.support;
 
 import java.time.Duration;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
 
-/** Retries an assertion until it holds or the deadline passes (for effects that land asynchronously). */
+/**
+ * Waits for effects that land asynchronously (a sink writing after the MQTT acknowledgement,
+ * QuestDB's write-ahead log), polling instead of sleeping a fixed time that is either too short
+ * on a busy machine or wasted on an idle one.
+ */
 public final class Eventually {
+
+  private static final Duration INTERVAL = Duration.ofMillis(50);
 
   private Eventually() {
   }
 
+  /** Retries {@code assertion} until it holds; after {@code timeout} its last failure is thrown. */
   public static void within(Duration timeout, Runnable assertion) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
@@ -15,16 +24,34 @@ public final class Eventually {
         assertion.run();
         return;
       } catch (AssertionError e) {
-        if (System.nanoTime() > deadline) {
-          throw e;
-        }
-        try {
-          Thread.sleep(50);
-        } catch (InterruptedException interrupted) {
-          Thread.currentThread().interrupt();
+        if (System.nanoTime() - deadline > 0 || !pause()) {
           throw e;
         }
       }
+    }
+  }
+
+  /**
+   * The first value that satisfies {@code done}, or the last one seen when {@code timeout}
+   * passes: assert on the result, so a timeout fails with the actual value in the message.
+   */
+  public static <T> T value(Duration timeout, Supplier<T> probe, Predicate<? super T> done) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      T value = probe.get();
+      if (done.test(value) || System.nanoTime() - deadline > 0 || !pause()) {
+        return value;
+      }
+    }
+  }
+
+  private static boolean pause() {
+    try {
+      Thread.sleep(INTERVAL.toMillis());
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
     }
   }
 }

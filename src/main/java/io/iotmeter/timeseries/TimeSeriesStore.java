@@ -1,0 +1,34 @@
+package io.iotmeter.timeseries;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The time-series store: measurement {@code iot_telemetry} with tags {@code device_id},
+ * {@code metric}, {@code unit} and field {@code value}.
+ *
+ * <p>Every method blocks on network I/O: call it from a worker thread, never an event loop.
+ * Implementations are safe for concurrent use. Failures are {@link TimeSeriesException}s.
+ */
+public interface TimeSeriesStore extends AutoCloseable {
+
+  /**
+   * Stores a batch (up to about 5,000 points per call is what InfluxDB recommends; larger
+   * batches are sent in several requests). Idempotent: a point whose device, metric and time are
+   * already stored replaces the stored value, so a failed batch can simply be written again.
+   */
+  void write(List<Point> points);
+
+  /**
+   * The device's points with {@code start <= time < stop}, in time order and, at the same time,
+   * by metric name; all metrics unless one is named.
+   */
+  List<MetricSample> query(String deviceId, Instant start, Instant stop, Optional<String> metric);
+
+  /** Returns when the store answers; throws {@link TimeSeriesException} when it does not. */
+  void ping();
+
+  @Override
+  void close();
+}
