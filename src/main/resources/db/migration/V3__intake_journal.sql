@@ -41,3 +41,4 @@ CREATE INDEX idx_seq_tracking_gap_due ON device_seq_tracking (gap_alert_due) WHE
 -- When connection_status last changed from device traffic, so that a message processed late
 -- (a sink catching up from the journal) cannot overwrite a newer status with an older one.
 ALTER TABLE devices ADD COLUMN connection_status_at TIMESTAMPTZ;
+CREATE INDEX idx_intake_journal_archive_key ON intake_journal (archive_key) WHERE archive_key IS NOT NULL;

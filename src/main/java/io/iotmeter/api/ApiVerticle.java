@@ -6,13 +6,15 @@ import io.iotmeter.registry.AlertRepository;
 import io.iotmeter.registry.CommandRepository;
 import io.iotmeter.registry.DeviceRepository;
 import io.iotmeter.registry.RegistryStats;
-import io.iotmeter.store.ArchiveReader;
+import io.iotmeter.archive.ArchiveListing;
+import io.iotmeter.archive.ObjectStores;
 import io.iotmeter.store.Database;
-import io.iotmeter.store.TimeSeriesReader;
+import io.iotmeter.timeseries.TimeSeriesQueries;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.HealthChecks;
@@ -29,6 +31,9 @@ import io.vertx.sqlclient.Pool;
 public final class ApiVerticle extends VerticleBase {
 
   private Pool pool;
+  private WorkerExecutor storeWorkers;
+  private TimeSeriesQueries timeSeries;
+  private ArchiveListing archive;
 
   @Override
   public Future<?> start() {
@@ -69,7 +74,10 @@ public final class ApiVerticle extends VerticleBase {
     new AlertRoutes(devices, new AlertRepository(pool)).mount(routes);
     new CommandRoutes(devices, new CommandRepository(pool), vertx.eventBus(),
         config.getJsonObject("commands").getLong("publish_timeout_ms", 2_000L), metrics).mount(routes);
-    new TelemetryRoutes(devices, TimeSeriesReader.none(), ArchiveReader.none(), metrics).mount(routes);
+    storeWorkers = vertx.createSharedWorkerExecutor("api-store-reads", 8);
+    timeSeries = new TimeSeriesQueries(config.getJsonObject("timeseries"), storeWorkers);
+    archive = new ArchiveListing(ObjectStores.open(config.getJsonObject("s3")), storeWorkers);
+    new TelemetryRoutes(devices, timeSeries, archive, metrics).mount(routes);
     new StatsRoutes(new RegistryStats(pool), gauges).mount(routes);
 
     return vertx.createHttpServer(new HttpServerOptions().setHost(http.getString("host", "0.0.0.0")))
@@ -93,6 +101,10 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    return pool == null ? Future.succeededFuture() : pool.close();
+    return storeWorkers.executeBlocking(() -> {
+      timeSeries.close();
+      archive.close();
+      return null;
+    }, false).eventually(() -> storeWorkers.close()).eventually(() -> pool.close());
   }
 }

@@ -34,6 +34,10 @@ public final class ErrorResponder {
       respond(ctx, api.status(), api.getMessage());
     } else if (failure instanceof DuplicateDeviceException duplicate) {
       respond(ctx, 409, duplicate.getMessage());
+    } else if (failure instanceof io.iotmeter.archive.ObjectStoreException) {
+      unavailable(ctx, "Archive store unavailable", failure);
+    } else if (failure instanceof io.iotmeter.timeseries.TimeSeriesException) {
+      unavailable(ctx, "Time-series store unavailable", failure);
     } else if (failure instanceof DecodeException) {
       respond(ctx, 400, "Malformed JSON body");
     } else if (failure == null || failure instanceof HttpException) {
@@ -57,6 +61,13 @@ public final class ErrorResponder {
       case 415 -> "Unsupported media type";
       default -> "Request refused";
     };
+  }
+
+  /** A store behind the API is down: the client may retry later; the cause goes to the log. */
+  private static void unavailable(RoutingContext ctx, String message, Throwable failure) {
+    LOG.warn("{} {}: {}", ctx.request().method(), ctx.request().path(), failure.getMessage());
+    ctx.response().putHeader("Retry-After", "5");
+    respond(ctx, 503, message);
   }
 
   private static void serverError(RoutingContext ctx, Throwable failure) {

@@ -127,7 +127,15 @@ public final class MinioObjectStore implements ObjectStore {
       // iterator fetches further pages only while we keep reading.
       List<StoredObject> objects = new ArrayList<>();
       for (Result<Item> result : pages) {
-        Item item = result.get();
+        Item item;
+        try {
+          item = result.get();
+        } catch (io.minio.errors.ErrorResponseException e) {
+          if ("NoSuchBucket".equals(e.errorResponse().code())) {
+            return objects; // nothing has been archived yet
+          }
+          throw e;
+        }
         if (!isFolderMarker(item)) {
           objects.add(new StoredObject(item.objectName(), item.size(), item.lastModified().toInstant()));
           if (objects.size() == limit) {

@@ -1,6 +1,8 @@
 package io.iotmeter.boot;
 
 import io.iotmeter.embedded.EmbeddedPostgresServer;
+import io.iotmeter.embedded.EmbeddedQuestDb;
+import io.iotmeter.embedded.EmbeddedS3Server;
 import io.iotmeter.store.Database;
 import io.iotmeter.store.SchemaMigrations;
 import io.vertx.core.DeploymentOptions;
@@ -33,34 +35,63 @@ public final class Platform {
   private final Vertx vertx;
   private final JsonObject config;
   private final Deque<String> deployments = new ArrayDeque<>();
-  private EmbeddedPostgresServer embeddedPostgres;
+  /** Embedded servers in start order; stopped in reverse. */
+  private final Deque<AutoCloseable> servers = new ArrayDeque<>();
 
   public Platform(Vertx vertx, JsonObject config) {
     this.vertx = vertx;
     this.config = config.copy();
   }
 
+  /** The configuration the verticles get: the given one plus where the embedded servers listen. */
+  public JsonObject effectiveConfig() {
+    return config.copy();
+  }
+
   /** Starts everything; on failure, whatever did start is stopped again. */
   public Future<Void> start() {
-    return startEmbeddedPostgres(config)
+    return startEmbeddedServers(config)
         .compose(v -> migrate(config))
         .compose(v -> deployAll(config))
         .recover(e -> stop().transform(cleaned -> Future.failedFuture(e)));
   }
 
-  private Future<Void> startEmbeddedPostgres(JsonObject config) {
+  /**
+   * Starts the servers the profile embeds, each with its data under {@code data_dir}, and
+   * writes where they listen into the configuration the verticles get.
+   */
+  private Future<Void> startEmbeddedServers(JsonObject config) {
+    Path dataDir = Path.of(config.getString("data_dir"));
     JsonObject postgres = config.getJsonObject("postgres");
-    if (!postgres.getBoolean("embedded", false)) {
-      return Future.succeededFuture();
+    JsonObject s3 = config.getJsonObject("s3", new JsonObject());
+    JsonObject timeseries = config.getJsonObject("timeseries", new JsonObject());
+    Future<Void> chain = Future.succeededFuture();
+    if (postgres.getBoolean("embedded", false)) {
+      chain = chain.compose(v -> embed(() -> EmbeddedPostgresServer.start(dataDir.resolve("postgres"),
+          postgres.getInteger("port", 0), postgres.getString("database"), postgres.getBoolean("durable", true)),
+          server -> postgres.put("host", "127.0.0.1").put("port", server.port()).put("user", server.user())));
     }
-    Path dataDir = Path.of(config.getString("data_dir")).resolve("postgres");
-    return vertx.executeBlocking(() -> EmbeddedPostgresServer.start(dataDir, postgres.getInteger("port", 0),
-            postgres.getString("database"), postgres.getBoolean("durable", true)), false)
-        .map(server -> {
-          embeddedPostgres = server;
-          postgres.put("host", "127.0.0.1").put("port", server.port()).put("user", server.user());
-          return null;
-        });
+    if (s3.getBoolean("embedded", false)) {
+      chain = chain.compose(v -> embed(() -> EmbeddedS3Server.start(dataDir.resolve("s3"), s3.getInteger("embedded_port", 0),
+          s3.getString("access_key"), s3.getString("secret_key")),
+          server -> s3.put("endpoint", server.endpoint())));
+    }
+    if (timeseries.getBoolean("embedded", false)) {
+      JsonObject quest = timeseries.getJsonObject("questdb");
+      chain = chain.compose(v -> embed(() -> EmbeddedQuestDb.start(dataDir.resolve("questdb"),
+              quest.getInteger("http_port", 0), quest.getInteger("pg_port", 0)),
+          server -> quest.put("host", "127.0.0.1").put("http_port", server.httpPort()).put("pg_port", server.pgPort())
+              .put("user", server.user()).put("password", server.password())));
+    }
+    return chain;
+  }
+
+  private <S extends AutoCloseable> Future<Void> embed(java.util.concurrent.Callable<S> start, java.util.function.Consumer<S> publish) {
+    return vertx.executeBlocking(start, false).map(server -> {
+      servers.push(server);
+      publish.accept(server);
+      return null;
+    });
   }
 
   private Future<Void> migrate(JsonObject config) {
@@ -106,14 +137,17 @@ public final class Platform {
         return Future.succeededFuture();
       }));
     }
-    return chain.compose(v -> {
-      EmbeddedPostgresServer server = embeddedPostgres;
-      embeddedPostgres = null;
-      return server == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
+    while (!servers.isEmpty()) {
+      AutoCloseable server = servers.pop();
+      chain = chain.compose(v -> vertx.executeBlocking(() -> {
         server.close();
         return null;
-      }, false);
-    });
+      }, false).recover(e -> {
+        LOG.warn("Stopping {} failed", server.getClass().getSimpleName(), e);
+        return Future.succeededFuture();
+      }).mapEmpty());
+    }
+    return chain;
   }
 
   private static String describe(JsonObject postgres) {

@@ -3,7 +3,9 @@ package io.iotmeter.boot;
 import io.iotmeter.api.ApiVerticle;
 import io.iotmeter.intake.IntakeVerticle;
 import io.iotmeter.mqtt.MqttServerVerticle;
+import io.iotmeter.sink.ArchiveSinkVerticle;
 import io.iotmeter.sink.RegistrySinkVerticle;
+import io.iotmeter.sink.TimeSeriesSinkVerticle;
 import io.vertx.core.Deployable;
 
 import java.util.function.Supplier;
@@ -17,6 +19,8 @@ import java.util.function.Supplier;
  */
 public enum VerticleCatalog {
 
+  ARCHIVE_SINK("archive_sink", ArchiveSinkVerticle::new),
+  TIMESERIES_SINK("timeseries_sink", TimeSeriesSinkVerticle::new),
   REGISTRY_SINK("registry_sink", RegistrySinkVerticle::new),
   INTAKE("intake", IntakeVerticle::new),
   MQTT_SERVER("mqtt_server", MqttServerVerticle::new),

@@ -33,6 +33,8 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
   /** seq wraps after 2^32 − 1 (protocol "Common envelope"). */
   public static final long MAX_SEQ = 0xFFFF_FFFFL;
   public static final int MAX_MEASUREMENTS = 200;
+  private static final Instant EARLIEST = Instant.parse("1678-01-01T00:00:00Z");
+  private static final Instant LATEST = Instant.parse("2261-12-31T23:59:59Z");
 
   private static final Pattern MEASUREMENT_TYPE = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,63}");
   private static final Set<String> V1_ENVELOPE = Set.of("timestamp", "device_id", "v", "unit");
@@ -195,11 +197,17 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
     if (!(json.getValue(field) instanceof String text)) {
       throw invalid("field '" + name + "' must be an ISO-8601 time");
     }
+    Instant instant;
     try {
-      return OffsetDateTime.parse(text).toInstant();
+      instant = OffsetDateTime.parse(text).toInstant();
     } catch (DateTimeParseException e) {
       throw invalid("field '" + name + "' must be an ISO-8601 time with a zone, not '" + abbreviate(text) + "'");
     }
+    // The time-series stores keep nanoseconds since 1970 in a signed 64-bit number.
+    if (instant.isBefore(EARLIEST) || instant.isAfter(LATEST)) {
+      throw invalid("field '" + name + "' is outside the years 1678 to 2261: " + abbreviate(text));
+    }
+    return instant;
   }
 
   private static long wholeNumber(JsonObject json, String field, long min, long max) {

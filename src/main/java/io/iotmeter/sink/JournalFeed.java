@@ -56,6 +56,7 @@ public final class JournalFeed {
   private final SinkKind kind;
   private final SinkWriter writer;
   private final Options options;
+  private final java.util.function.Consumer<Boolean> readiness;
   private final Deque<AcceptedMessage> buffer = new ArrayDeque<>();
   /** Journal ids buffered or being written, so recovery does not queue them twice. */
   private final Set<Long> queued = new HashSet<>();
@@ -68,12 +69,14 @@ public final class JournalFeed {
   private long recoveryTimer;
   private volatile String lastError;
 
-  public JournalFeed(Vertx vertx, Pool pool, SinkKind kind, SinkWriter writer, Options options) {
+  public JournalFeed(Vertx vertx, Pool pool, SinkKind kind, SinkWriter writer, Options options,
+                     java.util.function.Consumer<Boolean> readiness) {
     this.vertx = vertx;
     this.pool = pool;
     this.kind = kind;
     this.writer = writer;
     this.options = options;
+    this.readiness = readiness;
   }
 
   public Future<Void> start() {
@@ -159,9 +162,11 @@ public final class JournalFeed {
         .onSuccess(v -> {
           lastError = null;
           backoff = Duration.ZERO;
+          readiness.accept(true);
         })
         .recover(e -> {
           lastError = kind.configName() + " store: " + e.getMessage();
+          readiness.accept(false);
           backoff = backoff.isZero() ? options.minBackoff() : min(backoff.multipliedBy(2), options.maxBackoff());
           LOG.warn("{} sink: writing {} messages failed ({}); retrying in {} ms", kind.configName(), batch.size(),
               e.getMessage(), backoff.toMillis());

@@ -25,6 +25,13 @@ public abstract class JournalSinkVerticle extends VerticleBase {
   /** Connects to the store (creating buckets or tables as needed) and returns the batch writer. */
   protected abstract Future<SinkWriter> openStore(JsonObject sinkConfig);
 
+  /** Called after each write with whether the store took it (for the store's readiness gauge). */
+  protected void readinessChanged(boolean ready) {
+  }
+
+  /** Whether the store answers right now (asked by /readyz through iot.health.<sink>). */
+  protected abstract Future<Void> pingStore();
+
   /** Releases the store's resources. */
   protected Future<Void> closeStore() {
     return Future.succeededFuture();
@@ -36,9 +43,12 @@ public abstract class JournalSinkVerticle extends VerticleBase {
         .getJsonObject(kind().configName(), new JsonObject());
     pool = Database.pool(vertx, config().getJsonObject("postgres"), kind().configName() + "-sink-" + System.identityHashCode(this));
     return openStore(sinkConfig).compose(writer -> {
-      feed = new JournalFeed(vertx, pool, kind(), writer, JournalFeed.Options.fromConfig(sinkConfig));
-      health = vertx.eventBus().consumer(BusAddress.HEALTH.address(kind().configName()), request -> request.reply(
-          new JsonObject().put("ready", feed.ready()).put("detail", feed.ready() ? "ok" : feed.lastError())));
+      feed = new JournalFeed(vertx, pool, kind(), writer, JournalFeed.Options.fromConfig(sinkConfig), this::readinessChanged);
+      health = vertx.eventBus().consumer(BusAddress.HEALTH.address(kind().configName()), request -> pingStore()
+          .onSuccess(v -> request.reply(new JsonObject().put("ready", feed.ready())
+              .put("detail", feed.ready() ? "ok" : feed.lastError())))
+          .onFailure(e -> request.reply(new JsonObject().put("ready", false)
+              .put("detail", kind().configName() + " store unreachable: " + e.getMessage()))));
       return Future.all(feed.start(), health.completion());
     });
   }

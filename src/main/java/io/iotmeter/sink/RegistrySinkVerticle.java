@@ -14,6 +14,11 @@ public final class RegistrySinkVerticle extends JournalSinkVerticle {
   }
 
   @Override
+  protected Future<Void> pingStore() {
+    return pool.query("SELECT 1").execute().mapEmpty();
+  }
+
+  @Override
   protected Future<SinkWriter> openStore(JsonObject sinkConfig) {
     return Future.succeededFuture(new RegistryWriter(pool, IngestMetrics.of(PlatformMetrics.registry(config()))));
   }

@@ -11,9 +11,4 @@ public interface ArchiveReader {
    * {@code {"filename", "size", "last_modified"}}.
    */
   Future<JsonArray> list(String deviceId, String prefix, int limit);
-
-  /** Where no object store is configured yet: there is nothing to list. */
-  static ArchiveReader none() {
-    return (deviceId, prefix, limit) -> Future.succeededFuture(new JsonArray());
-  }
 }

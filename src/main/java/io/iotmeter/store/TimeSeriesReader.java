@@ -14,9 +14,4 @@ public interface TimeSeriesReader {
    * {@code {"time", "device_id", "metric", "value"}}; all metrics unless one is named.
    */
   Future<JsonArray> query(String deviceId, Instant start, Instant stop, Optional<String> metric);
-
-  /** Where no time-series store is configured yet: there is nothing to read. */
-  static TimeSeriesReader none() {
-    return (deviceId, start, stop, metric) -> Future.succeededFuture(new JsonArray());
-  }
 }

@@ -47,6 +47,9 @@ class ConfigLoaderTest {
     assertThat(config.getJsonObject("mqtt").getInteger("port")).isEqualTo(1883);
     assertThat(config.getString("data_dir")).isEqualTo(Path.of("data").toAbsolutePath().toString());
     assertThat(config.getJsonObject("deploy").getInteger("api")).isEqualTo(1);
+    assertThat(config.getJsonObject("s3").getBoolean("embedded")).isTrue();
+    assertThat(config.getJsonObject("timeseries").getString("store")).isEqualTo("questdb");
+    assertThat(config.getJsonObject("timeseries").getBoolean("embedded")).isTrue();
   }
 
   @Test
@@ -60,8 +63,9 @@ class ConfigLoaderTest {
     assertThat(postgres.getString("password")).isEqualTo("iot_password");
     assertThat(postgres.getString("database")).isEqualTo("iot_devices");
     assertThat(config.getJsonObject("s3").getString("endpoint")).isEqualTo("http://minio:9000");
-    assertThat(config.getJsonObject("influxdb").getString("url")).isEqualTo("http://influxdb:8086");
-    assertThat(config.getJsonObject("mqtt_bridge").getJsonArray("brokers")).containsExactly("mosquitto:1883");
+    assertThat(config.getJsonObject("timeseries").getString("store")).isEqualTo("influxdb");
+    assertThat(config.getJsonObject("timeseries").getJsonObject("influxdb").getString("url")).isEqualTo("http://influxdb:8086");
+    assertThat(config.getJsonObject("timeseries").getJsonObject("influxdb").getString("org")).isEqualTo("iot-org");
   }
 
   @Test

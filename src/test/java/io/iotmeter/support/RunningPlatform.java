@@ -65,7 +65,7 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
     platform.start().await();
     this.http = WebClient.create(vertx, new WebClientOptions()
         .setDefaultHost("127.0.0.1").setDefaultPort(effective.getJsonObject("http").getInteger("port")));
-    this.startedConfig = effective;
+    this.startedConfig = platform.effectiveConfig();
     return this;
   }
 

@@ -1,0 +1,52 @@
+package io.iotmeter.sink;
+
+import io.iotmeter.archive.ObjectStore;
+import io.iotmeter.archive.ObjectStores;
+import io.iotmeter.ops.IngestMetrics;
+import io.iotmeter.ops.PlatformMetrics;
+import io.vertx.core.Future;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.json.JsonObject;
+
+/** The archive sink: every raw message in the S3 bucket ({@code iot-data}), grouped per device and category. */
+public final class ArchiveSinkVerticle extends JournalSinkVerticle {
+
+  private ObjectStore store;
+  private WorkerExecutor workers;
+  private ArchiveWriter writer;
+
+  @Override
+  protected SinkKind kind() {
+    return SinkKind.ARCHIVE;
+  }
+
+  @Override
+  protected Future<SinkWriter> openStore(JsonObject sinkConfig) {
+    IngestMetrics metrics = IngestMetrics.of(PlatformMetrics.registry(config()));
+    // The SDK blocks: writes run on workers of their own, so they never hold up other blocking work.
+    workers = vertx.createSharedWorkerExecutor("archive-writes", sinkConfig.getInteger("parallel_puts", 16));
+    // Connecting happens on the first write: a store that is down at startup is an outage the
+    // feed retries, not a failed start.
+    store = ObjectStores.open(config().getJsonObject("s3"));
+    writer = new ArchiveWriter(store, pool, workers, metrics.minioStoreTimer());
+    return Future.succeededFuture(writer);
+  }
+
+  @Override
+  protected Future<Void> pingStore() {
+    return writer.ready();
+  }
+
+  @Override
+  protected void readinessChanged(boolean ready) {
+    IngestMetrics.of(PlatformMetrics.registry(config())).minioReady(ready);
+  }
+
+  @Override
+  protected Future<Void> closeStore() {
+    return vertx.executeBlocking(() -> {
+      store.close();
+      return null;
+    }, false).eventually(() -> workers.close()).mapEmpty();
+  }
+}

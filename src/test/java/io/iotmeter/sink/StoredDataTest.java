@@ -1,0 +1,107 @@
+package io.iotmeter.sink;
+
+import io.iotmeter.archive.ObjectStore;
+import io.iotmeter.archive.ObjectStores;
+import io.iotmeter.support.Datagrams;
+import io.iotmeter.support.Eventually;
+import io.iotmeter.support.RunningPlatform;
+import io.iotmeter.support.TestMeter;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * What lands in the archive (S3, served by the embedded S3Proxy) and in the time-series store
+ * (the embedded QuestDB), read back through the REST API and the stores themselves.
+ */
+@Timeout(120)
+class StoredDataTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(20);
+
+  @RegisterExtension
+  static final RunningPlatform platform = RunningPlatform.perClassWith(RunningPlatform::ingestConfig);
+
+  private static List<String> archivedRecords(String deviceId) {
+    JsonObject s3 = platform.config().getJsonObject("s3");
+    List<String> records = new ArrayList<>();
+    try (ObjectStore store = ObjectStores.open(s3)) {
+      store.list(deviceId + "/", 1000).forEach(o ->
+          records.addAll(new String(store.get(o.key()), StandardCharsets.UTF_8).lines().toList()));
+    }
+    return records;
+  }
+
+  @Test
+  void everyMeasurementBecomesOnePointWithItsExactValue() {
+    try (TestMeter meter = TestMeter.connect(platform.vertx(), platform.mqttPort(), "dc-meter-001", false)) {
+      for (long seq = 0; seq < 5; seq++) {
+        meter.send("iot/dc-meter-001/telemetry", Datagrams.telemetry("dc-meter-001", seq), 2);
+        meter.send("iot/dc-meter-001/telemetry", Datagrams.telemetry("dc-meter-001", seq), 2); // a copy
+      }
+    }
+    String query = "/api/devices/dc-meter-001/metrics?start=2026-02-12T09:00:00Z&stop=2026-02-12T11:00:00Z";
+    JsonArray points = Eventually.value(WAIT, () -> platform.get(query).array(), a -> a.size() >= 10);
+    assertThat(points).hasSize(10);
+    JsonObject first = points.getJsonObject(0);
+    assertThat(first.getString("time")).isEqualTo("2026-02-12T09:59:59Z");
+    assertThat(first.getString("device_id")).isEqualTo("dc-meter-001");
+    List<String> voltage = platform.get(query + "&metric=voltage_dc").array().stream()
+        .map(o -> ((JsonObject) o).getString("time") + "=" + ((JsonObject) o).getDouble("value")).toList();
+    assertThat(voltage).containsExactly("2026-02-12T09:59:59Z=750.0", "2026-02-12T10:00:09Z=751.0",
+        "2026-02-12T10:00:19Z=752.0", "2026-02-12T10:00:29Z=753.0", "2026-02-12T10:00:39Z=754.0");
+    List<String> times = points.stream().map(o -> ((JsonObject) o).getString("time")).toList();
+    assertThat(times).isSorted();
+  }
+
+  @Test
+  void everyMessageIsArchivedOnceAsTheContractsRecord() {
+    List<JsonObject> sent = new ArrayList<>();
+    try (TestMeter meter = TestMeter.connect(platform.vertx(), platform.mqttPort(), "ac-meter-001", false)) {
+      for (long seq = 0; seq < 6; seq++) {
+        JsonObject telemetry = Datagrams.telemetry("ac-meter-001", seq);
+        sent.add(telemetry);
+        meter.send("iot/ac-meter-001/telemetry", telemetry, 1);
+        meter.send("iot/ac-meter-001/telemetry", telemetry, 1);
+      }
+      JsonObject hello = Datagrams.hello("ac-meter-001", 6, Datagrams.T0.plusSeconds(60), "1.2.0", 70);
+      sent.add(hello);
+      meter.send("iot/ac-meter-001/hello", hello, 2);
+    }
+    List<String> records = Eventually.value(WAIT, () -> archivedRecords("ac-meter-001"), r -> r.size() >= 7);
+    assertThat(records).hasSize(7);
+    List<JsonObject> data = new ArrayList<>();
+    for (String line : records) {
+      JsonObject record = new JsonObject(line);
+      assertThat(record.fieldNames()).containsExactlyInAnyOrder("device_id", "timestamp", "category", "data");
+      assertThat(record.getString("device_id")).isEqualTo("ac-meter-001");
+      data.add(record.getJsonObject("data"));
+    }
+    assertThat(data).containsExactlyInAnyOrderElementsOf(sent);
+
+    JsonArray listing = platform.get("/api/devices/ac-meter-001/raw-data?prefix=hello/").array();
+    assertThat(listing).hasSize(1);
+    JsonObject object = listing.getJsonObject(0);
+    assertThat(object.getString("filename")).startsWith("ac-meter-001/hello/").endsWith(".json");
+    assertThat(object.getLong("size")).isPositive();
+    assertThat(object.getString("last_modified")).isNotBlank();
+    assertThat(platform.get("/api/devices/ac-meter-001/raw-data?limit=2").array()).hasSize(2);
+  }
+
+  @Test
+  void readinessCoversTheStoresAndMqtt() {
+    JsonObject ready = Eventually.value(WAIT, () -> platform.get("/readyz").json(), r -> "ready".equals(r.getString("status")));
+    assertThat(ready.getString("status")).as(ready.encode()).isEqualTo("ready");
+    assertThat(ready.getJsonArray("checks").stream().map(o -> ((JsonObject) o).getString("name")).toList())
+        .containsExactlyInAnyOrder("database", "intake", "archive", "timeseries", "registry", "mqtt");
+  }
+}
