@@ -2,6 +2,7 @@ package io.iotmeter.boot;
 
 import io.iotmeter.api.ApiVerticle;
 import io.iotmeter.intake.IntakeVerticle;
+import io.iotmeter.mqtt.MqttBridgeVerticle;
 import io.iotmeter.mqtt.MqttServerVerticle;
 import io.iotmeter.sink.ArchiveSinkVerticle;
 import io.iotmeter.sink.RegistrySinkVerticle;
@@ -24,6 +25,7 @@ public enum VerticleCatalog {
   REGISTRY_SINK("registry_sink", RegistrySinkVerticle::new),
   INTAKE("intake", IntakeVerticle::new),
   MQTT_SERVER("mqtt_server", MqttServerVerticle::new),
+  MQTT_BRIDGE("mqtt_bridge", MqttBridgeVerticle::new),
   API("api", ApiVerticle::new);
 
   private final String configName;

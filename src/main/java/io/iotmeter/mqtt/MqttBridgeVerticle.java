@@ -1,0 +1,88 @@
+package io.iotmeter.mqtt;
+
+import io.iotmeter.boot.StartupException;
+import io.iotmeter.bus.BusAddress;
+import io.iotmeter.ops.IngestMetrics;
+import io.iotmeter.ops.PlatformMetrics;
+import io.iotmeter.protocol.CommandEnvelope;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * The broker bridge: the platform as a client of external brokers (Mosquitto in the reference
+ * deployment). Devices publish to every broker, so the same message arrives once per broker;
+ * the intake keeps one. Commands go to every broker, as the devices listen on all of them.
+ */
+public final class MqttBridgeVerticle extends VerticleBase {
+
+  private final List<BrokerLink> links = new ArrayList<>();
+  private MessageConsumer<JsonObject> commands;
+  private MessageConsumer<JsonObject> health;
+
+  @Override
+  public Future<?> start() {
+    JsonObject bridge = config().getJsonObject("mqtt_bridge", new JsonObject());
+    IngestMetrics metrics = IngestMetrics.of(PlatformMetrics.registry(config()));
+    Handoff handoff = new Handoff(vertx, Duration.ofMillis(bridge.getLong("handoff_timeout_ms", 10_000L)));
+    String clientId = bridge.getString("client_id", "iot-meter-bridge");
+    String group = bridge.getString("shared_group", "");
+    for (Object entry : bridge.getJsonArray("brokers", new JsonArray())) {
+      String[] hostPort = parse((String) entry);
+      links.add(new BrokerLink(vertx, new BrokerLink.Settings(hostPort[0], Integer.parseInt(hostPort[1]), clientId,
+          bridge.getInteger("qos", 1), group.isEmpty() ? null : group, bridge.getInteger("keep_alive_s", 15),
+          Duration.ofMillis(bridge.getLong("min_backoff_ms", 500L)), Duration.ofMillis(bridge.getLong("max_backoff_ms", 30_000L)),
+          bridge.getString("username"), bridge.getString("password")), handoff, metrics));
+    }
+    if (links.isEmpty()) {
+      return Future.failedFuture(new StartupException("mqtt_bridge.brokers lists no broker (host:port, ...)"));
+    }
+    commands = vertx.eventBus().consumer(BusAddress.COMMAND_SEND.address(), request -> {
+      CommandEnvelope command = CommandEnvelope.fromBusMessage(request.body());
+      List<Future<Void>> sent = links.stream()
+          .map(link -> link.publish(command.topic(), command.toMqttPayload().toBuffer(), 2)).toList();
+      Future.join(sent).onComplete(done -> {
+        long delivered = sent.stream().filter(Future::succeeded).count();
+        if (delivered > 0) {
+          request.reply(new JsonObject().put("delivered", true).put("brokers", delivered));
+        } else {
+          request.fail(503, "no broker reachable: " + links.stream().map(BrokerLink::name).collect(Collectors.joining(", ")));
+        }
+      });
+    });
+    health = vertx.eventBus().consumer(BusAddress.HEALTH.address("mqtt"), request -> {
+      String detail = links.stream().map(l -> l.name() + (l.connected() ? " connected" : " disconnected"))
+          .collect(Collectors.joining(", "));
+      // Devices publish to every broker, so one reachable broker still receives everything.
+      request.reply(new JsonObject().put("ready", links.stream().anyMatch(BrokerLink::connected)).put("detail", detail));
+    });
+    return Future.all(commands.completion(), health.completion())
+        .compose(v -> Future.all(links.stream().map(BrokerLink::start).toList()));
+  }
+
+  @Override
+  public Future<?> stop() {
+    return Future.join(links.stream().map(BrokerLink::stop).toList())
+        .eventually(() -> Future.all(commands.unregister(), health.unregister()));
+  }
+
+  private static String[] parse(String hostPort) {
+    int colon = hostPort.lastIndexOf(':');
+    if (colon <= 0 || colon == hostPort.length() - 1) {
+      throw new StartupException("mqtt_bridge.brokers entries are host:port, not '" + hostPort + "'");
+    }
+    try {
+      Integer.parseInt(hostPort.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new StartupException("mqtt_bridge.brokers entries are host:port, not '" + hostPort + "'");
+    }
+    return new String[] {hostPort.substring(0, colon), hostPort.substring(colon + 1)};
+  }
+}

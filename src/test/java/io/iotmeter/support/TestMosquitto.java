@@ -1,0 +1,111 @@
+package io.iotmeter.support;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real Mosquitto broker (Debian's package, installed by .ci/run) as a local process on
+ * 127.0.0.1, for the broker bridge tests.
+ */
+public final class TestMosquitto implements AutoCloseable {
+
+  private final int port;
+  private final Path config;
+  private Process process;
+
+  private TestMosquitto(int port, Path config) {
+    this.port = port;
+    this.config = config;
+  }
+
+  public static TestMosquitto start() {
+    try {
+      int port = FreePorts.next();
+      Path dir = Files.createTempDirectory("mosquitto");
+      Path config = dir.resolve("mosquitto.conf");
+      Files.writeString(config, String.join("\n",
+          "listener " + port + " 127.0.0.1",
+          "allow_anonymous true",
+          "persistence false",
+          "max_queued_messages 100000",
+          "max_inflight_messages 20",
+          // As root, Mosquitto would switch to a 'mosquitto' user that may lack access to the temp folder.
+          "user root",
+          "log_dest stdout",
+          "log_type error",
+          "log_type warning",
+          ""));
+      TestMosquitto broker = new TestMosquitto(port, config);
+      broker.launch();
+      return broker;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public String address() {
+    return "127.0.0.1:" + port;
+  }
+
+  /** Stops the broker process (its in-memory sessions and queues are gone). */
+  public void stop() {
+    if (process != null) {
+      process.destroy();
+      try {
+        process.waitFor(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      process = null;
+    }
+  }
+
+  /** Starts the broker again on the same port. */
+  public void restart() {
+    stop();
+    launch();
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+
+  private void launch() {
+    try {
+      process = new ProcessBuilder("mosquitto", "-c", config.toString())
+          .redirectErrorStream(true)
+          .redirectOutput(config.resolveSibling("mosquitto.log").toFile())
+          .start();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot start mosquitto (apt-get install mosquitto)", e);
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < deadline) {
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
+        return;
+      } catch (IOException notYet) {
+        if (!process.isAlive()) {
+          throw new IllegalStateException("mosquitto exited: see " + config.resolveSibling("mosquitto.log"));
+        }
+        try {
+          Thread.sleep(50);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+    throw new IllegalStateException("mosquitto did not listen on " + port);
+  }
+}
