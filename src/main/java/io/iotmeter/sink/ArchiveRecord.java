@@ -12,7 +12,8 @@ import java.util.List;
  * {@code {"device_id","timestamp","category","data": <the message as received>}}.
  *
  * <p>An object holds one record per line (JSON Lines); an object with a single record is
- * exactly the contract's JSON object. {@code timestamp} is when the platform received the
+ * exactly the contract's JSON object. Device ids, categories and timestamps are plain ASCII
+ * without quotes (the intake checked them), so they need no escaping. {@code timestamp} is when the platform received the
  * message; the journal id of the first record keeps keys unique and stable across retries.
  */
 final class ArchiveRecord {
@@ -25,12 +26,17 @@ final class ArchiveRecord {
         + DateTimeFormatter.ISO_INSTANT.format(first.receivedAt()) + "_" + first.journalId() + ".json";
   }
 
-  static JsonObject record(AcceptedMessage message) {
-    return new JsonObject()
-        .put("device_id", message.deviceId())
-        .put("timestamp", DateTimeFormatter.ISO_INSTANT.format(message.receivedAt()))
-        .put("category", message.category().categoryName())
-        .put("data", new JsonObject(message.payload()));
+  /**
+   * One record as a line of JSON. The payload was validated as a JSON object by the intake, so
+   * it is embedded as received — without parsing it again — unless it spans several lines,
+   * which a line-per-record object cannot hold; then it is written compactly.
+   */
+  static String record(AcceptedMessage message) {
+    String payload = message.payload();
+    String data = payload.indexOf('\n') >= 0 || payload.indexOf('\r') >= 0 ? new JsonObject(payload).encode() : payload;
+    return "{\"device_id\":\"" + message.deviceId() + "\",\"timestamp\":\""
+        + DateTimeFormatter.ISO_INSTANT.format(message.receivedAt()) + "\",\"category\":\""
+        + message.category().categoryName() + "\",\"data\":" + data + "}";
   }
 
   static byte[] content(List<AcceptedMessage> records) {
@@ -39,7 +45,7 @@ final class ArchiveRecord {
       if (text.length() > 0) {
         text.append('\n');
       }
-      text.append(record(message).encode());
+      text.append(record(message));
     }
     return text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }

@@ -3,7 +3,6 @@ package io.iotmeter.sink;
 import io.iotmeter.intake.AcceptedMessage;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.protocol.Category;
-import io.iotmeter.protocol.DeviceMessage;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
@@ -51,10 +50,11 @@ final class RegistryWriter implements SinkWriter {
     Map<String, DeviceFacts> facts = new LinkedHashMap<>();
     List<Object[]> acks = new ArrayList<>();
     for (AcceptedMessage accepted : batch) {
-      DeviceMessage message = accepted.parse();
+      // Telemetry, the bulk of the traffic, only says "seen now": its payload is not read again.
+      JsonObject payload = accepted.category() == Category.TELEMETRY ? null : new JsonObject(accepted.payload());
       DeviceFacts device = facts.computeIfAbsent(accepted.deviceId(), id -> new DeviceFacts());
       Instant at = accepted.receivedAt();
-      String status = message.category() == Category.STATUS ? message.payload().getString("status") : "online";
+      String status = accepted.category() == Category.STATUS ? payload.getString("status") : "online";
       // An offline status is the broker speaking for a vanished device (its will), not the device.
       if (!"offline".equals(status)) {
         device.lastSeen = later(device.lastSeen, at);
@@ -63,12 +63,12 @@ final class RegistryWriter implements SinkWriter {
         device.status = status;
         device.statusAt = at;
       }
-      if (message.category() == Category.HELLO && (device.fwAt == null || !at.isBefore(device.fwAt))) {
-        device.fwVersion = message.payload().getString("fw_version");
+      if (accepted.category() == Category.HELLO && (device.fwAt == null || !at.isBefore(device.fwAt))) {
+        device.fwVersion = payload.getString("fw_version");
         device.fwAt = at;
       }
-      if (message.category() == Category.COMMAND_ACK) {
-        ack(accepted, message.payload()).ifPresent(acks::add);
+      if (accepted.category() == Category.COMMAND_ACK) {
+        ack(accepted, payload).ifPresent(acks::add);
       }
     }
     return pool.withTransaction(conn -> updateDevices(conn, facts).compose(v -> updateCommands(conn, acks)));

@@ -105,6 +105,22 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
     return config;
   }
 
+  /**
+   * The embedded profile exactly as a user runs it — its own durable PostgreSQL, S3Proxy and
+   * QuestDB under a fresh data directory — only on free ports (for benchmarks).
+   */
+  public static JsonObject embeddedProfileConfig() {
+    JsonObject config = defaults();
+    try {
+      config.put("data_dir", Files.createTempDirectory("iot-bench-data").toString());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    config.getJsonObject("http").put("host", "127.0.0.1").put("port", FreePorts.next());
+    config.getJsonObject("mqtt").put("host", "127.0.0.1").put("port", FreePorts.next());
+    return config;
+  }
+
   private static JsonObject withTestServers(JsonObject config) {
     try {
       config.put("data_dir", Files.createTempDirectory("iot-test-data").toString());

@@ -82,7 +82,9 @@ public final class TestMosquitto implements AutoCloseable {
 
   private void launch() {
     try {
-      process = new ProcessBuilder("mosquitto", "-c", config.toString())
+      // Debian installs it in /usr/sbin, which a non-root PATH may not include.
+      String binary = Files.isExecutable(Path.of("/usr/sbin/mosquitto")) ? "/usr/sbin/mosquitto" : "mosquitto";
+      process = new ProcessBuilder(binary, "-c", config.toString())
           .redirectErrorStream(true)
           .redirectOutput(config.resolveSibling("mosquitto.log").toFile())
           .start();
