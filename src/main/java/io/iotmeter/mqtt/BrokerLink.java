@@ -1,6 +1,7 @@
 package io.iotmeter.mqtt;
 
 import io.iotmeter.intake.InboundMessage;
+import io.iotmeter.ops.Backoff;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.protocol.Category;
 import io.iotmeter.protocol.DeviceTopic;
@@ -18,7 +19,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * One connection of the bridge to an external broker: a persistent session subscribed to the
@@ -42,7 +42,7 @@ final class BrokerLink {
   private final String name;
   private MqttClient client;
   private OrderedAcks acks = new OrderedAcks();
-  private Duration backoff = Duration.ZERO;
+  private final Backoff backoff;
   private boolean stopped;
   private volatile boolean connected;
 
@@ -52,6 +52,7 @@ final class BrokerLink {
     this.handoff = handoff;
     this.metrics = metrics;
     this.name = settings.host() + ":" + settings.port();
+    this.backoff = new Backoff(settings.minBackoff(), settings.maxBackoff());
   }
 
   String name() {
@@ -102,7 +103,7 @@ final class BrokerLink {
         .compose(connack -> client.subscribe(filters()))
         .onSuccess(v -> {
           connected = true;
-          backoff = Duration.ZERO;
+          backoff.reset();
           metrics.connection("bridge-" + name, true);
           LOG.info("Bridge connected to broker {} as {} (QoS {} subscriptions{})", name, settings.clientId(), settings.qos(),
               settings.sharedGroup() == null ? "" : ", shared group " + settings.sharedGroup());
@@ -163,10 +164,7 @@ final class BrokerLink {
     if (stopped) {
       return;
     }
-    backoff = backoff.isZero() ? settings.minBackoff()
-        : backoff.multipliedBy(2).compareTo(settings.maxBackoff()) > 0 ? settings.maxBackoff() : backoff.multipliedBy(2);
-    long delay = (long) (backoff.toMillis() * (0.75 + 0.5 * ThreadLocalRandom.current().nextDouble()));
-    vertx.setTimer(Math.max(delay, 1), id -> {
+    vertx.setTimer(backoff.next().toMillis(), id -> {
       if (!stopped && !connected) {
         connect();
       }

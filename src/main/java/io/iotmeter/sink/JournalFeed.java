@@ -2,6 +2,7 @@ package io.iotmeter.sink;
 
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.intake.AcceptedMessage;
+import io.iotmeter.ops.Backoff;
 import io.iotmeter.protocol.Category;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -37,12 +38,13 @@ public final class JournalFeed {
   private static final Logger LOG = LoggerFactory.getLogger(JournalFeed.class);
 
   /** Tuning of a feed. */
-  public record Options(int maxBatch, int maxBuffer, Duration recoveryInterval, Duration recoveryGrace,
+  public record Options(int maxBatch, Duration linger, int maxBuffer, Duration recoveryInterval, Duration recoveryGrace,
                         Duration minBackoff, Duration maxBackoff) {
 
     public static Options fromConfig(JsonObject sinkConfig) {
       return new Options(
           sinkConfig.getInteger("max_batch", 1000),
+          Duration.ofMillis(sinkConfig.getLong("linger_ms", 0L)),
           sinkConfig.getInteger("max_buffer", 50_000),
           Duration.ofMillis(sinkConfig.getLong("recovery_interval_ms", 5_000L)),
           Duration.ofMillis(sinkConfig.getLong("recovery_grace_ms", 10_000L)),
@@ -62,10 +64,11 @@ public final class JournalFeed {
   private final Set<Long> queued = new HashSet<>();
   private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
   private boolean writing;
+  private boolean lingering;
   private boolean recovering;
   /** Set by stop(): no new messages; what is buffered gets one attempt each. */
   private boolean stopping;
-  private Duration backoff = Duration.ZERO;
+  private final Backoff backoff;
   private long recoveryTimer;
   private volatile String lastError;
 
@@ -77,6 +80,7 @@ public final class JournalFeed {
     this.writer = writer;
     this.options = options;
     this.readiness = readiness;
+    this.backoff = new Backoff(options.minBackoff(), options.maxBackoff());
   }
 
   public Future<Void> start() {
@@ -121,6 +125,23 @@ public final class JournalFeed {
   }
 
   private void writeNext() {
+    if (writing || lingering || buffer.isEmpty()) {
+      return;
+    }
+    if (buffer.size() < options.maxBatch() && !options.linger().isZero() && !stopping) {
+      // Give a batch a moment to fill: one write of many messages costs the store (and the
+      // shared CPU) far less than many writes of one.
+      lingering = true;
+      vertx.setTimer(options.linger().toMillis(), id -> {
+        lingering = false;
+        startWrite();
+      });
+      return;
+    }
+    startWrite();
+  }
+
+  private void startWrite() {
     if (writing || buffer.isEmpty()) {
       return;
     }
@@ -141,6 +162,7 @@ public final class JournalFeed {
       return Future.succeededFuture();
     }
     return Future.future(promise -> {
+      startWrite();
       long timer = vertx.setPeriodic(20, id -> {
         if (buffer.isEmpty() && !writing) {
           vertx.cancelTimer(id);
@@ -161,19 +183,19 @@ public final class JournalFeed {
         .compose(v -> clearPending(batch))
         .onSuccess(v -> {
           lastError = null;
-          backoff = Duration.ZERO;
+          backoff.reset();
           readiness.accept(true);
         })
         .recover(e -> {
           lastError = kind.configName() + " store: " + e.getMessage();
           readiness.accept(false);
-          backoff = backoff.isZero() ? options.minBackoff() : min(backoff.multipliedBy(2), options.maxBackoff());
-          LOG.warn("{} sink: writing {} messages failed ({}); retrying in {} ms", kind.configName(), batch.size(),
-              e.getMessage(), backoff.toMillis());
           if (stopping) {
             return Future.failedFuture(e); // the journal keeps it for the next start
           }
-          return Future.<Void>future(p -> vertx.setTimer(backoff.toMillis(), id -> p.complete()))
+          Duration delay = backoff.next();
+          LOG.warn("{} sink: writing {} messages failed ({}); retrying in {} ms", kind.configName(), batch.size(),
+              e.getMessage(), delay.toMillis());
+          return Future.<Void>future(p -> vertx.setTimer(delay.toMillis(), id -> p.complete()))
               .compose(v -> writeWithRetry(batch));
         });
   }
@@ -218,9 +240,5 @@ public final class JournalFeed {
         row.getOffsetDateTime("device_ts") == null ? null : row.getOffsetDateTime("device_ts").toInstant(),
         row.getOffsetDateTime("received_at").toInstant(), row.getString("topic"), row.getString("source"),
         row.getString("payload"));
-  }
-
-  private static Duration min(Duration a, Duration b) {
-    return a.compareTo(b) <= 0 ? a : b;
   }
 }

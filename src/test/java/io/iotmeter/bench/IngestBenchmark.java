@@ -43,6 +43,8 @@ public final class IngestBenchmark {
 
     JsonObject config = RunningPlatform.embeddedProfileConfig();
     config.getJsonObject("intake").put("gap_alert_delay_ms", 60_000);
+    // --durable false: PostgreSQL without fsync, to see what the disk's flush costs.
+    config.getJsonObject("postgres").put("durable", Boolean.parseBoolean(options.getOrDefault("durable", "true")));
     int intakes = Integer.parseInt(options.getOrDefault("intake-instances", "1"));
     config.getJsonObject("deploy").put("intake", intakes);
     if (options.containsKey("sinks")) {
@@ -103,8 +105,9 @@ public final class IngestBenchmark {
       System.out.println("=== IoT Meter ingest benchmark ===");
       System.out.printf("machine: %d cores, %s %s, Java %s%n", Runtime.getRuntime().availableProcessors(),
           System.getProperty("os.name"), System.getProperty("os.arch"), System.getProperty("java.version"));
-      System.out.printf("meters: %d, QoS %d, window %d, 20 measurements per message; intake instances %d; sinks %s%n",
-          devices, qos, window, intakes, config.getJsonObject("intake").getJsonArray("sinks").encode());
+      System.out.printf("meters: %d, QoS %d, window %d, 20 measurements per message; intake instances %d; sinks %s; fsync %s%n",
+          devices, qos, window, intakes, config.getJsonObject("intake").getJsonArray("sinks").encode(),
+          config.getJsonObject("postgres").getBoolean("durable") ? "on" : "off");
       System.out.printf("acknowledged (durable in the journal): %d messages in %.1f s = %.0f msg/s = %.0f measurements/s%n",
           messages, publishSeconds, messages / publishSeconds, messages * 20 / publishSeconds);
       System.out.printf("acknowledgement latency: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms%n",
