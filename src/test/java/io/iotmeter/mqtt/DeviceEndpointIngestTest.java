@@ -195,6 +195,35 @@ class DeviceEndpointIngestTest {
   }
 
   @Test
+  void aMeterSilentPastItsKeepAliveIsDroppedAndItsWillFired() {
+    RawMqttClient raw = RawMqttClient.connect(platform.vertx(), platform.mqttPort(), "dc-meter-002", false, 1,
+        "iot/dc-meter-002/status", Datagrams.status("dc-meter-002", "offline", Instant.now()).encode());
+    try {
+      // No PINGREQ: after 1.5 × the 1 s keep-alive the endpoint closes the connection.
+      Eventually.within(WAIT, () -> assertThat(accepted.of("dc-meter-002")).singleElement()
+          .satisfies(m -> assertThat(m.payload()).contains("\"offline\"")));
+    } finally {
+      raw.close();
+    }
+  }
+
+  @Test
+  void anOversizedPacketClosesTheConnectionAndIsCounted() {
+    String huge = "{\"v\":2,\"pad\":\"" + "x".repeat(300 * 1024) + "\"}";
+    try (RawMqttClient raw = RawMqttClient.connect(platform.vertx(), platform.mqttPort(), "greedy-1", true, 30, null, null)) {
+      raw.publish("iot/greedy-1/telemetry", huge, 1, 1, false);
+      assertThat(raw.count(RawMqttClient.PUBACK, Duration.ofSeconds(2))).isZero();
+    }
+    Eventually.within(WAIT, () -> assertThat(metric("mqtt_collector_messages_errors_total{error_type=\"mqtt_protocol\"}"))
+        .isNotEmpty());
+    assertThat(accepted.of("greedy-1")).isEmpty();
+    // The endpoint keeps serving everyone else.
+    try (TestMeter meter = meter("dc-meter-001")) {
+      meter.send("iot/dc-meter-001/telemetry", Datagrams.telemetry("dc-meter-001", 0), 1);
+    }
+  }
+
+  @Test
   void aCleanDisconnectDoesNotFireTheWill() {
     try (TestMeter meter = TestMeter.connectWithWill(platform.vertx(), platform.mqttPort(), "dc-meter-002")) {
       meter.send("iot/dc-meter-002/status", Datagrams.status("dc-meter-002", "online", Instant.now()), 1);

@@ -98,6 +98,20 @@ class StoredDataTest {
   }
 
   @Test
+  void aV1PayloadIsMappedToOnePointPerNumericField() {
+    JsonObject legacy = new JsonObject().put("timestamp", "2026-02-12T12:00:00Z").put("device_id", "dc-meter-002")
+        .put("temperature", 25.7).put("humidity", 40).put("unit", "celsius").put("note", "not a number");
+    try (TestMeter meter = TestMeter.connect(platform.vertx(), platform.mqttPort(), "dc-meter-002", false)) {
+      meter.send("iot/dc-meter-002/telemetry", legacy, 1);
+    }
+    String query = "/api/devices/dc-meter-002/metrics?start=2026-02-12T11:00:00Z&stop=2026-02-12T13:00:00Z";
+    JsonArray points = Eventually.value(WAIT, () -> platform.get(query).array(), a -> a.size() >= 2);
+    assertThat(points.stream().map(o -> ((JsonObject) o).getString("metric") + "@" + ((JsonObject) o).getString("time")
+        + "=" + ((JsonObject) o).getDouble("value")).toList())
+        .containsExactlyInAnyOrder("temperature@2026-02-12T12:00:00Z=25.7", "humidity@2026-02-12T12:00:00Z=40.0");
+  }
+
+  @Test
   void readinessCoversTheStoresAndMqtt() {
     JsonObject ready = Eventually.value(WAIT, () -> platform.get("/readyz").json(), r -> "ready".equals(r.getString("status")));
     assertThat(ready.getString("status")).as(ready.encode()).isEqualTo("ready");
