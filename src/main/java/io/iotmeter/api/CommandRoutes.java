@@ -49,7 +49,8 @@ public final class CommandRoutes {
   public void mount(ApiRoutes routes) {
     routes.post("/api/devices/:id/commands", this::create)
         .get("/api/devices/:id/commands", this::list)
-        .put("/api/commands/:cmd_id/ack", this::acknowledge);
+        .put("/api/commands/:cmd_id/ack", this::acknowledge)
+        .get("/api/commands/:cmd_id", this::get);
   }
 
   private Future<ApiResponse> create(RoutingContext ctx) {
@@ -78,7 +79,9 @@ public final class CommandRoutes {
         .put("status", WireEnum.wire(CommandStatus.PENDING));
     return bus.request(BusAddress.COMMAND_SEND.address(), envelope.toBusMessage(),
             new DeliveryOptions().setSendTimeout(publishTimeoutMs))
-        .map(reply -> {
+        // MQTT has it: a failure to note that must not turn the answer into "not published".
+        .compose(reply -> commands.markPublished(envelope.cmdId()).recover(e -> Future.succeededFuture()))
+        .map(published -> {
           count(envelope, "published");
           return ApiResponse.created(answer.put("message", "Command sent to device"));
         })
@@ -111,6 +114,12 @@ public final class CommandRoutes {
     String deviceId = Inputs.deviceIdParam(ctx);
     Optional<CommandStatus> status = Inputs.queryEnum(ctx, "status", CommandStatus.class);
     return KnownDevice.require(devices, deviceId).compose(v -> commands.list(deviceId, status)).map(ApiResponse::ok);
+  }
+
+  private Future<ApiResponse> get(RoutingContext ctx) {
+    UUID cmdId = Inputs.uuidParam(ctx, "cmd_id", "Command not found");
+    return commands.findWithProgress(cmdId)
+        .map(found -> ApiResponse.ok(found.orElseThrow(() -> ApiException.notFound("Command not found: " + cmdId))));
   }
 
   private Future<ApiResponse> acknowledge(RoutingContext ctx) {

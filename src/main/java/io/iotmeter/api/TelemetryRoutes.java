@@ -1,5 +1,7 @@
 package io.iotmeter.api;
 
+import io.iotmeter.derived.EnergyIntegrator;
+import io.iotmeter.derived.EnergyMetric;
 import io.iotmeter.ops.PlatformMetrics;
 import io.iotmeter.registry.DeviceRepository;
 import io.iotmeter.store.ArchiveReader;
@@ -7,9 +9,13 @@ import io.iotmeter.store.TimeSeriesReader;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
+import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
@@ -53,9 +59,37 @@ public final class TelemetryRoutes {
       throw ApiException.badRequest("Query parameter 'metric' must be a metric name (letters, digits, '_', '.', '-'), not '"
           + Inputs.printable(metric.get()) + "'");
     }
+    Optional<EnergyMetric> energy = metric.flatMap(EnergyMetric::of);
+    if (energy.isPresent()) {
+      return devices.find(id).compose(device -> {
+        JsonObject metadata = device.orElseThrow(() -> Inputs.deviceNotFound(id)).getJsonObject("metadata", new JsonObject());
+        return timed(queryTimer, () -> timeSeries.query(id, range.start(), range.stop(), Optional.of(energy.get().powerMetric())))
+            .map(power -> ApiResponse.ok(energySeries(id, energy.get(), power, maxGap(metadata))));
+      });
+    }
     return KnownDevice.require(devices, id)
         .compose(v -> timed(queryTimer, () -> timeSeries.query(id, range.start(), range.stop(), metric)))
         .map(ApiResponse::ok);
+  }
+
+  /**
+   * Neighbouring power samples further apart than 2.5 sampling periods of the device are not
+   * integrated: a datagram is missing between them.
+   */
+  private static Duration maxGap(JsonObject metadata) {
+    Object cadence = metadata.getValue("sampling_cadence_ms");
+    long millis = cadence instanceof Number n && n.longValue() > 0 ? n.longValue() : 1000;
+    return Duration.ofMillis(Math.max(1000, millis * 5 / 2));
+  }
+
+  private static JsonArray energySeries(String deviceId, EnergyMetric energy, JsonArray power, Duration maxGap) {
+    List<EnergyIntegrator.Sample> samples = power.stream().map(o -> (JsonObject) o)
+        .map(p -> new EnergyIntegrator.Sample(Instant.parse(p.getString("time")), p.getDouble("value"))).toList();
+    JsonArray series = new JsonArray();
+    EnergyIntegrator.integrate(samples, energy, maxGap).forEach(s -> series.add(new JsonObject()
+        .put("time", s.time().toString()).put("device_id", deviceId).put("metric", energy.metricName())
+        .put("value", s.value())));
+    return series;
   }
 
   private Future<ApiResponse> rawData(RoutingContext ctx) {

@@ -2,6 +2,7 @@ package io.iotmeter.boot;
 
 import io.iotmeter.api.ApiVerticle;
 import io.iotmeter.intake.IntakeVerticle;
+import io.iotmeter.lifecycle.LifecycleVerticle;
 import io.iotmeter.mqtt.MqttBridgeVerticle;
 import io.iotmeter.mqtt.MqttServerVerticle;
 import io.iotmeter.sink.ArchiveSinkVerticle;
@@ -23,6 +24,7 @@ public enum VerticleCatalog {
   ARCHIVE_SINK("archive_sink", ArchiveSinkVerticle::new),
   TIMESERIES_SINK("timeseries_sink", TimeSeriesSinkVerticle::new),
   REGISTRY_SINK("registry_sink", RegistrySinkVerticle::new),
+  LIFECYCLE("lifecycle", LifecycleVerticle::new),
   INTAKE("intake", IntakeVerticle::new),
   MQTT_SERVER("mqtt_server", MqttServerVerticle::new),
   MQTT_BRIDGE("mqtt_bridge", MqttBridgeVerticle::new),

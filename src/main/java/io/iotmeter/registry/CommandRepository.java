@@ -49,6 +49,31 @@ public final class CommandRepository {
         .map(rows -> Rows.first(rows, CommandRepository::toJson));
   }
 
+  /** Records that MQTT took the command (a device session or a broker). */
+  public Future<Void> markPublished(UUID cmdId) {
+    return pool.preparedQuery("UPDATE device_commands SET published_at = now() WHERE cmd_id = $1")
+        .execute(Tuple.of(cmdId))
+        .mapEmpty();
+  }
+
+  /** One command with its firmware-update progress reports, oldest first; empty when unknown. */
+  public Future<Optional<JsonObject>> findWithProgress(UUID cmdId) {
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM device_commands WHERE cmd_id = $1")
+        .execute(Tuple.of(cmdId))
+        .map(rows -> Rows.first(rows, CommandRepository::toJson))
+        .compose(command -> command.isEmpty() ? Future.succeededFuture(command)
+            : pool.preparedQuery("SELECT ota_state, progress_pct, fw_version_target, detail, reported_at, received_at "
+                    + "FROM device_command_progress WHERE cmd_id = $1 ORDER BY reported_at, id")
+                .execute(Tuple.of(cmdId))
+                .map(rows -> Optional.of(command.get().put("ota_progress", Rows.array(rows, row -> new JsonObject()
+                    .put("ota_state", row.getString("ota_state"))
+                    .put("progress_pct", row.getDouble("progress_pct"))
+                    .put("fw_version_target", row.getString("fw_version_target"))
+                    .put("detail", row.getString("detail"))
+                    .put("reported_at", Rows.iso(row.getOffsetDateTime("reported_at")))
+                    .put("received_at", Rows.iso(row.getOffsetDateTime("received_at"))))))));
+  }
+
   static JsonObject toJson(Row row) {
     return new JsonObject()
         .put("id", row.getInteger("id"))

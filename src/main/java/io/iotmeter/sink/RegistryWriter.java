@@ -6,6 +6,7 @@ import io.iotmeter.protocol.Category;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 
 import java.time.Instant;
@@ -15,16 +16,21 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
  * Keeps the registry current from device traffic: {@code last_seen} and
  * {@code connection_status} (any message from the device means online; a status message says
- * which), {@code fw_version} from hello, command results from acknowledgements.
+ * which; going offline raises one {@code device_offline} alert), {@code fw_version} from hello,
+ * command results from acknowledgements (an accepted {@code update_config} also records the
+ * new settings in {@code device_configs} and the device's metadata, so liveness follows the
+ * device's real intervals), and OTA progress per command.
  *
- * <p>Idempotent and order-safe: {@code last_seen} only moves forward, and a status only
- * replaces one that is older ({@code connection_status_at}), so a batch written twice or late
- * changes nothing.
+ * <p>Idempotent and order-safe: {@code last_seen} only moves forward, a status only replaces
+ * one that is older ({@code connection_status_at}), a result only replaces {@code pending} or
+ * {@code timeout}, and progress reports are keyed by their journal row — so a batch written
+ * twice or late changes nothing.
  */
 final class RegistryWriter implements SinkWriter {
 
@@ -35,6 +41,13 @@ final class RegistryWriter implements SinkWriter {
     Instant statusAt;
     String fwVersion;
     Instant fwAt;
+  }
+
+  private record Ack(UUID cmdId, String deviceId, String result, String detail, Instant at) {
+  }
+
+  private record Progress(UUID cmdId, String deviceId, String state, Double pct, String target, String detail,
+                          Instant reportedAt, Instant receivedAt, long journalId) {
   }
 
   private final Pool pool;
@@ -48,7 +61,8 @@ final class RegistryWriter implements SinkWriter {
   @Override
   public Future<Void> write(List<AcceptedMessage> batch) {
     Map<String, DeviceFacts> facts = new LinkedHashMap<>();
-    List<Object[]> acks = new ArrayList<>();
+    List<Ack> acks = new ArrayList<>();
+    List<Progress> progress = new ArrayList<>();
     for (AcceptedMessage accepted : batch) {
       // Telemetry, the bulk of the traffic, only says "seen now": its payload is not read again.
       JsonObject payload = accepted.category() == Category.TELEMETRY ? null : new JsonObject(accepted.payload());
@@ -63,29 +77,37 @@ final class RegistryWriter implements SinkWriter {
         device.status = status;
         device.statusAt = at;
       }
-      if (accepted.category() == Category.HELLO && (device.fwAt == null || !at.isBefore(device.fwAt))) {
-        device.fwVersion = payload.getString("fw_version");
-        device.fwAt = at;
-      }
-      if (accepted.category() == Category.COMMAND_ACK) {
-        ack(accepted, payload).ifPresent(acks::add);
+      switch (accepted.category()) {
+        case HELLO -> {
+          if (device.fwAt == null || !at.isBefore(device.fwAt)) {
+            device.fwVersion = payload.getString("fw_version");
+            device.fwAt = at;
+          }
+        }
+        case COMMAND_ACK -> commandId(payload).ifPresent(id -> acks.add(new Ack(id, accepted.deviceId(),
+            payload.getString("result"), payload.getString("detail"), at)));
+        case OTA_STATUS -> commandId(payload).ifPresent(id -> progress.add(new Progress(id, accepted.deviceId(),
+            payload.getString("ota_state"), payload.getDouble("progress_pct"), payload.getString("fw_version_target"),
+            payload.getString("detail"), accepted.deviceTs(), at, accepted.journalId())));
+        default -> {
+        }
       }
     }
-    return pool.withTransaction(conn -> updateDevices(conn, facts).compose(v -> updateCommands(conn, acks)));
+    return pool.withTransaction(conn -> updateDevices(conn, facts)
+        .compose(v -> updateCommands(conn, acks))
+        .compose(v -> recordProgress(conn, progress)));
   }
 
-  private java.util.Optional<Object[]> ack(AcceptedMessage accepted, JsonObject payload) {
+  private Optional<UUID> commandId(JsonObject payload) {
     try {
-      UUID cmdId = UUID.fromString(payload.getString("cmd_id"));
-      return java.util.Optional.of(new Object[] {cmdId, accepted.deviceId(), payload.getString("result"),
-          payload.getString("detail"), odt(accepted.receivedAt())});
+      return Optional.of(UUID.fromString(payload.getString("cmd_id")));
     } catch (IllegalArgumentException e) {
       metrics.error("invalid_cmd_id");
-      return java.util.Optional.empty();
+      return Optional.empty();
     }
   }
 
-  private Future<Void> updateDevices(io.vertx.sqlclient.SqlConnection conn, Map<String, DeviceFacts> facts) {
+  private Future<Void> updateDevices(SqlConnection conn, Map<String, DeviceFacts> facts) {
     int n = facts.size();
     String[] ids = new String[n];
     OffsetDateTime[] seen = new OffsetDateTime[n];
@@ -101,19 +123,27 @@ final class RegistryWriter implements SinkWriter {
       fw[i] = entry.getValue().fwVersion;
       i++;
     }
-    return conn.preparedQuery("UPDATE devices d SET "
-            + "last_seen = CASE WHEN u.seen IS NULL THEN d.last_seen ELSE GREATEST(COALESCE(d.last_seen, u.seen), u.seen) END, "
-            + "connection_status = CASE WHEN d.connection_status_at IS NULL OR u.status_at >= d.connection_status_at "
-            + "  THEN u.status ELSE d.connection_status END, "
-            + "connection_status_at = GREATEST(COALESCE(d.connection_status_at, u.status_at), u.status_at), "
-            + "fw_version = COALESCE(u.fw, d.fw_version) "
-            + "FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::timestamptz[], $5::text[]) "
-            + "AS u(device_id, seen, status, status_at, fw) WHERE d.device_id = u.device_id")
+    // All parts of one statement see the rows as they were before it: 'before' tells which
+    // devices this batch takes from online to offline, and only those get an alert.
+    return conn.preparedQuery("WITH u AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::timestamptz[], "
+            + "$5::text[]) AS u(device_id, seen, status, status_at, fw)), "
+            + "before AS (SELECT d.device_id, d.connection_status FROM devices d JOIN u USING (device_id)), "
+            + "changed AS (UPDATE devices d SET "
+            + "  last_seen = CASE WHEN u.seen IS NULL THEN d.last_seen ELSE GREATEST(COALESCE(d.last_seen, u.seen), u.seen) END, "
+            + "  connection_status = CASE WHEN d.connection_status_at IS NULL OR u.status_at >= d.connection_status_at "
+            + "    THEN u.status ELSE d.connection_status END, "
+            + "  connection_status_at = GREATEST(COALESCE(d.connection_status_at, u.status_at), u.status_at), "
+            + "  fw_version = COALESCE(u.fw, d.fw_version) "
+            + "  FROM u WHERE d.device_id = u.device_id RETURNING d.device_id, d.connection_status) "
+            + "INSERT INTO device_alerts (device_id, alert_type, severity, message) "
+            + "SELECT c.device_id, 'device_offline', 'warning', 'Device went offline: an offline status arrived (its last will, or the device itself)' "
+            + "FROM changed c JOIN before b USING (device_id) "
+            + "WHERE b.connection_status = 'online' AND c.connection_status = 'offline'")
         .execute(Tuple.of(ids, seen, status, statusAt, fw))
         .mapEmpty();
   }
 
-  private Future<Void> updateCommands(io.vertx.sqlclient.SqlConnection conn, List<Object[]> acks) {
+  private Future<Void> updateCommands(SqlConnection conn, List<Ack> acks) {
     if (acks.isEmpty()) {
       return Future.succeededFuture();
     }
@@ -124,23 +154,76 @@ final class RegistryWriter implements SinkWriter {
     String[] details = new String[n];
     OffsetDateTime[] at = new OffsetDateTime[n];
     for (int i = 0; i < n; i++) {
-      Object[] ack = acks.get(i);
-      cmdIds[i] = (UUID) ack[0];
-      devices[i] = (String) ack[1];
-      results[i] = (String) ack[2];
-      details[i] = (String) ack[3];
-      at[i] = (OffsetDateTime) ack[4];
+      Ack ack = acks.get(i);
+      cmdIds[i] = ack.cmdId();
+      devices[i] = ack.deviceId();
+      results[i] = ack.result();
+      details[i] = ack.detail();
+      at[i] = odt(ack.at());
     }
     // Only the device a command was sent to can answer it; a result replaces pending or timeout.
-    return conn.preparedQuery("UPDATE device_commands c SET status = u.result, ack_detail = u.detail, acked_at = u.at "
-            + "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) "
-            + "AS u(cmd_id, device_id, result, detail, at) "
-            + "WHERE c.cmd_id = u.cmd_id AND c.device_id = u.device_id AND c.status IN ('pending', 'timeout') "
-            + "RETURNING c.cmd_id")
+    // An accepted update_config is the device's new configuration: recorded per key (audited by
+    // updated_at) and merged into its metadata, which liveness reads its intervals from.
+    return conn.preparedQuery("WITH acked AS (UPDATE device_commands c SET status = u.result, ack_detail = u.detail, acked_at = u.at "
+            + "  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS u(cmd_id, device_id, result, detail, at) "
+            + "  WHERE c.cmd_id = u.cmd_id AND c.device_id = u.device_id AND c.status IN ('pending', 'timeout') "
+            + "  RETURNING c.device_id, c.cmd, c.params, c.status), "
+            + "configured AS (SELECT a.device_id, CASE WHEN a.cmd = 'factory_reset' "
+            + "    THEN '{\"sampling_cadence_ms\": 1000, \"send_interval_s\": 10, \"hello_interval_s\": 30}'::jsonb ELSE a.params END AS settings "
+            + "  FROM acked a WHERE a.status = 'accepted' AND a.cmd IN ('update_config', 'factory_reset')), "
+            + "configs AS (INSERT INTO device_configs (device_id, config_key, config_value, updated_at) "
+            + "  SELECT c.device_id, kv.key, kv.value, now() FROM configured c, jsonb_each(c.settings) kv "
+            + "  ON CONFLICT (device_id, config_key) DO UPDATE SET config_value = EXCLUDED.config_value, updated_at = now()), "
+            + "metadata AS (UPDATE devices d SET metadata = d.metadata || c.settings, updated_at = now() "
+            + "  FROM configured c WHERE d.device_id = c.device_id) "
+            + "SELECT count(*) FROM acked")
         .execute(Tuple.of(cmdIds, devices, results, details, at))
         .map(rows -> {
+          long matched = rows.iterator().next().getLong(0);
+          for (long i = matched; i < n; i++) {
+            metrics.error("unmatched_command_ack");
+          }
+          return null;
+        });
+  }
+
+  private Future<Void> recordProgress(SqlConnection conn, List<Progress> progress) {
+    if (progress.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    int n = progress.size();
+    UUID[] cmdIds = new UUID[n];
+    String[] devices = new String[n];
+    String[] states = new String[n];
+    Double[] pct = new Double[n];
+    String[] targets = new String[n];
+    String[] details = new String[n];
+    OffsetDateTime[] reported = new OffsetDateTime[n];
+    OffsetDateTime[] received = new OffsetDateTime[n];
+    Long[] journal = new Long[n];
+    for (int i = 0; i < n; i++) {
+      Progress p = progress.get(i);
+      cmdIds[i] = p.cmdId();
+      devices[i] = p.deviceId();
+      states[i] = p.state();
+      pct[i] = p.pct();
+      targets[i] = p.target();
+      details[i] = p.detail();
+      reported[i] = odt(p.reportedAt());
+      received[i] = odt(p.receivedAt());
+      journal[i] = p.journalId();
+    }
+    return conn.preparedQuery("INSERT INTO device_command_progress (cmd_id, ota_state, progress_pct, fw_version_target, detail, "
+            + "reported_at, received_at, journal_id) "
+            + "SELECT u.cmd_id, u.state, u.pct, u.target, u.detail, u.reported, u.received, u.journal "
+            + "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::timestamptz[], "
+            + "$8::timestamptz[], $9::bigint[]) AS u(cmd_id, device_id, state, pct, target, detail, reported, received, journal) "
+            + "JOIN device_commands c ON c.cmd_id = u.cmd_id AND c.device_id = u.device_id "
+            + "ON CONFLICT (journal_id) DO NOTHING")
+        .execute(Tuple.from(new Object[] {cmdIds, devices, states, pct, targets, details, reported, received, journal}))
+        .map(rows -> {
           for (int i = rows.rowCount(); i < n; i++) {
-            metrics.error("unknown_command_ack");
+            metrics.error("unmatched_ota_status");
           }
           return null;
         });

@@ -1,5 +1,6 @@
 package io.iotmeter.sink;
 
+import io.iotmeter.derived.DerivedPower;
 import io.iotmeter.intake.AcceptedMessage;
 import io.iotmeter.protocol.Measurement;
 import io.iotmeter.timeseries.Point;
@@ -15,7 +16,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Writes every measurement of the accepted telemetry as a point (measurement
  * {@code iot_telemetry}, tags device_id / metric / unit, field value, time = the sample's ts),
- * in requests of at most {@code maxPoints} lines. Idempotent by the store's nature: a point is
+ * together with the power derived from it ({@link DerivedPower}), in requests of at most
+ * {@code maxPoints} lines. Idempotent by the store's nature: a point is
  * identified by (device_id, metric, time), so writing it again overwrites it.
  */
 final class TimeSeriesWriter implements SinkWriter {
@@ -36,7 +38,11 @@ final class TimeSeriesWriter implements SinkWriter {
   public Future<Void> write(List<AcceptedMessage> batch) {
     List<Point> points = new ArrayList<>();
     for (AcceptedMessage message : batch) {
-      for (Measurement m : message.parse().measurements()) {
+      List<Measurement> samples = message.parse().measurements();
+      for (Measurement m : samples) {
+        points.add(new Point(message.deviceId(), m.type(), m.unit(), m.value(), m.ts()));
+      }
+      for (Measurement m : DerivedPower.of(samples)) {
         points.add(new Point(message.deviceId(), m.type(), m.unit(), m.value(), m.ts()));
       }
     }

@@ -50,8 +50,10 @@ class StoredDataTest {
       }
     }
     String query = "/api/devices/dc-meter-001/metrics?start=2026-02-12T09:00:00Z&stop=2026-02-12T11:00:00Z";
-    JsonArray points = Eventually.value(WAIT, () -> platform.get(query).array(), a -> a.size() >= 10);
-    assertThat(points).hasSize(10);
+    // Two measurements per datagram, plus the active power derived from them (V·I).
+    JsonArray points = Eventually.value(WAIT, () -> platform.get(query).array(), a -> a.size() >= 15);
+    assertThat(points).hasSize(15);
+    assertThat(points.stream().filter(o -> ((JsonObject) o).getString("metric").equals("power_active")).count()).isEqualTo(5);
     JsonObject first = points.getJsonObject(0);
     assertThat(first.getString("time")).isEqualTo("2026-02-12T09:59:59Z");
     assertThat(first.getString("device_id")).isEqualTo("dc-meter-001");

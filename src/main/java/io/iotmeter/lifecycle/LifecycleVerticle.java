@@ -1,0 +1,69 @@
+package io.iotmeter.lifecycle;
+
+import io.iotmeter.bus.BusAddress;
+import io.iotmeter.intake.AcceptedMessage;
+import io.iotmeter.protocol.Category;
+import io.iotmeter.store.Database;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The device lifecycle: liveness (silent devices go offline, once per outage), command
+ * time-outs, and delivery of commands that waited for their device.
+ */
+public final class LifecycleVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(LifecycleVerticle.class);
+
+  private Pool pool;
+  private final List<Long> timers = new ArrayList<>();
+  private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
+
+  @Override
+  public Future<?> start() {
+    JsonObject liveness = config().getJsonObject("liveness", new JsonObject());
+    JsonObject commands = config().getJsonObject("commands", new JsonObject());
+    pool = Database.pool(vertx, config().getJsonObject("postgres"), "lifecycle-" + System.identityHashCode(this));
+    LivenessCheck check = new LivenessCheck(pool, liveness.getInteger("default_send_interval_s", 10),
+        liveness.getInteger("default_hello_interval_s", 30));
+    CommandTimeouts timeouts = new CommandTimeouts(pool, commands.getLong("ack_timeout_s", 600L));
+    CommandRedelivery redelivery = new CommandRedelivery(vertx, pool,
+        Duration.ofMillis(commands.getLong("redelivery_check_ms", 30_000L)));
+
+    timers.add(vertx.setPeriodic(liveness.getLong("check_interval_ms", 5_000L), id -> check.run()
+        .onSuccess(n -> {
+          if (n > 0) {
+            LOG.info("{} device(s) went silent and are now offline", n);
+          }
+        })
+        .onFailure(e -> LOG.warn("Liveness check failed (retried next time): {}", e.getMessage()))));
+    timers.add(vertx.setPeriodic(commands.getLong("timeout_scan_ms", 10_000L), id -> timeouts.run()
+        .onFailure(e -> LOG.warn("Command time-out scan failed (retried next time): {}", e.getMessage()))));
+    for (Category category : Category.values()) {
+      consumers.add(vertx.eventBus().consumer(BusAddress.ACCEPTED.address(category.categoryName()), message -> {
+        AcceptedMessage accepted = AcceptedMessage.fromJson(message.body());
+        boolean online = category == Category.STATUS
+            && "online".equals(new JsonObject(accepted.payload()).getString("status"));
+        if (category != Category.STATUS || online) {
+          redelivery.deviceActive(accepted.deviceId(), online);
+        }
+      }));
+    }
+    return Future.all(consumers.stream().map(MessageConsumer::completion).toList());
+  }
+
+  @Override
+  public Future<?> stop() {
+    timers.forEach(vertx::cancelTimer);
+    return Future.all(consumers.stream().map(MessageConsumer::unregister).toList()).eventually(() -> pool.close());
+  }
+}
