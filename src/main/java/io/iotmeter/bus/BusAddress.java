@@ -23,15 +23,15 @@ public enum BusAddress {
   ACCEPTED("iot.accepted.<category>", Delivery.PUBLISH, Scope.LOCAL,
       "{journal_id, device_id, category, epoch, seq, device_ts, received_at (epoch ms), topic, source, payload (text as received)}",
       "intake, after the journal commit; sinks' journal recovery for what they missed",
-      "archive, time-series and registry sinks (later: liveness, derived values)",
+      "archive, time-series and registry sinks; lifecycle (redelivery of waiting commands)",
       "One address per category (telemetry, hello, status, command_ack, ota_status). Node-local: "
           + "each node's sinks take the messages its own intake accepted; the journal is the source of "
           + "truth, so a sink that misses a message finds it there."),
 
   COMMAND_SEND("iot.command.send", Delivery.REQUEST, Scope.CLUSTER,
       "{v, cmd_id, ts, cmd, params, device_id}",
-      "api (POST /api/devices/{id}/commands)",
-      "mqtt-server (device endpoint)",
+      "api (POST /api/devices/{id}/commands), lifecycle (redelivery)",
+      "mqtt-server (device endpoint) or mqtt-bridge (every broker)",
       "Reply {delivered: true|false, queued: true|false} once the command is handed to the device's "
           + "connection or queued in its persistent session. No consumer (NO_HANDLERS) or a failure "
           + "means no MQTT path can take it: the API answers 202 with mqtt_error and the command stays "
