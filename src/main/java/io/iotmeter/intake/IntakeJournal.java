@@ -1,5 +1,6 @@
 package io.iotmeter.intake;
 
+import io.iotmeter.store.Columns;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.sqlclient.Row;
@@ -135,38 +136,23 @@ final class IntakeJournal {
         .compose(rows -> {
           List<Long> ids = new ArrayList<>(entries.size());
           rows.forEach(r -> ids.add(r.getLong(0)));
-          int n = entries.size();
-          String[] deviceId = new String[n];
-          String[] category = new String[n];
-          Integer[] epoch = new Integer[n];
-          Long[] seq = new Long[n];
-          OffsetDateTime[] deviceTs = new OffsetDateTime[n];
-          String[] topic = new String[n];
-          String[] payload = new String[n];
-          Short[] qos = new Short[n];
-          String[] source = new String[n];
-          OffsetDateTime[] receivedAt = new OffsetDateTime[n];
-          Short[] pending = new Short[n];
-          for (int i = 0; i < n; i++) {
-            Entry e = entries.get(i);
-            deviceId[i] = e.deviceId();
-            category[i] = e.category();
-            epoch[i] = e.epoch();
-            seq[i] = e.seq();
-            deviceTs[i] = odt(e.deviceTs());
-            topic[i] = e.topic();
-            payload[i] = e.payload();
-            qos[i] = (short) e.qos();
-            source[i] = e.source();
-            receivedAt[i] = odt(e.receivedAt());
-            pending[i] = e.pending();
-          }
           return conn.preparedQuery("INSERT INTO intake_journal (id, device_id, category, epoch, seq, device_ts, topic, "
                   + "payload, qos, source, received_at, pending) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], "
                   + "$4::int[], $5::bigint[], $6::timestamptz[], $7::text[], $8::text[], $9::smallint[], $10::text[], "
                   + "$11::timestamptz[], $12::smallint[])")
-              .execute(Tuple.from(new Object[] {ids.toArray(Long[]::new), deviceId, category, epoch, seq, deviceTs,
-                  topic, payload, qos, source, receivedAt, pending}))
+              .execute(Tuple.from(new Object[] {
+                  ids.toArray(Long[]::new),
+                  Columns.of(entries, Entry::deviceId, String[]::new),
+                  Columns.of(entries, Entry::category, String[]::new),
+                  Columns.of(entries, Entry::epoch, Integer[]::new),
+                  Columns.of(entries, Entry::seq, Long[]::new),
+                  Columns.of(entries, e -> odt(e.deviceTs()), OffsetDateTime[]::new),
+                  Columns.of(entries, Entry::topic, String[]::new),
+                  Columns.of(entries, Entry::payload, String[]::new),
+                  Columns.of(entries, e -> (short) e.qos(), Short[]::new),
+                  Columns.of(entries, Entry::source, String[]::new),
+                  Columns.of(entries, e -> odt(e.receivedAt()), OffsetDateTime[]::new),
+                  Columns.of(entries, Entry::pending, Short[]::new)}))
               .map(v -> ids);
         });
   }

@@ -3,6 +3,7 @@ package io.iotmeter.sink;
 import io.iotmeter.intake.AcceptedMessage;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.protocol.Category;
+import io.iotmeter.store.Columns;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
@@ -147,20 +148,6 @@ final class RegistryWriter implements SinkWriter {
     if (acks.isEmpty()) {
       return Future.succeededFuture();
     }
-    int n = acks.size();
-    UUID[] cmdIds = new UUID[n];
-    String[] devices = new String[n];
-    String[] results = new String[n];
-    String[] details = new String[n];
-    OffsetDateTime[] at = new OffsetDateTime[n];
-    for (int i = 0; i < n; i++) {
-      Ack ack = acks.get(i);
-      cmdIds[i] = ack.cmdId();
-      devices[i] = ack.deviceId();
-      results[i] = ack.result();
-      details[i] = ack.detail();
-      at[i] = odt(ack.at());
-    }
     // Only the device a command was sent to can answer it; a result replaces pending or timeout.
     // An accepted update_config is the device's new configuration: recorded per key (audited by
     // updated_at) and merged into its metadata, which liveness reads its intervals from.
@@ -177,10 +164,15 @@ final class RegistryWriter implements SinkWriter {
             + "metadata AS (UPDATE devices d SET metadata = d.metadata || c.settings, updated_at = now() "
             + "  FROM configured c WHERE d.device_id = c.device_id) "
             + "SELECT count(*) FROM acked")
-        .execute(Tuple.of(cmdIds, devices, results, details, at))
+        .execute(Tuple.of(
+            Columns.of(acks, Ack::cmdId, UUID[]::new),
+            Columns.of(acks, Ack::deviceId, String[]::new),
+            Columns.of(acks, Ack::result, String[]::new),
+            Columns.of(acks, Ack::detail, String[]::new),
+            Columns.of(acks, a -> odt(a.at()), OffsetDateTime[]::new)))
         .map(rows -> {
           long matched = rows.iterator().next().getLong(0);
-          for (long i = matched; i < n; i++) {
+          for (long i = matched; i < acks.size(); i++) {
             metrics.error("unmatched_command_ack");
           }
           return null;
@@ -191,28 +183,6 @@ final class RegistryWriter implements SinkWriter {
     if (progress.isEmpty()) {
       return Future.succeededFuture();
     }
-    int n = progress.size();
-    UUID[] cmdIds = new UUID[n];
-    String[] devices = new String[n];
-    String[] states = new String[n];
-    Double[] pct = new Double[n];
-    String[] targets = new String[n];
-    String[] details = new String[n];
-    OffsetDateTime[] reported = new OffsetDateTime[n];
-    OffsetDateTime[] received = new OffsetDateTime[n];
-    Long[] journal = new Long[n];
-    for (int i = 0; i < n; i++) {
-      Progress p = progress.get(i);
-      cmdIds[i] = p.cmdId();
-      devices[i] = p.deviceId();
-      states[i] = p.state();
-      pct[i] = p.pct();
-      targets[i] = p.target();
-      details[i] = p.detail();
-      reported[i] = odt(p.reportedAt());
-      received[i] = odt(p.receivedAt());
-      journal[i] = p.journalId();
-    }
     return conn.preparedQuery("INSERT INTO device_command_progress (cmd_id, ota_state, progress_pct, fw_version_target, detail, "
             + "reported_at, received_at, journal_id) "
             + "SELECT u.cmd_id, u.state, u.pct, u.target, u.detail, u.reported, u.received, u.journal "
@@ -220,9 +190,18 @@ final class RegistryWriter implements SinkWriter {
             + "$8::timestamptz[], $9::bigint[]) AS u(cmd_id, device_id, state, pct, target, detail, reported, received, journal) "
             + "JOIN device_commands c ON c.cmd_id = u.cmd_id AND c.device_id = u.device_id "
             + "ON CONFLICT (journal_id) DO NOTHING")
-        .execute(Tuple.from(new Object[] {cmdIds, devices, states, pct, targets, details, reported, received, journal}))
+        .execute(Tuple.from(new Object[] {
+            Columns.of(progress, Progress::cmdId, UUID[]::new),
+            Columns.of(progress, Progress::deviceId, String[]::new),
+            Columns.of(progress, Progress::state, String[]::new),
+            Columns.of(progress, Progress::pct, Double[]::new),
+            Columns.of(progress, Progress::target, String[]::new),
+            Columns.of(progress, Progress::detail, String[]::new),
+            Columns.of(progress, p -> odt(p.reportedAt()), OffsetDateTime[]::new),
+            Columns.of(progress, p -> odt(p.receivedAt()), OffsetDateTime[]::new),
+            Columns.of(progress, Progress::journalId, Long[]::new)}))
         .map(rows -> {
-          for (int i = rows.rowCount(); i < n; i++) {
+          for (int i = rows.rowCount(); i < progress.size(); i++) {
             metrics.error("unmatched_ota_status");
           }
           return null;
