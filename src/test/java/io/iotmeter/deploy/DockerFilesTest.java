@@ -1,0 +1,91 @@
+package io.iotmeter.deploy;
+
+import io.iotmeter.boot.CommandLine;
+import io.iotmeter.boot.ConfigLoader;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.Yaml;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * No Docker engine runs on the build machines, so the docker/ files are checked here: they
+ * parse, and the compose services agree with the compose profile the platform runs with.
+ */
+class DockerFilesTest {
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> yaml(String path) throws Exception {
+    return new Yaml().load(Files.readString(Path.of(path)));
+  }
+
+  private static JsonObject composeProfile() {
+    Vertx vertx = Vertx.vertx();
+    try {
+      return ConfigLoader.load(vertx, CommandLine.parse(new String[] {"run", "--profile", "compose"}, Map.of()), Map.of()).await();
+    } finally {
+      vertx.close().await();
+    }
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void composeServicesMatchTheComposeProfile() throws Exception {
+    Map<String, Object> services = (Map<String, Object>) yaml("docker/docker-compose.yml").get("services");
+    assertThat(services).containsKeys("platform", "postgres", "minio", "influxdb", "mosquitto", "prometheus");
+    JsonObject profile = composeProfile();
+
+    Map<String, Object> postgresEnv = (Map<String, Object>) ((Map<String, Object>) services.get("postgres")).get("environment");
+    JsonObject postgres = profile.getJsonObject("postgres");
+    assertThat(postgres.getString("host")).isEqualTo("postgres");
+    assertThat(postgresEnv).containsEntry("POSTGRES_USER", postgres.getString("user"))
+        .containsEntry("POSTGRES_PASSWORD", postgres.getString("password"))
+        .containsEntry("POSTGRES_DB", postgres.getString("database"));
+
+    Map<String, Object> minioEnv = (Map<String, Object>) ((Map<String, Object>) services.get("minio")).get("environment");
+    JsonObject s3 = profile.getJsonObject("s3");
+    assertThat(s3.getString("endpoint")).isEqualTo("http://minio:9000");
+    assertThat(minioEnv).containsEntry("MINIO_ROOT_USER", s3.getString("access_key"))
+        .containsEntry("MINIO_ROOT_PASSWORD", s3.getString("secret_key"));
+
+    Map<String, Object> influxEnv = (Map<String, Object>) ((Map<String, Object>) services.get("influxdb")).get("environment");
+    JsonObject influx = profile.getJsonObject("timeseries").getJsonObject("influxdb");
+    assertThat(influx.getString("url")).isEqualTo("http://influxdb:8086");
+    assertThat(influxEnv).containsEntry("DOCKER_INFLUXDB_INIT_ORG", influx.getString("org"))
+        .containsEntry("DOCKER_INFLUXDB_INIT_BUCKET", influx.getString("bucket"))
+        .containsEntry("DOCKER_INFLUXDB_INIT_ADMIN_TOKEN", influx.getString("token"));
+
+    assertThat(profile.getJsonObject("mqtt_bridge").getJsonArray("brokers").getList()).containsExactly("mosquitto:1883");
+    assertThat(profile.getJsonObject("deploy").getInteger("mqtt_bridge")).isEqualTo(1);
+    assertThat(profile.getJsonObject("deploy").getInteger("mqtt_server")).isZero();
+
+    Map<String, Object> platform = (Map<String, Object>) services.get("platform");
+    assertThat((List<Object>) platform.get("command")).containsExactly("--profile", "compose");
+    Map<String, Object> env = (Map<String, Object>) platform.get("environment");
+    env.keySet().forEach(variable -> assertThat(io.iotmeter.boot.ConfigOverrides.variables(profile).containsValue(variable))
+        .as(variable + " names a configuration key").isTrue());
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void prometheusScrapesThePlatformsMetrics() throws Exception {
+    Map<String, Object> config = yaml("docker/prometheus/prometheus.yml");
+    Map<String, Object> job = ((List<Map<String, Object>>) config.get("scrape_configs")).get(0);
+    assertThat(job.get("metrics_path")).isEqualTo("/metrics");
+    assertThat(job.toString()).contains("platform:8080");
+  }
+
+  @Test
+  void theImageRunsTheJarWithTheComposeProfile() throws Exception {
+    String dockerfile = Files.readString(Path.of("docker/Dockerfile"));
+    assertThat(dockerfile).contains("FROM eclipse-temurin:17-jre").contains("target/iot-meter.jar")
+        .contains("iot-meter.jar run").contains("\"--profile\", \"compose\"").contains("EXPOSE 8080 1883");
+    assertThat(Files.readString(Path.of("docker/mosquitto/mosquitto.conf"))).contains("listener 1883").contains("persistence true");
+  }
+}
