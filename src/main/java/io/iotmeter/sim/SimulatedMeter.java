@@ -122,6 +122,11 @@ public final class SimulatedMeter {
     return fwVersion;
   }
 
+  /** How many of its brokers the meter is connected to right now (as its hello reports). */
+  public Future<Integer> connectedBrokers() {
+    return onContext(() -> Future.succeededFuture((int) links.values().stream().filter(BrokerConnection::connected).count()));
+  }
+
   /** Powers on: completes once the first connection attempt to every broker is done, whatever its outcome. */
   public Future<Void> start() {
     return onContext(() -> power == Power.OFF ? powerOn() : Future.succeededFuture());
