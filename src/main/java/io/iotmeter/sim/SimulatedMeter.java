@@ -87,6 +87,7 @@ public final class SimulatedMeter {
   private long otaTimer = -1;
   private long rebootTimer = -1;
   private String otaTarget;
+  private Future<Void> poweredOff = Future.succeededFuture();
 
   /**
    * @param phase where in each interval this meter sends, from 0 (inclusive) to 1: meters of one
@@ -135,10 +136,12 @@ public final class SimulatedMeter {
   /** Powers off gracefully: what is queued is sent, then {@code status: offline}, then DISCONNECT (no will). */
   public Future<Void> stop() {
     return onContext(() -> {
+      Power was = power;
       power = Power.OFF;
       cancel(rebootTimer);
       rebootTimer = -1;
-      return powerOff();
+      // A rebooting meter is already leaving its brokers (or has left them).
+      return was == Power.ON ? powerOff() : poweredOff;
     });
   }
 
@@ -170,7 +173,8 @@ public final class SimulatedMeter {
     if (!samples.isEmpty()) {
       sendDatagrams(); // a graceful power-off keeps what it measured
     }
-    return Future.join(links.values().stream().map(link -> link.close(FLUSH_TIMEOUT)).toList()).mapEmpty();
+    poweredOff = Future.join(links.values().stream().map(link -> link.close(FLUSH_TIMEOUT)).toList()).mapEmpty();
+    return poweredOff;
   }
 
   private void reboot() {
