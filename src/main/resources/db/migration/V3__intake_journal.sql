@@ -33,6 +33,7 @@ ALTER TABLE device_seq_tracking
     ADD COLUMN previous_epoch_last_ts TIMESTAMPTZ,
     ADD COLUMN last_accepted_at       TIMESTAMPTZ,
     ADD COLUMN online_at              TIMESTAMPTZ,
+    ADD COLUMN online_ts              TIMESTAMPTZ,
     ADD COLUMN missing                JSONB       NOT NULL DEFAULT '[]'::jsonb,
     ADD COLUMN recent_status          JSONB       NOT NULL DEFAULT '[]'::jsonb,
     ADD COLUMN gap_alert_due          TIMESTAMPTZ;

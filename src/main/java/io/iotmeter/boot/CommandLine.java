@@ -12,10 +12,10 @@ import java.util.Optional;
 public record CommandLine(String command, String profile, Optional<String> dataDir, Optional<String> confFile) {
 
   public static final String DEFAULT_PROFILE = "embedded";
-  public static final List<String> PROFILES = List.of("embedded", "compose", "cluster");
+  public static final List<String> PROFILES = List.of("embedded", "compose", "cluster", "simulator");
 
   public static final String USAGE = """
-      Usage: iot-meter run [--profile embedded|compose|cluster] [--data-dir DIR] [--conf FILE]
+      Usage: iot-meter run [--profile embedded|compose|cluster|simulator] [--data-dir DIR] [--conf FILE]
              iot-meter help
 
         --profile P    configuration profile (default: embedded, or $IOT_PROFILE)

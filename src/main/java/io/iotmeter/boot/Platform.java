@@ -51,7 +51,7 @@ public final class Platform {
   /** Starts everything; on failure, whatever did start is stopped again. */
   public Future<Void> start() {
     return startEmbeddedServers(config)
-        .compose(v -> migrate(config))
+        .compose(v -> usesDatabase(config) ? migrate(config) : Future.<Void>succeededFuture())
         .compose(v -> deployAll(config))
         .recover(e -> stop().transform(cleaned -> Future.failedFuture(e)));
   }
@@ -92,6 +92,13 @@ public final class Platform {
       publish.accept(server);
       return null;
     });
+  }
+
+  /** A node of simulated meters only (the simulator profile) needs no registry. */
+  private static boolean usesDatabase(JsonObject config) {
+    JsonObject deploy = config.getJsonObject("deploy", new JsonObject());
+    return deploy.fieldNames().stream()
+        .anyMatch(name -> !name.equals(VerticleCatalog.SIMULATOR.configName()) && deploy.getInteger(name, 0) > 0);
   }
 
   private Future<Void> migrate(JsonObject config) {

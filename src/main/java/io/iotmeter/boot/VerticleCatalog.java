@@ -7,6 +7,7 @@ import io.iotmeter.mqtt.MqttBridgeVerticle;
 import io.iotmeter.mqtt.MqttServerVerticle;
 import io.iotmeter.sink.ArchiveSinkVerticle;
 import io.iotmeter.sink.RegistrySinkVerticle;
+import io.iotmeter.sim.SimulatorVerticle;
 import io.iotmeter.sink.TimeSeriesSinkVerticle;
 import io.vertx.core.Deployable;
 
@@ -15,7 +16,9 @@ import java.util.function.Supplier;
 /**
  * Every verticle a node can deploy, under the name the {@code deploy} configuration uses, in
  * start order: the sinks first (subscribed before anything is accepted), then the intake, then
- * the MQTT side that feeds it, the API last so it only answers once everything behind it runs.
+ * the MQTT side that feeds it, then the API, so it only answers once everything behind it runs;
+ * the simulated meters last: they connect to an endpoint that is already up and leave before
+ * it stops.
  * Undeployment runs in the reverse order: MQTT stops taking messages before the intake and
  * the sinks finish theirs.
  */
@@ -28,7 +31,8 @@ public enum VerticleCatalog {
   INTAKE("intake", IntakeVerticle::new),
   MQTT_SERVER("mqtt_server", MqttServerVerticle::new),
   MQTT_BRIDGE("mqtt_bridge", MqttBridgeVerticle::new),
-  API("api", ApiVerticle::new);
+  API("api", ApiVerticle::new),
+  SIMULATOR("simulator", SimulatorVerticle::new);
 
   private final String configName;
   private final Supplier<Deployable> factory;

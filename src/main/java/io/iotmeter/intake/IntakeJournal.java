@@ -92,6 +92,7 @@ final class IntakeJournal {
     OffsetDateTime[] previousEpochLastTs = new OffsetDateTime[n];
     OffsetDateTime[] lastAcceptedAt = new OffsetDateTime[n];
     OffsetDateTime[] onlineAt = new OffsetDateTime[n];
+    OffsetDateTime[] onlineTs = new OffsetDateTime[n];
     String[] missing = new String[n];
     String[] recentStatus = new String[n];
     OffsetDateTime[] gapAlertDue = new OffsetDateTime[n];
@@ -106,6 +107,7 @@ final class IntakeJournal {
       previousEpochLastTs[i] = odt(s.previousEpochLastTs);
       lastAcceptedAt[i] = odt(s.lastAcceptedAt);
       onlineAt[i] = odt(s.onlineAt);
+      onlineTs[i] = odt(s.onlineTs);
       missing[i] = s.missingJson().encode();
       recentStatus[i] = s.recentStatusJson().encode();
       gapAlertDue[i] = odt(s.gapAlertDue);
@@ -113,14 +115,15 @@ final class IntakeJournal {
     }
     return conn.preparedQuery("UPDATE device_seq_tracking t SET last_seq = u.last_seq, epoch = u.epoch, "
             + "last_ts = u.last_ts, epoch_started_at = u.epoch_started_at, previous_epoch_last_ts = u.prev_ts, "
-            + "last_accepted_at = u.last_accepted_at, online_at = u.online_at, missing = u.missing::jsonb, "
-            + "recent_status = u.recent_status::jsonb, gap_alert_due = u.gap_alert_due, updated_at = now() "
+            + "last_accepted_at = u.last_accepted_at, online_at = u.online_at, online_ts = u.online_ts, "
+            + "missing = u.missing::jsonb, recent_status = u.recent_status::jsonb, gap_alert_due = u.gap_alert_due, "
+            + "updated_at = now() "
             + "FROM unnest($1::text[], $2::bigint[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[], "
-            + "$7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::timestamptz[]) "
+            + "$7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[], $12::timestamptz[]) "
             + "AS u(device_id, last_seq, epoch, last_ts, epoch_started_at, prev_ts, last_accepted_at, online_at, "
-            + "missing, recent_status, gap_alert_due) WHERE t.device_id = u.device_id")
+            + "online_ts, missing, recent_status, gap_alert_due) WHERE t.device_id = u.device_id")
         .execute(Tuple.from(new Object[] {ids, lastSeq, epoch, lastTs, epochStartedAt, previousEpochLastTs,
-            lastAcceptedAt, onlineAt, missing, recentStatus, gapAlertDue}))
+            lastAcceptedAt, onlineAt, onlineTs, missing, recentStatus, gapAlertDue}))
         .mapEmpty();
   }
 
@@ -166,6 +169,7 @@ final class IntakeJournal {
     s.previousEpochLastTs = instant(row.getOffsetDateTime("previous_epoch_last_ts"));
     s.lastAcceptedAt = instant(row.getOffsetDateTime("last_accepted_at"));
     s.onlineAt = instant(row.getOffsetDateTime("online_at"));
+    s.onlineTs = instant(row.getOffsetDateTime("online_ts"));
     s.gapCount = row.getInteger("gap_count");
     s.gapAlertDue = instant(row.getOffsetDateTime("gap_alert_due"));
     s.loadMissing((JsonArray) row.getValue("missing"));

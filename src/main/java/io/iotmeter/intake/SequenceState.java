@@ -30,6 +30,8 @@ public final class SequenceState {
   Instant previousEpochLastTs;
   Instant lastAcceptedAt;
   Instant onlineAt;
+  /** Device time of that online status: what the device sends from then on is not older. */
+  Instant onlineTs;
   int gapCount;
   Instant gapAlertDue;
   final List<GapRange> missing = new ArrayList<>();

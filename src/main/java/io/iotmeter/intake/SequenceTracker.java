@@ -19,8 +19,9 @@ import java.util.ListIterator;
  *   <li>the message's device time is newer than every message of the epoch — a copy of an old
  *       message cannot be newer than the newest one;</li>
  *   <li>a hello whose {@code uptime_s} is shorter than the time this epoch has been running;</li>
- *   <li>an {@code online} status arrived since the last message and {@code seq} is small — the
- *       device reconnected and counts from zero (covers a reset clock as well);</li>
+ *   <li>an {@code online} status arrived since the last message, {@code seq} is small and the
+ *       message is not older than that status — the device reconnected and counts from zero
+ *       (this covers a clock reset to 1970 as well, since both carry the reset clock);</li>
  *   <li>{@code seq} wrapped after 2^32 − 1.</li>
  * </ol>
  * Losing every message after a reboot — the reference system's behaviour — is thus avoided.
@@ -95,6 +96,7 @@ public final class SequenceTracker {
     }
     if ("online".equals(message.payload().getString("status"))) {
       state.onlineAt = receivedAt;
+      state.onlineTs = message.ts();
     }
     return Verdict.ACCEPTED;
   }
@@ -131,6 +133,7 @@ public final class SequenceTracker {
       state.epoch++;
       state.epochStartedAt = receivedAt;
       state.onlineAt = null;
+      state.onlineTs = null;
       state.lastSeq = -1;
       state.lastTs = null;
       if (seq > 0) {
@@ -155,8 +158,10 @@ public final class SequenceTracker {
         return true;
       }
     }
+    // After a reconnect without reboot the device resends what was not acknowledged — old
+    // messages, created before its online status. Only messages created after it count here.
     if (state.onlineAt != null && (state.lastAcceptedAt == null || state.onlineAt.isAfter(state.lastAcceptedAt))
-        && seq <= SMALL_SEQ) {
+        && seq <= SMALL_SEQ && (state.onlineTs == null || !message.ts().isBefore(state.onlineTs))) {
       return true;
     }
     return state.lastSeq > DeviceMessage.MAX_SEQ - WRAP_WINDOW && seq < WRAP_WINDOW;

@@ -127,7 +127,13 @@ final class BrokerLink {
 
   private void onMessage(MqttPublishMessage message) {
     int qos = message.qosLevel().value();
-    OrderedAcks.Slot slot = qos == 0 ? null : acks.reserve(message::ack);
+    MqttClient receivedOn = client;
+    // An acknowledgement for a connection that has gone is not sent: the broker delivers again.
+    OrderedAcks.Slot slot = qos == 0 ? null : acks.reserve(() -> {
+      if (receivedOn.isConnected()) {
+        message.ack();
+      }
+    });
     if (DeviceTopic.parse(message.topicName()).isEmpty()) {
       metrics.error("invalid_topic");
       if (slot != null) {

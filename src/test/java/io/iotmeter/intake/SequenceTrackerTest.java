@@ -132,6 +132,19 @@ class SequenceTrackerTest {
   }
 
   @Test
+  void messagesResentAfterAReconnectEarlyInABootAreStillCopies() {
+    for (int i = 0; i <= 5; i++) {
+      send(i);
+    }
+    Instant reconnect = T0.plusSeconds(80);
+    tracker.offer(state, status("online", reconnect), reconnect);
+    assertThat(send(3)).as("created before the online status: resent, not a new boot").isEqualTo(Verdict.DUPLICATE);
+    assertThat(send(5)).isEqualTo(Verdict.DUPLICATE);
+    assertThat(send(6)).isEqualTo(Verdict.ACCEPTED);
+    assertThat(state.epoch()).isZero();
+  }
+
+  @Test
   void statusCopiesAreRecognisedByStatusAndTime() {
     Instant ts = T0.plusSeconds(3);
     assertThat(tracker.offer(state, status("offline", ts), T0.plusSeconds(40))).isEqualTo(Verdict.ACCEPTED);

@@ -14,7 +14,6 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -100,13 +99,10 @@ class SimulatorOverTwoBrokersTest {
 
   /**
    * After a broker outage early in a boot, the meter announces itself on the returning broker
-   * ({@code status: online}) and then sends what that broker missed, with small seqs. The
-   * intake's restart rule "an online status and a small seq" takes those copies for a reboot
-   * and stores them a second time (a new epoch).
+   * ({@code status: online}) and then sends what that broker missed, with small seqs: copies,
+   * created before that status, which must not be taken for a reboot and stored twice.
    */
   @Test
-  @Disabled("intake bug, SequenceTracker.restarted(): an online status + seq <= 16 is taken as a reboot even when the "
-      + "message is older than that status (a reconnect replaying its buffer); the copies are stored twice")
   void messagesReplayedAfterAReconnectAreNotMistakenForAReboot() {
     brokerOutage("dc-meter-204");
     assertConsecutiveFromZero("dc-meter-204");

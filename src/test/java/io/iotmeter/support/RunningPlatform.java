@@ -96,9 +96,13 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
     return config;
   }
 
-  /** The whole default deployment (intake, sinks, MQTT endpoint, API) on test servers. */
+  /**
+   * The whole default deployment (intake, sinks, lifecycle, MQTT endpoint, API) on test
+   * servers — without the simulated meters, so that the tests' own meters are the only ones.
+   */
   public static JsonObject ingestConfig() {
     JsonObject config = withTestServers(defaults());
+    config.getJsonObject("deploy").put("simulator", 0);
     config.getJsonObject("intake").put("gap_alert_delay_ms", 0).put("gap_scan_interval_ms", 200);
     config.getJsonObject("liveness").put("check_interval_ms", 200);
     config.getJsonObject("commands").put("timeout_scan_ms", 200).put("redelivery_check_ms", 200);
@@ -113,6 +117,7 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
    */
   public static JsonObject embeddedProfileConfig() {
     JsonObject config = defaults();
+    config.getJsonObject("deploy").put("simulator", 0);
     try {
       config.put("data_dir", Files.createTempDirectory("iot-bench-data").toString());
     } catch (java.io.IOException e) {
