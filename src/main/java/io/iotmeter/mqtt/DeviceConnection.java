@@ -161,10 +161,12 @@ final class DeviceConnection {
   private void onPublish(MqttPublishMessage message) {
     int qos = message.qosLevel().value();
     int packetId = message.messageId();
-    if (qos == 2 && broker.isAwaitingRelease(clientId, packetId)) {
+    if (qos == 2 && message.isDup() && broker.isAwaitingRelease(clientId, packetId)) {
       endpoint.publishReceived(packetId); // a resent PUBLISH: answered again, not processed again
       return;
     }
+    // Without DUP the same packet id is a new message: a client that lost its session state
+    // (the Vert.x client keeps none across connections) starts numbering afresh.
     byte[] payload = message.payload().getBytes();
     Publication publication = new Publication(message.topicName(), payload, qos, message.isRetain());
     OrderedAcks.Slot slot = qos == 0 ? null : acks.reserve(() -> acknowledge(qos, packetId));

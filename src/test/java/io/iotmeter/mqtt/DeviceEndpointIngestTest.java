@@ -182,6 +182,24 @@ class DeviceEndpointIngestTest {
   }
 
   @Test
+  void aPacketIdReusedWithoutDupIsANewMessage() {
+    JsonObject legacy = new JsonObject().put("timestamp", "2026-02-12T12:00:00Z").put("temperature", 21.5);
+    try (RawMqttClient raw = RawMqttClient.connect(platform.vertx(), platform.mqttPort(), "raw-2", false, 30, null, null)) {
+      raw.publish("iot/raw-2/telemetry", legacy.encode(), 2, 9, false);
+      raw.await(RawMqttClient.PUBREC, WAIT);
+    } // gone before PUBREL: the session still awaits the release of packet 9
+    try (RawMqttClient raw = RawMqttClient.connect(platform.vertx(), platform.mqttPort(), "raw-2", false, 30, null, null)) {
+      // A client that kept no session state numbers afresh and sends a new message as packet 9.
+      raw.publish("iot/raw-2/telemetry", legacy.put("temperature", 22.0).encode(), 2, 9, false);
+      raw.await(RawMqttClient.PUBREC, WAIT);
+      raw.pubrel(9);
+      raw.await(RawMqttClient.PUBCOMP, WAIT);
+      raw.disconnect();
+    }
+    Eventually.within(WAIT, () -> assertThat(accepted.of("raw-2")).hasSize(2));
+  }
+
+  @Test
   void aVanishedMeterIsMarkedOfflineByItsWill() {
     try (RawMqttClient raw = RawMqttClient.connect(platform.vertx(), platform.mqttPort(), "dc-meter-001", false, 30,
         "iot/dc-meter-001/status", Datagrams.status("dc-meter-001", "offline", Instant.now()).encode())) {
