@@ -1,11 +1,13 @@
 package io.iotmeter;
 
+import io.iotmeter.boot.ClusterSetup;
 import io.iotmeter.boot.CommandLine;
 import io.iotmeter.boot.ConfigLoader;
 import io.iotmeter.boot.Platform;
 import io.iotmeter.boot.SecretMasker;
 import io.iotmeter.boot.StartupException;
 import io.iotmeter.ops.PlatformMetrics;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
@@ -68,7 +70,13 @@ public final class Main {
     LOG.info("Starting IoT Meter {} with profile '{}', effective configuration:\n{}",
         PlatformMetrics.version(), cli.profile(), SecretMasker.mask(config).encodePrettily());
 
-    Vertx vertx = createVertx(config);
+    Vertx vertx;
+    try {
+      vertx = createVertx(config).toCompletionStage().toCompletableFuture().get(); // the main thread
+    } catch (Exception e) {
+      System.err.println("iot-meter: cannot join the cluster: " + (e.getCause() == null ? e : e.getCause()).getMessage());
+      return false;
+    }
     Platform platform = new Platform(vertx, config);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> shutdown(vertx, platform), "iot-meter-shutdown"));
     try {
@@ -101,8 +109,11 @@ public final class Main {
     }
   }
 
-  /** A Vert.x instance with its own Prometheus registry, named in the configuration. */
-  public static Vertx createVertx(JsonObject config) {
+  /**
+   * A Vert.x instance with its own Prometheus registry, named in the configuration; clustered
+   * over Hazelcast when {@code cluster.enabled}.
+   */
+  public static Future<Vertx> createVertx(JsonObject config) {
     String registryName = PlatformMetrics.DEFAULT_REGISTRY + "-" + java.util.UUID.randomUUID();
     config.put("metrics", config.getJsonObject("metrics", new JsonObject()).put("registry_name", registryName));
     MicrometerMetricsOptions metrics = new MicrometerMetricsOptions()
@@ -110,10 +121,15 @@ public final class Main {
         .setRegistryName(registryName)
         .setJvmMetricsEnabled(true)
         .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true));
+    VertxOptions options = new VertxOptions().setMetricsOptions(metrics);
+    if (!ClusterSetup.enabled(config)) {
+      return Future.succeededFuture(Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory()).build());
+    }
     return Vertx.builder()
-        .with(new VertxOptions().setMetricsOptions(metrics))
+        .with(options.setEventBusOptions(ClusterSetup.eventBusOptions(config)))
         .withMetrics(new MicrometerMetricsFactory())
-        .build();
+        .withClusterManager(ClusterSetup.clusterManager(config))
+        .buildClustered();
   }
 
   private static void shutdown(Vertx vertx, Platform platform) {

@@ -49,8 +49,7 @@ public final class ApiVerticle extends VerticleBase {
         .register("database", 2_000, promise -> pool.query("SELECT 1").execute()
             .onSuccess(rows -> promise.complete(Status.OK()))
             .onFailure(promise::fail));
-    config.getJsonObject("readiness", new JsonObject()).getJsonArray("components", new io.vertx.core.json.JsonArray())
-        .forEach(name -> readiness.register((String) name, 2_000, componentCheck((String) name)));
+    ComponentHealth.register(vertx, readiness, config);
     Gauge.builder("device_manager.info", () -> 1).description("Service version")
         .tag("version", PlatformMetrics.version()).register(metrics);
 
@@ -84,19 +83,6 @@ public final class ApiVerticle extends VerticleBase {
         .requestHandler(router)
         .listen(port)
         .recover(e -> Future.failedFuture(StartupException.explainListenFailure(e, "HTTP", port, "http.port")));
-  }
-
-  /** Asks a component on {@code iot.health.<name>} whether it is ready; no answer means it is not running. */
-  private io.vertx.core.Handler<io.vertx.core.Promise<Status>> componentCheck(String name) {
-    return promise -> vertx.eventBus().<JsonObject>request(io.iotmeter.bus.BusAddress.HEALTH.address(name), new JsonObject(),
-            new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(1_500))
-        .onSuccess(reply -> {
-          JsonObject data = new JsonObject().put("cause", reply.body().getString("detail"));
-          promise.complete(reply.body().getBoolean("ready", false) ? Status.OK() : Status.KO(data));
-        })
-        .onFailure(e -> promise.complete(Status.KO(new JsonObject().put("cause",
-            e instanceof io.vertx.core.eventbus.ReplyException r && r.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS
-                ? name + " is not running" : e.getMessage()))));
   }
 
   @Override

@@ -9,18 +9,21 @@ import java.util.Optional;
  * The launcher's command line: {@code iot-meter run [--profile P] [--data-dir DIR] [--conf FILE]}.
  * Parsing is strict — an unknown option is an error, not something to guess about.
  */
-public record CommandLine(String command, String profile, Optional<String> dataDir, Optional<String> confFile) {
+public record CommandLine(String command, String profile, Optional<String> dataDir, Optional<String> confFile,
+                          List<String> roles) {
 
   public static final String DEFAULT_PROFILE = "embedded";
   public static final List<String> PROFILES = List.of("embedded", "compose", "cluster", "simulator");
 
   public static final String USAGE = """
-      Usage: iot-meter run [--profile embedded|compose|cluster|simulator] [--data-dir DIR] [--conf FILE]
+      Usage: iot-meter run [--profile embedded|compose|cluster|simulator] [--role ROLE[,ROLE]]
+                           [--data-dir DIR] [--conf FILE]
              iot-meter help
 
         --profile P    configuration profile (default: embedded, or $IOT_PROFILE)
         --data-dir D   where the embedded servers keep their data (default: ./data)
         --conf FILE    a YAML file layered over the profile (or $IOT_CONF)
+        --role R       what this node runs: ingest, api, sim, all (default: all, or $IOT_ROLE)
 
       Every configuration key can also be set by an environment variable: IOT_ + the key's
       path in capitals, e.g. http.port -> IOT_HTTP_PORT.""";
@@ -38,6 +41,7 @@ public record CommandLine(String command, String profile, Optional<String> dataD
     String profile = env.getOrDefault("IOT_PROFILE", DEFAULT_PROFILE);
     String dataDir = null;
     String conf = env.get("IOT_CONF");
+    String roles = env.getOrDefault("IOT_ROLE", "all");
     for (int i = 0; i < rest.size(); i++) {
       String arg = rest.get(i);
       String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
@@ -56,12 +60,15 @@ public record CommandLine(String command, String profile, Optional<String> dataD
         case "--profile" -> profile = value;
         case "--data-dir" -> dataDir = value;
         case "--conf" -> conf = value;
+        case "--role" -> roles = value;
         default -> throw new IllegalArgumentException("Unknown option '" + name + "'");
       }
     }
     if (!PROFILES.contains(profile)) {
       throw new IllegalArgumentException("Unknown profile '" + profile + "' (known: " + String.join(", ", PROFILES) + ")");
     }
-    return new CommandLine(command, profile, Optional.ofNullable(dataDir), Optional.ofNullable(conf));
+    List<String> roleList = java.util.Arrays.stream(roles.split(",")).map(String::trim).filter(r -> !r.isEmpty()).toList();
+    roleList.forEach(NodeRole::parse);
+    return new CommandLine(command, profile, Optional.ofNullable(dataDir), Optional.ofNullable(conf), roleList);
   }
 }

@@ -49,6 +49,7 @@ public final class ConfigLoader {
           List<String> unknown = ConfigOverrides.apply(config, env);
           unknown.forEach(variable -> LOG.warn("Environment variable {} matches no configuration key; ignored", variable));
           config.put("profile", cli.profile());
+          config.put("roles", new io.vertx.core.json.JsonArray(new java.util.ArrayList<>(cli.roles())));
           cli.dataDir().ifPresent(dir -> config.put("data_dir", dir));
           config.put("data_dir", Path.of(config.getString("data_dir", "./data")).toAbsolutePath().normalize().toString());
           return config;

@@ -94,11 +94,13 @@ public final class Platform {
     });
   }
 
-  /** A node of simulated meters only (the simulator profile) needs no registry. */
+  /** A node of simulated meters only (the simulator profile or the sim role) needs no registry. */
   private static boolean usesDatabase(JsonObject config) {
     JsonObject deploy = config.getJsonObject("deploy", new JsonObject());
-    return deploy.fieldNames().stream()
-        .anyMatch(name -> !name.equals(VerticleCatalog.SIMULATOR.configName()) && deploy.getInteger(name, 0) > 0);
+    List<String> roles = config.getJsonArray("roles", new io.vertx.core.json.JsonArray()).stream().map(String::valueOf).toList();
+    return java.util.Arrays.stream(VerticleCatalog.values())
+        .anyMatch(v -> v != VerticleCatalog.SIMULATOR && v != VerticleCatalog.OPS
+            && deploy.getInteger(v.configName(), 0) > 0 && NodeRole.deploys(roles, v));
   }
 
   private Future<Void> migrate(JsonObject config) {
@@ -118,10 +120,11 @@ public final class Platform {
         return Future.failedFuture(new StartupException("deploy." + name + " names no verticle (known: " + known + ")"));
       }
     }
+    List<String> roles = config.getJsonArray("roles", new io.vertx.core.json.JsonArray()).stream().map(String::valueOf).toList();
     Future<Void> chain = Future.succeededFuture();
     for (VerticleCatalog verticle : VerticleCatalog.values()) {
       int instances = deploy.getInteger(verticle.configName(), 0);
-      if (instances > 0) {
+      if (instances > 0 && NodeRole.deploys(roles, verticle)) {
         chain = chain.compose(v -> vertx.deployVerticle(verticle.factory(),
                 new DeploymentOptions().setConfig(config).setInstances(instances))
             .map(id -> {

@@ -5,6 +5,7 @@ import io.iotmeter.intake.IntakeVerticle;
 import io.iotmeter.lifecycle.LifecycleVerticle;
 import io.iotmeter.mqtt.MqttBridgeVerticle;
 import io.iotmeter.mqtt.MqttServerVerticle;
+import io.iotmeter.ops.OpsHttpVerticle;
 import io.iotmeter.sink.ArchiveSinkVerticle;
 import io.iotmeter.sink.RegistrySinkVerticle;
 import io.iotmeter.sim.SimulatorVerticle;
@@ -32,6 +33,7 @@ public enum VerticleCatalog {
   MQTT_SERVER("mqtt_server", MqttServerVerticle::new),
   MQTT_BRIDGE("mqtt_bridge", MqttBridgeVerticle::new),
   API("api", ApiVerticle::new),
+  OPS("ops", OpsHttpVerticle::new),
   SIMULATOR("simulator", SimulatorVerticle::new);
 
   private final String configName;

@@ -11,14 +11,15 @@ package io.iotmeter.bus;
  */
 public enum BusAddress {
 
-  INBOUND("iot.inbound", Delivery.REQUEST, Scope.CLUSTER,
+  INBOUND("iot.inbound", Delivery.REQUEST, Scope.LOCAL,
       "{topic, payload (bytes, base64 in JSON), qos, source ('endpoint' | 'broker:<host:port>'), client_id, received_at (epoch ms)}",
       "mqtt-server (device endpoint), mqtt-bridge (broker client)",
       "intake",
       "Reply {outcome: accepted | duplicate | rejected, error_type?} once the message is committed to "
           + "the intake journal (or known as a copy, or refused as malformed). The MQTT side acknowledges "
           + "(PUBACK / PUBREC) only after this reply; a failed request (journal down, queue full) is not "
-          + "acknowledged, so the sender delivers again."),
+          + "acknowledged, so the sender delivers again. Node-local: an ingest node runs its MQTT "
+          + "verticles and its intake together, and no message crosses the network twice."),
 
   ACCEPTED("iot.accepted.<category>", Delivery.PUBLISH, Scope.LOCAL,
       "{journal_id, device_id, category, epoch, seq, device_ts, received_at (epoch ms), topic, source, payload (text as received)}",
@@ -36,6 +37,14 @@ public enum BusAddress {
           + "connection or queued in its persistent session. No consumer (NO_HANDLERS) or a failure "
           + "means no MQTT path can take it: the API answers 202 with mqtt_error and the command stays "
           + "pending."),
+
+  MQTT_SESSION("iot.mqtt.session.<client_id>", Delivery.REQUEST, Scope.CLUSTER,
+      "{v, cmd_id, ts, cmd, params, device_id} (a command envelope)",
+      "mqtt-server, when iot.command.send reached a node that does not hold the device's connection",
+      "the mqtt-server node where that client is connected",
+      "Registered cluster-wide while the client is connected, so a command finds the node of its "
+          + "device; the reply is that of iot.command.send. No consumer: the device is connected "
+          + "nowhere (a persistent session elsewhere gets it when the device is back)."),
 
   MQTT_CLIENT("iot.mqtt.client.<client_id>", Delivery.SEND, Scope.LOCAL,
       "{topic, payload (bytes), qos, retain}",

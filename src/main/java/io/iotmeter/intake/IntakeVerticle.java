@@ -94,7 +94,8 @@ public final class IntakeVerticle extends VerticleBase {
         .onFailure(e -> LOG.warn("Gap alert scan failed (retried next time): {}", e.getMessage())));
     pruneTimer = vertx.setPeriodic(config.getLong("prune_interval_ms", 5_000L), id -> JournalPruner.prune(pool)
         .onFailure(e -> LOG.warn("Journal pruning failed (retried next time): {}", e.getMessage())));
-    inbound = vertx.eventBus().consumer(BusAddress.INBOUND.address(), this::onInbound);
+    // Node-local: the MQTT verticles of a node hand their messages to the intake of that node.
+    inbound = vertx.eventBus().localConsumer(BusAddress.INBOUND.address(), this::onInbound);
     health = vertx.eventBus().consumer(BusAddress.HEALTH.address("intake"), request -> request.reply(
         new JsonObject().put("ready", lastFailure == null).put("detail", lastFailure == null ? "ok" : lastFailure)));
     return Future.all(inbound.completion(), health.completion());

@@ -49,7 +49,7 @@ public final class LifecycleVerticle extends VerticleBase {
     timers.add(vertx.setPeriodic(commands.getLong("timeout_scan_ms", 10_000L), id -> timeouts.run()
         .onFailure(e -> LOG.warn("Command time-out scan failed (retried next time): {}", e.getMessage()))));
     for (Category category : Category.values()) {
-      consumers.add(vertx.eventBus().consumer(BusAddress.ACCEPTED.address(category.categoryName()), message -> {
+      consumers.add(vertx.eventBus().localConsumer(BusAddress.ACCEPTED.address(category.categoryName()), message -> {
         AcceptedMessage accepted = AcceptedMessage.fromJson(message.body());
         boolean online = category == Category.STATUS
             && "online".equals(new JsonObject(accepted.payload()).getString("status"));

@@ -44,11 +44,15 @@ final class DeviceConnection {
   private final String clientId;
   private final String connection;
   private final OrderedAcks acks = new OrderedAcks();
+  private final io.vertx.core.Handler<io.vertx.core.eventbus.Message<JsonObject>> sessionCommands;
   private MessageConsumer<JsonObject> inbox;
+  private MessageConsumer<JsonObject> sessionAddress;
   private boolean disconnectReceived;
   private boolean silentClose;
 
-  DeviceConnection(Vertx vertx, MqttEndpoint endpoint, BrokerState broker, Handoff handoff, IngestMetrics metrics, int window) {
+  DeviceConnection(Vertx vertx, MqttEndpoint endpoint, BrokerState broker, Handoff handoff, IngestMetrics metrics, int window,
+                   io.vertx.core.Handler<io.vertx.core.eventbus.Message<JsonObject>> sessionCommands) {
+    this.sessionCommands = sessionCommands;
     this.vertx = vertx;
     this.endpoint = endpoint;
     this.broker = broker;
@@ -97,6 +101,8 @@ final class DeviceConnection {
     endpoint.closeHandler(v -> onClose());
 
     inbox = vertx.eventBus().localConsumer(connection, message -> onInbox(message.body()));
+    // Cluster-wide while connected: commands taken by another node find their way here.
+    sessionAddress = vertx.eventBus().consumer(io.iotmeter.bus.BusAddress.MQTT_SESSION.address(clientId), sessionCommands);
     BrokerState.Connected connected = broker.connect(clientId, endpoint.isCleanSession(), connection);
     if (connected.previousConnection() != null) {
       // The same client connected again while its old connection still stood (spec 3.1.4).
@@ -219,6 +225,7 @@ final class DeviceConnection {
 
   private void onClose() {
     inbox.unregister();
+    sessionAddress.unregister();
     broker.disconnect(clientId, connection, Instant.now());
     var will = endpoint.will();
     if (!disconnectReceived && !silentClose && will != null && will.isWillFlag()) {

@@ -4,7 +4,6 @@ import io.iotmeter.boot.StartupException;
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.ops.PlatformMetrics;
-import io.iotmeter.protocol.CommandEnvelope;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -56,23 +55,16 @@ public final class MqttServerVerticle extends VerticleBase {
         .setMaxMessageSize(mqtt.getInteger("max_message_bytes", 256 * 1024))
         .setMaxClientIdLength(128)
         .setTimeoutOnConnect(mqtt.getInteger("connect_timeout_s", 30)));
-    server.endpointHandler(endpoint -> new DeviceConnection(vertx, endpoint, broker, handoff, metrics, window).accept());
+    CommandRouting sessionRouting = new CommandRouting(vertx, broker);
+    server.endpointHandler(endpoint -> new DeviceConnection(vertx, endpoint, broker, handoff, metrics, window,
+        sessionRouting::onSessionCommand).accept());
     server.exceptionHandler(e -> {
       metrics.error("mqtt_protocol");
       LOG.debug("MQTT endpoint: {}", e.getMessage());
     });
 
-    commands = vertx.eventBus().consumer(BusAddress.COMMAND_SEND.address(), request -> {
-      CommandEnvelope command = CommandEnvelope.fromBusMessage(request.body());
-      Publication publication = new Publication(command.topic(), command.toMqttPayload().toBuffer().getBytes(), 2, false);
-      BrokerState.Route route = broker.route(publication);
-      route.deliveries().forEach(d -> vertx.eventBus().send(d.connection(), d.publication().toJson()));
-      if (route.reachedAnyone()) {
-        request.reply(new JsonObject().put("delivered", !route.deliveries().isEmpty()).put("queued", route.queued() > 0));
-      } else {
-        request.fail(404, "device " + command.deviceId() + " has no MQTT session subscribed to " + command.topic());
-      }
-    });
+    CommandRouting routing = new CommandRouting(vertx, broker);
+    commands = vertx.eventBus().consumer(BusAddress.COMMAND_SEND.address(), routing::onCommand);
     health = vertx.eventBus().consumer(BusAddress.HEALTH.address("mqtt"), request -> request.reply(
         new JsonObject().put("ready", true).put("detail", broker.connectedCount() + " clients connected")));
     expiryTimer = vertx.setPeriodic(60_000, id -> {

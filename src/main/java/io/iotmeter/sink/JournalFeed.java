@@ -85,7 +85,8 @@ public final class JournalFeed {
 
   public Future<Void> start() {
     for (Category category : kind.categories()) {
-      MessageConsumer<JsonObject> consumer = vertx.eventBus().consumer(
+      // Node-local: each node's sinks take what its own intake accepted (the journal has the rest).
+      MessageConsumer<JsonObject> consumer = vertx.eventBus().localConsumer(
           BusAddress.ACCEPTED.address(category.categoryName()), msg -> offer(AcceptedMessage.fromJson(msg.body())));
       consumers.add(consumer);
     }

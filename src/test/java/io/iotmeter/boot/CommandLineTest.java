@@ -13,7 +13,7 @@ class CommandLineTest {
   @Test
   void defaultsToRunWithTheEmbeddedProfile() {
     CommandLine cli = CommandLine.parse(new String[0], Map.of());
-    assertThat(cli).isEqualTo(new CommandLine("run", "embedded", Optional.empty(), Optional.empty()));
+    assertThat(cli).isEqualTo(new CommandLine("run", "embedded", Optional.empty(), Optional.empty(), java.util.List.of("all")));
   }
 
   @Test
@@ -41,6 +41,15 @@ class CommandLineTest {
         .hasMessageContaining("Unknown command 'start'");
     assertThatThrownBy(() -> CommandLine.parse(new String[] {"run", "--data-dir"}, Map.of()))
         .hasMessageContaining("--data-dir needs a value");
+  }
+
+  @Test
+  void rolesAreAListOfKnownRoles() {
+    assertThat(CommandLine.parse(new String[] {"run", "--profile", "cluster", "--role", "ingest,api"}, Map.of()).roles())
+        .containsExactly("ingest", "api");
+    assertThat(CommandLine.parse(new String[] {"run"}, Map.of("IOT_ROLE", "sim")).roles()).containsExactly("sim");
+    assertThatThrownBy(() -> CommandLine.parse(new String[] {"run", "--role", "ingest,worker"}, Map.of()))
+        .hasMessageContaining("Unknown role 'worker'");
   }
 
   @Test

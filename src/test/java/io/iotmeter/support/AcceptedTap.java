@@ -19,7 +19,7 @@ public final class AcceptedTap implements AutoCloseable {
 
   public AcceptedTap(Vertx vertx) {
     for (Category category : Category.values()) {
-      MessageConsumer<JsonObject> consumer = vertx.eventBus().consumer(BusAddress.ACCEPTED.address(category.categoryName()),
+      MessageConsumer<JsonObject> consumer = vertx.eventBus().localConsumer(BusAddress.ACCEPTED.address(category.categoryName()),
           message -> accepted.add(AcceptedMessage.fromJson(message.body())));
       consumer.completion().await();
       consumers.add(consumer);

@@ -60,7 +60,7 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
   }
 
   private RunningPlatform launch(JsonObject effective) {
-    this.vertx = Main.createVertx(effective);
+    this.vertx = Main.createVertx(effective).await();
     this.platform = new Platform(vertx, effective);
     platform.start().await();
     this.http = WebClient.create(vertx, new WebClientOptions()

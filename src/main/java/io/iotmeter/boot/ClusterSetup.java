@@ -1,0 +1,64 @@
+package io.iotmeter.boot;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.config.JoinConfig;
+import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.spi.cluster.hazelcast.ConfigUtil;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+
+/**
+ * The Hazelcast cluster of the {@code cluster} profile, from the {@code cluster} section.
+ *
+ * <p>Members find each other through a TCP-IP member list by default — it works on loopback,
+ * across hosts and in Kubernetes (a headless service's DNS name), where multicast usually does
+ * not; {@code cluster.kubernetes: true} switches to Hazelcast's Kubernetes discovery instead.
+ */
+public final class ClusterSetup {
+
+  private ClusterSetup() {
+  }
+
+  public static boolean enabled(JsonObject config) {
+    return config.getJsonObject("cluster", new JsonObject()).getBoolean("enabled", false);
+  }
+
+  public static HazelcastClusterManager clusterManager(JsonObject config) {
+    JsonObject cluster = config.getJsonObject("cluster");
+    Config hazelcast = ConfigUtil.loadConfig();
+    hazelcast.setClusterName(cluster.getString("name", "iot-meter"));
+    hazelcast.setProperty("hazelcast.logging.type", "slf4j");
+    hazelcast.setProperty("hazelcast.phone.home.enabled", "false");
+    // Without this a member waits 5-10 s before joining even when the others answer at once.
+    hazelcast.setProperty("hazelcast.wait.seconds.before.join", "0");
+    hazelcast.setProperty("hazelcast.shutdownhook.enabled", "false");
+    String host = cluster.getString("host", "127.0.0.1");
+    hazelcast.getNetworkConfig().setPort(cluster.getInteger("port", 5701)).setPortAutoIncrement(false);
+    hazelcast.getNetworkConfig().setPublicAddress(host + ":" + cluster.getInteger("port", 5701));
+    hazelcast.getNetworkConfig().getInterfaces().setEnabled(!"0.0.0.0".equals(host)).addInterface(host);
+    JoinConfig join = hazelcast.getNetworkConfig().getJoin();
+    join.getMulticastConfig().setEnabled(false);
+    join.getAutoDetectionConfig().setEnabled(false);
+    if (cluster.getBoolean("kubernetes", false)) {
+      join.getTcpIpConfig().setEnabled(false);
+      join.getKubernetesConfig().setEnabled(true)
+          .setProperty("service-dns", cluster.getString("kubernetes_service_dns", ""));
+    } else {
+      join.getTcpIpConfig().setEnabled(true);
+      // Each member on its own ("host:port"): ranges make Hazelcast probe every port in them.
+      for (Object member : cluster.getJsonArray("members", new JsonArray())) {
+        join.getTcpIpConfig().addMember((String) member);
+      }
+    }
+    return new HazelcastClusterManager(hazelcast);
+  }
+
+  /** Where this node's event bus listens for the other nodes. */
+  public static EventBusOptions eventBusOptions(JsonObject config) {
+    JsonObject cluster = config.getJsonObject("cluster");
+    String host = cluster.getString("host", "127.0.0.1");
+    return new EventBusOptions().setHost(host).setPort(cluster.getInteger("bus_port", 0))
+        .setClusterPublicHost(host);
+  }
+}

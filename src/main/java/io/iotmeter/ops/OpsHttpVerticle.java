@@ -1,0 +1,43 @@
+package io.iotmeter.ops;
+
+import io.iotmeter.api.ApiRoutes;
+import io.iotmeter.api.ComponentHealth;
+import io.iotmeter.api.HealthRoutes;
+import io.iotmeter.boot.StartupException;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.ext.web.Router;
+
+/**
+ * Health and metrics of a node without the REST API (an ingest node of a cluster), on
+ * {@code ops.port} (8081, as the reference's collector): {@code /metrics} with this node's
+ * {@code mqtt_collector_*} numbers, {@code /healthz}, {@code /readyz}.
+ */
+public final class OpsHttpVerticle extends VerticleBase {
+
+  private HttpServer server;
+
+  @Override
+  public Future<?> start() {
+    JsonObject ops = config().getJsonObject("ops", new JsonObject());
+    int port = ops.getInteger("port", 8081);
+    PrometheusMeterRegistry metrics = PlatformMetrics.registry(config());
+    Router router = Router.router(vertx);
+    router.get("/metrics").handler(ctx -> ctx.response()
+        .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8").end(metrics.scrape()));
+    new HealthRoutes(ComponentHealth.register(vertx, HealthChecks.create(vertx), config())).mount(new ApiRoutes(router));
+    server = vertx.createHttpServer(new HttpServerOptions().setHost(ops.getString("host", "0.0.0.0")));
+    return server.requestHandler(router).listen(port)
+        .recover(e -> Future.failedFuture(StartupException.explainListenFailure(e, "Ops HTTP", port, "ops.port")));
+  }
+
+  @Override
+  public Future<?> stop() {
+    return server.close();
+  }
+}

@@ -1,0 +1,193 @@
+package io.iotmeter.cluster;
+
+import io.iotmeter.protocol.Category;
+import io.iotmeter.support.AcceptedTap;
+import io.iotmeter.support.Datagrams;
+import io.iotmeter.support.Eventually;
+import io.iotmeter.support.FreePorts;
+import io.iotmeter.support.RunningPlatform;
+import io.iotmeter.support.RunningPlatform.Reply;
+import io.iotmeter.support.SharedStores;
+import io.iotmeter.support.TestMeter;
+import io.iotmeter.support.TestMosquitto;
+import io.iotmeter.support.TestPostgres;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.mqtt.messages.MqttPublishMessage;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Several clustered platform nodes (Hazelcast over 127.0.0.1, each its own Vert.x instance)
+ * sharing one set of stores, as in production: commands across nodes, exactly-once ingest with
+ * nodes on the same brokers, a node stopping mid-stream, a node joining later.
+ */
+@Timeout(240)
+class ClusterTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  private final String clusterName = "test-" + UUID.randomUUID();
+  private final List<Integer> memberPorts = new ArrayList<>();
+  private final List<RunningPlatform> nodes = new ArrayList<>();
+  private final List<TestMosquitto> brokers = new ArrayList<>();
+  private SharedStores stores;
+  private Vertx devices;
+
+  @BeforeEach
+  void setUp() {
+    stores = new SharedStores();
+    devices = Vertx.vertx();
+    for (int i = 0; i < 3; i++) {
+      memberPorts.add(FreePorts.next());
+    }
+  }
+
+  @AfterEach
+  void tearDown() {
+    nodes.forEach(RunningPlatform::close);
+    devices.close().await();
+    brokers.forEach(TestMosquitto::close);
+    stores.close();
+  }
+
+  /** Node {@code index} of the cluster with the given roles; the caller adjusts the rest. */
+  private JsonObject nodeConfig(int index, String roles) {
+    JsonObject config = stores.apply(RunningPlatform.ingestConfig());
+    config.put("roles", new JsonArray(List.of(roles.split(","))));
+    config.put("cluster", new JsonObject().put("enabled", true).put("name", clusterName).put("host", "127.0.0.1")
+        .put("port", memberPorts.get(index)).put("bus_port", 0)
+        .put("members", new JsonArray(memberPorts.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.toList()))));
+    config.getJsonObject("ops").put("host", "127.0.0.1").put("port", FreePorts.next());
+    config.getJsonObject("deploy").put("ops", 1);
+    return config;
+  }
+
+  private RunningPlatform start(JsonObject config) {
+    RunningPlatform node = RunningPlatform.start(config);
+    nodes.add(node);
+    return node;
+  }
+
+  private JsonObject bridged(JsonObject config, String clientId, String sharedGroup) {
+    config.getJsonObject("deploy").put("mqtt_server", 0).put("mqtt_bridge", 1);
+    config.getJsonObject("mqtt_bridge").put("brokers", new JsonArray(brokers.stream().map(TestMosquitto::address).toList()))
+        .put("client_id", clientId).put("shared_group", sharedGroup).put("min_backoff_ms", 100).put("max_backoff_ms", 500);
+    return config;
+  }
+
+  private static long voltagePoints(RunningPlatform node, String deviceId) {
+    return node.get("/api/devices/" + deviceId + "/metrics?start=2026-02-12T09:00:00Z&stop=2026-02-12T12:00:00Z&metric=voltage_dc")
+        .array().size();
+  }
+
+  @Test
+  void aCommandPostedOnTheApiNodeReachesAMeterOnTheIngestNodeAndItsAckComesBack() {
+    RunningPlatform ingest = start(nodeConfig(0, "ingest"));
+    RunningPlatform api = start(nodeConfig(1, "api"));
+    try (TestMeter meter = TestMeter.connect(devices, ingest.mqttPort(), "dc-meter-001", false)) {
+      meter.subscribe("iot/dc-meter-001/command", 2);
+      Reply reply = api.post("/api/devices/dc-meter-001/commands", new JsonObject().put("cmd", "request_status"));
+      assertThat(reply.status()).as(reply.toString()).isEqualTo(201);
+      String cmdId = reply.json().getString("cmd_id");
+      MqttPublishMessage command = meter.receive(WAIT);
+      assertThat(command.payload().toJsonObject().getString("cmd_id")).isEqualTo(cmdId);
+      meter.send("iot/dc-meter-001/command/ack", Datagrams.ack("dc-meter-001", 0, cmdId, "accepted", "hello sent"), 2);
+      Eventually.within(WAIT, () -> assertThat(api.get("/api/commands/" + cmdId).json().getString("status")).isEqualTo("accepted"));
+    }
+    // The API node's readiness asks the ingest node's components over the cluster.
+    Eventually.within(WAIT, () -> assertThat(api.get("/readyz").status()).isEqualTo(200));
+    assertThat(api.get("/api/devices/dc-meter-001/status").json().getString("connection_status")).isEqualTo("online");
+  }
+
+  @Test
+  void twoIngestNodesOnTheSameBrokersStoreEveryMessageOnce() {
+    brokers.add(TestMosquitto.start());
+    brokers.add(TestMosquitto.start());
+    RunningPlatform first = start(bridged(nodeConfig(0, "ingest,api"), "node-a", ""));
+    RunningPlatform second = start(bridged(nodeConfig(1, "ingest"), "node-b", ""));
+    try (AcceptedTap onFirst = new AcceptedTap(first.vertx()); AcceptedTap onSecond = new AcceptedTap(second.vertx())) {
+      List<TestMeter> meter = brokers.stream().map(b -> TestMeter.connect(devices, b.port(), "dc-meter-002", false)).toList();
+      for (long seq = 0; seq < 20; seq++) {
+        for (TestMeter link : meter) {
+          link.send("iot/dc-meter-002/telemetry", Datagrams.telemetry("dc-meter-002", seq), 2);
+        }
+      }
+      meter.forEach(TestMeter::close);
+      // Each message reached both nodes through both brokers (four copies); one was kept.
+      Eventually.within(WAIT, () -> assertThat(onFirst.of("dc-meter-002").size() + onSecond.of("dc-meter-002").size())
+          .isEqualTo(20));
+      assertThat(Eventually.value(WAIT, () -> voltagePoints(first, "dc-meter-002"), n -> n >= 20)).isEqualTo(20);
+      Eventually.within(WAIT, () -> assertThat(TestPostgres.count(stores.postgres(), "SELECT count(*) FROM intake_journal")).isZero());
+    }
+  }
+
+  @Test
+  void whenAnIngestNodeStopsMidStreamTheOtherKeepsIngestingAndNothingIsLost() throws Exception {
+    brokers.add(TestMosquitto.start());
+    RunningPlatform first = start(bridged(nodeConfig(0, "ingest,api"), "node-a", ""));
+    RunningPlatform second = start(bridged(nodeConfig(1, "ingest"), "node-b", ""));
+    try (TestMeter meter = TestMeter.connect(devices, brokers.get(0).port(), "ac-meter-001", false)) {
+      meter.sendRetained("iot/ac-meter-001/status", Datagrams.status("ac-meter-001", "online", Instant.now()), 1);
+      for (long seq = 0; seq < 40; seq++) {
+        if (seq == 20) {
+          // Stopped in the middle of the stream, in a thread of its own, while the meter goes on.
+          CompletableFuture.runAsync(second::close);
+        }
+        meter.send("iot/ac-meter-001/telemetry", Datagrams.telemetry("ac-meter-001", seq), 1);
+        Thread.sleep(50);
+      }
+    }
+    assertThat(Eventually.value(WAIT, () -> voltagePoints(first, "ac-meter-001"), n -> n >= 40)).isEqualTo(40);
+    Eventually.within(WAIT, () -> assertThat(TestPostgres.count(stores.postgres(), "SELECT count(*) FROM intake_journal")).isZero());
+    assertThat(first.get("/api/devices/ac-meter-001/status").json().getString("connection_status")).isEqualTo("online");
+    assertThat(first.get("/api/devices/ac-meter-001/alerts").array().stream()
+        .filter(a -> "device_offline".equals(((JsonObject) a).getString("alert_type"))).count())
+        .as("liveness does not flap the meter offline").isZero();
+  }
+
+  @Test
+  void aNodeThatJoinsLaterTakesItsShareOfTheWork() {
+    brokers.add(TestMosquitto.start());
+    RunningPlatform first = start(bridged(nodeConfig(0, "ingest,api"), "node-a", "platform"));
+    try (TestMeter meter = TestMeter.connect(devices, brokers.get(0).port(), "dc-meter-001", false)) {
+      for (long seq = 0; seq < 10; seq++) {
+        meter.send("iot/dc-meter-001/telemetry", Datagrams.telemetry("dc-meter-001", seq), 1);
+      }
+      RunningPlatform second = start(bridged(nodeConfig(1, "ingest"), "node-b", "platform"));
+      try (AcceptedTap onSecond = new AcceptedTap(second.vertx())) {
+        for (long seq = 10; seq < 30; seq++) {
+          meter.send("iot/dc-meter-001/telemetry", Datagrams.telemetry("dc-meter-001", seq), 1);
+        }
+        Eventually.within(WAIT, () -> assertThat(onSecond.seqs("dc-meter-001", Category.TELEMETRY)).isNotEmpty());
+        // An ingest node without the API shows its own ingest metrics on the ops port.
+        assertThat(opsMetrics(second)).contains("mqtt_collector_messages_processed_total{topic_suffix=\"telemetry\"}");
+      }
+    }
+    assertThat(Eventually.value(WAIT, () -> voltagePoints(first, "dc-meter-001"), n -> n >= 30)).isEqualTo(30);
+  }
+
+  private static String opsMetrics(RunningPlatform node) {
+    try {
+      java.net.http.HttpResponse<String> response = java.net.http.HttpClient.newHttpClient().send(
+          java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+              + node.config().getJsonObject("ops").getInteger("port") + "/metrics")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      return response.body();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+}
