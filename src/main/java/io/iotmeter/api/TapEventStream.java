@@ -57,7 +57,7 @@ final class TapEventStream {
         .putHeader("x-accel-buffering", "no");
     TapRequest request = subscription.request();
     // The first bytes send the headers: the client knows the subscription is in place.
-    response.write(": bus tap on " + request.pattern() + ", at most " + request.ratePerSecond() + " messages/s"
+    response.write(": bus tap on " + request.pattern() + ", at most " + request.ratePerSecond() + " per second"
         + (request.sampleEvery() > 1 ? ", 1 in " + request.sampleEvery() : "") + "\n\n");
     timer = ctx.vertx().setPeriodic(TICK_MS, id -> tick());
     if (response.closed()) {

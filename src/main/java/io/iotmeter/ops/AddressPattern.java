@@ -55,11 +55,11 @@ public final class AddressPattern {
       throw new IllegalArgumentException("must be at most " + MAX_LENGTH + " characters");
     }
     if (glob.codePoints().anyMatch(c -> Character.isWhitespace(c) || Character.isISOControl(c))) {
-      throw new IllegalArgumentException("'" + glob.strip() + "' contains whitespace or control characters; addresses have none");
+      throw new IllegalArgumentException("must not contain whitespace or control characters (addresses have none): '" + glob + "'");
     }
     String starred = glob.replaceAll("<[^<>]*>", "*");
     if (starred.indexOf('<') >= 0 || starred.indexOf('>') >= 0) {
-      throw new IllegalArgumentException("'" + glob + "' has an unclosed placeholder: write <name> or *");
+      throw new IllegalArgumentException("has an unclosed placeholder in '" + glob + "': write <name> or *");
     }
     return starred.replaceAll("\\*+", "*").split("\\*", -1);
   }

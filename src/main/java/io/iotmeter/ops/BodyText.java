@@ -17,9 +17,14 @@ import java.util.Locale;
  * A message body as JSON text for the tap. JSON bodies stay JSON (their binary fields, such
  * as MQTT payloads, are base64 already); a string becomes a JSON string; a buffer becomes its
  * text when it is UTF-8, else {@code {"base64": ...}} (URL-safe, unpadded); a failure reply becomes
- * {@code {"failure": {type, code, message}}}. A text over {@link #MAX_CHARS} is cut and becomes
- * a JSON string ending in an ellipsis, with {@link #truncated()} set and the full length kept:
- * a telemetry datagram of 200 samples would otherwise fill a terminal and a browser's memory.
+ * {@code {"failure": {type, code, message}}}.
+ *
+ * <p>A rendering over {@link #MAX_CHARS} is shortened, {@link #truncated()} set and the full
+ * length kept: a telemetry datagram of 200 samples would otherwise fill a terminal and a
+ * browser's memory. A JSON object first has its long strings cut (to {@link #MAX_FIELD_CHARS}
+ * and an ellipsis), so that it stays an object whose small fields — device, topic, sequence —
+ * remain readable next to the start of its payload; anything still too long becomes a JSON
+ * string of its first {@link #MAX_CHARS} characters and an ellipsis.
  *
  * @param json   valid JSON text
  * @param length the length of the whole rendering, before any cut
@@ -27,14 +32,39 @@ import java.util.Locale;
 public record BodyText(String json, boolean truncated, int length) {
 
   public static final int MAX_CHARS = 4096;
+  public static final int MAX_FIELD_CHARS = 256;
+  /** The alphabet of Vert.x's JSON codec (URL-safe, unpadded), so all base64 on the tap reads alike. */
+  private static final Base64.Encoder BASE64 = Base64.getUrlEncoder().withoutPadding();
 
   public static BodyText of(Object body) {
     String json = encode(body);
     if (json.length() <= MAX_CHARS) {
       return new BodyText(json, false, json.length());
     }
-    int cut = Character.isHighSurrogate(json.charAt(MAX_CHARS - 1)) ? MAX_CHARS - 1 : MAX_CHARS;
-    return new BodyText(Json.encode(json.substring(0, cut) + "…"), true, json.length());
+    if (body instanceof JsonObject object) {
+      String shortened = shortenStrings(object).encode();
+      if (shortened.length() <= MAX_CHARS) {
+        return new BodyText(shortened, true, json.length());
+      }
+    }
+    return new BodyText(Json.encode(cut(json, MAX_CHARS)), true, json.length());
+  }
+
+  /** A copy whose top-level strings and binary fields (as base64) are cut to {@link #MAX_FIELD_CHARS}. */
+  private static JsonObject shortenStrings(JsonObject object) {
+    JsonObject copy = new JsonObject();
+    for (String name : object.fieldNames()) {
+      Object value = object.getValue(name);
+      String text = value instanceof String string ? string
+          : value instanceof byte[] || value instanceof Buffer ? BASE64.encodeToString(object.getBinary(name)) : null;
+      copy.put(name, text != null && text.length() > MAX_FIELD_CHARS ? cut(text, MAX_FIELD_CHARS) : value);
+    }
+    return copy;
+  }
+
+  private static String cut(String text, int length) {
+    int end = Character.isHighSurrogate(text.charAt(length - 1)) ? length - 1 : length;
+    return text.substring(0, end) + "…";
   }
 
   private static String encode(Object body) {
@@ -73,8 +103,7 @@ public record BodyText(String json, boolean truncated, int length) {
     try {
       return Json.encode(StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString());
     } catch (CharacterCodingException e) {
-      // The alphabet of Vert.x's JSON codec (URL-safe, unpadded), so all base64 on the tap reads alike.
-      return new JsonObject().put("base64", Base64.getUrlEncoder().withoutPadding().encodeToString(bytes)).encode();
+      return new JsonObject().put("base64", BASE64.encodeToString(bytes)).encode();
     }
   }
 }

@@ -93,13 +93,27 @@ class BusTapFilteringTest {
   }
 
   @Test
-  void aLargeBodyIsCutWithAMarkerAndItsLength() {
-    JsonObject large = new JsonObject().put("payload", "x".repeat(10_000));
+  void aLargeObjectKeepsItsShapeWithItsLongFieldsCut() {
+    JsonObject inbound = new JsonObject().put("topic", "iot/dc-meter-001/telemetry").put("qos", 1)
+        .put("payload", new byte[20_000]).put("note", "y".repeat(300));
+    BodyText text = BodyText.of(inbound);
+    assertThat(text.truncated()).isTrue();
+    assertThat(text.length()).isEqualTo(inbound.encode().length());
+    JsonObject shortened = new JsonObject(text.json());
+    assertThat(shortened.getString("topic")).isEqualTo("iot/dc-meter-001/telemetry");
+    assertThat(shortened.getInteger("qos")).isEqualTo(1);
+    assertThat(shortened.getString("payload")).isEqualTo("A".repeat(BodyText.MAX_FIELD_CHARS) + "…");
+    assertThat(shortened.getString("note")).isEqualTo("y".repeat(BodyText.MAX_FIELD_CHARS) + "…");
+  }
+
+  @Test
+  void whatStaysTooLongIsCutAsTextWithAMarkerAndItsLength() {
+    JsonObject large = new JsonObject().put("measurements", new JsonArray(java.util.Collections.nCopies(500, "sample")));
     BodyText text = BodyText.of(large);
     assertThat(text.truncated()).isTrue();
     assertThat(text.length()).isEqualTo(large.encode().length());
     String cut = new JsonArray("[" + text.json() + "]").getString(0);
-    assertThat(cut).startsWith("{\"payload\":\"xxx").endsWith("…").hasSize(BodyText.MAX_CHARS + 1);
+    assertThat(cut).startsWith("{\"measurements\":[\"sample\"").endsWith("…").hasSize(BodyText.MAX_CHARS + 1);
 
     JsonObject event = new JsonObject(new TapEvent(Instant.parse("2026-02-12T10:00:00.123Z"), "iot.accepted.telemetry",
         MessageKind.PUBLISH, text).toJson());
