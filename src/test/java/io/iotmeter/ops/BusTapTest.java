@@ -216,13 +216,22 @@ class BusTapTest {
   }
 
   @Test
-  void withTheTapOffBothRoutesAreUnknown() {
+  void withTheTapOffBothRoutesAreUnknownAndTheCommandsSaySo() {
     try (RunningPlatform plain = RunningPlatform.start(apiOnly())) {
       for (String path : List.of("/debug/bus?address=*", "/debug/addresses")) {
         Reply reply = plain.get(path);
         assertThat(reply.status()).as(path).isEqualTo(404);
         assertThat(reply.json()).as(path).isEqualTo(plain.get("/debug/nothing-here").json());
       }
+      String url = "http://127.0.0.1:" + plain.config().getJsonObject("http").getInteger("port");
+      BusTapClientTest.Output tap = BusTapClientTest.run((out, err) -> BusTapClient.run(new String[] {"--url", url, "*"}, out, err));
+      assertThat(tap.exitCode()).isEqualTo(1);
+      assertThat(tap.err().strip()).isEqualTo("iot-meter tap: the bus tap is off at " + url
+          + " (set debug.bus_tap: true, or IOT_DEBUG_BUS_TAP=true, and restart the platform)");
+      BusTapClientTest.Output listing = BusTapClientTest.run((out, err) -> AddressListing.run(new String[] {"--url", url}, out, err));
+      assertThat(listing.exitCode()).isEqualTo(1);
+      assertThat(listing.err()).startsWith("iot-meter addresses: live counters unavailable: the bus tap is off at " + url);
+      assertThat(listing.out()).anyMatch(line -> line.startsWith("iot.inbound ") && line.endsWith(" -         -"));
     }
   }
 }
