@@ -34,6 +34,7 @@ public final class ApiVerticle extends VerticleBase {
   private WorkerExecutor storeWorkers;
   private TimeSeriesQueries timeSeries;
   private ArchiveListing archive;
+  private DebugRoutes debug;
 
   @Override
   public Future<?> start() {
@@ -78,6 +79,7 @@ public final class ApiVerticle extends VerticleBase {
     archive = new ArchiveListing(ObjectStores.open(config.getJsonObject("s3")), storeWorkers);
     new TelemetryRoutes(devices, timeSeries, archive, metrics).mount(routes);
     new StatsRoutes(new RegistryStats(pool), gauges).mount(routes);
+    debug = DebugRoutes.mount(vertx, router, config);
 
     return vertx.createHttpServer(new HttpServerOptions().setHost(http.getString("host", "0.0.0.0")))
         .requestHandler(router)
@@ -87,6 +89,7 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    debug.close();
     return storeWorkers.executeBlocking(() -> {
       timeSeries.close();
       archive.close();
