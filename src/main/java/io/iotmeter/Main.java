@@ -37,6 +37,14 @@ public final class Main {
   }
 
   public static void main(String[] args) {
+    if (args.length > 0 && (args[0].equals("tap") || args[0].equals("addresses"))) {
+      // Clients of a running platform: no configuration, no Vert.x; they parse their own options.
+      String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
+      System.exit(args[0].equals("tap")
+          ? io.iotmeter.ops.BusTapClient.run(rest, System.out, System.err)
+          : io.iotmeter.ops.AddressListing.run(rest, System.out, System.err));
+      return;
+    }
     CommandLine cli;
     try {
       cli = CommandLine.parse(args, System.getenv());

@@ -18,7 +18,12 @@ public record CommandLine(String command, String profile, Optional<String> dataD
   public static final String USAGE = """
       Usage: iot-meter run [--profile embedded|compose|cluster|simulator] [--role ROLE[,ROLE]]
                            [--data-dir DIR] [--conf FILE]
+             iot-meter tap [--url URL] [--rate N] [--sample N] [--count N] [--full] ADDRESS...
+             iot-meter addresses [--url URL] [--verbose] [--offline]
              iot-meter help
+
+        tap          print a running platform's event-bus messages as they pass (needs debug.bus_tap: true)
+        addresses    list the event-bus addresses with live counters (iot-meter <command> --help for more)
 
         --profile P    configuration profile (default: embedded, or $IOT_PROFILE)
         --data-dir D   where the embedded servers keep their data (default: ./data)

@@ -12,7 +12,7 @@ package io.iotmeter.bus;
 public enum BusAddress {
 
   INBOUND("iot.inbound", Delivery.REQUEST, Scope.LOCAL,
-      "{topic, payload (bytes, base64 in JSON), qos, source ('endpoint' | 'broker:<host:port>'), client_id, received_at (epoch ms)}",
+      "{topic, payload (bytes; URL-safe base64 without padding in JSON), qos, source ('endpoint' | 'broker:<host:port>'), client_id, received_at (epoch ms)}",
       "mqtt-server (device endpoint), mqtt-bridge (broker client)",
       "intake",
       "Reply {outcome: accepted | duplicate | rejected, error_type?} once the message is committed to "
