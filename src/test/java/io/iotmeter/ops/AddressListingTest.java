@@ -50,7 +50,7 @@ class AddressListingTest {
     assertThat(row(output, "iot.accepted.<category>")).startsWith("iot.accepted.<category>", "publish", "local", "4");
     assertThat(row(output, "iot.accepted.telemetry")).startsWith("iot.accepted.telemetry", "3");
     assertThat(row(output, "iot.accepted.hello")).startsWith("iot.accepted.hello", "1");
-    assertThat(row(output, "iot.inbound")).containsExactly("iot.inbound", "request", "cluster", "0", "0.0");
+    assertThat(row(output, "iot.inbound")).containsExactly("iot.inbound", "request", "local", "0", "0.0");
     assertThat(row(output, "debug.test.address")).startsWith("debug.test.address", "1");
     assertThat(Double.parseDouble(row(output, "iot.accepted.<category>")[4])).as("recent rate").isPositive();
     for (BusAddress entry : BusAddress.values()) {
@@ -77,7 +77,7 @@ class AddressListingTest {
     assertThat(output.err().strip()).isEqualTo("iot-meter addresses: live counters unavailable: cannot reach the platform at "
         + "http://127.0.0.1:" + closedPort + ": connection refused (is it running, and is the port right?)");
     assertThat(output.out().get(0)).isEqualTo("Event-bus addresses (the catalogue of this build; live counters unavailable)");
-    assertThat(row(output, "iot.inbound")).containsExactly("iot.inbound", "request", "cluster", "-", "-");
+    assertThat(row(output, "iot.inbound")).containsExactly("iot.inbound", "request", "local", "-", "-");
     assertThat(Arrays.stream(BusAddress.values()).map(BusAddress::address))
         .allMatch(address -> output.out().stream().anyMatch(line -> line.startsWith(address + " ")));
   }
