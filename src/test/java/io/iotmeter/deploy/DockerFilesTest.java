@@ -1,8 +1,6 @@
 package io.iotmeter.deploy;
 
-import io.iotmeter.boot.CommandLine;
-import io.iotmeter.boot.ConfigLoader;
-import io.vertx.core.Vertx;
+import io.iotmeter.support.Profiles;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.Yaml;
@@ -26,12 +24,7 @@ class DockerFilesTest {
   }
 
   private static JsonObject composeProfile() {
-    Vertx vertx = Vertx.vertx();
-    try {
-      return ConfigLoader.load(vertx, CommandLine.parse(new String[] {"run", "--profile", "compose"}, Map.of()), Map.of()).await();
-    } finally {
-      vertx.close().await();
-    }
+    return Profiles.load("compose");
   }
 
   @Test

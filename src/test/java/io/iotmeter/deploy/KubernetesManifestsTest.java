@@ -1,10 +1,8 @@
 package io.iotmeter.deploy;
 
-import io.iotmeter.boot.CommandLine;
-import io.iotmeter.boot.ConfigLoader;
 import io.iotmeter.boot.ConfigOverrides;
 import io.iotmeter.boot.NodeRole;
-import io.vertx.core.Vertx;
+import io.iotmeter.support.Profiles;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.Yaml;
@@ -39,12 +37,7 @@ class KubernetesManifestsTest {
   }
 
   private static JsonObject clusterProfile() {
-    Vertx vertx = Vertx.vertx();
-    try {
-      return ConfigLoader.load(vertx, CommandLine.parse(new String[] {"run", "--profile", "cluster"}, Map.of()), Map.of()).await();
-    } finally {
-      vertx.close().await();
-    }
+    return Profiles.load("cluster");
   }
 
   @Test

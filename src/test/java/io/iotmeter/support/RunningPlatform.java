@@ -74,13 +74,7 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
   /** The real defaults ({@code conf/default.yaml}, embedded profile), read once. */
   private static synchronized JsonObject defaults() {
     if (defaults == null) {
-      Vertx temporary = Vertx.vertx();
-      try {
-        defaults = io.iotmeter.boot.ConfigLoader.load(temporary,
-            io.iotmeter.boot.CommandLine.parse(new String[] {"run"}, java.util.Map.of()), java.util.Map.of()).await();
-      } finally {
-        temporary.close().await();
-      }
+      defaults = Profiles.load("embedded");
     }
     return defaults.copy();
   }
