@@ -80,7 +80,7 @@ public final class Main {
 
     Vertx vertx;
     try {
-      vertx = createVertx(config).toCompletionStage().toCompletableFuture().get(); // the main thread
+      vertx = awaitOffEventLoop(createVertx(config), 0);
     } catch (Exception e) {
       System.err.println("iot-meter: cannot join the cluster: " + (e.getCause() == null ? e : e.getCause()).getMessage());
       return false;
@@ -88,7 +88,7 @@ public final class Main {
     Platform platform = new Platform(vertx, config);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> shutdown(vertx, platform), "iot-meter-shutdown"));
     try {
-      platform.start().toCompletionStage().toCompletableFuture().get(); // the main thread, not an event loop
+      awaitOffEventLoop(platform.start(), 0);
       LOG.info("IoT Meter is running; REST API on port {}", config.getJsonObject("http").getInteger("port"));
       // The main thread ends here; Vert.x's threads keep the JVM alive until shutdown.
       return true;
@@ -108,7 +108,7 @@ public final class Main {
   private static JsonObject loadConfig(CommandLine cli, Map<String, String> env) {
     Vertx configVertx = Vertx.vertx();
     try {
-      return ConfigLoader.load(configVertx, cli, env).toCompletionStage().toCompletableFuture().get();
+      return awaitOffEventLoop(ConfigLoader.load(configVertx, cli, env), 0);
     } catch (Exception e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
       throw cause instanceof StartupException s ? s : new StartupException("Cannot read configuration: " + cause, cause);
@@ -140,11 +140,20 @@ public final class Main {
         .buildClustered();
   }
 
+  /**
+   * Waits for {@code future} (no limit when {@code timeoutSeconds} is 0). Only the launcher's own
+   * threads wait — the main thread while starting, the JVM's shutdown hook while stopping —
+   * never an event loop.
+   */
+  private static <T> T awaitOffEventLoop(Future<T> future, long timeoutSeconds) throws Exception {
+    var result = future.toCompletionStage().toCompletableFuture();
+    return timeoutSeconds > 0 ? result.get(timeoutSeconds, TimeUnit.SECONDS) : result.get();
+  }
+
   private static void shutdown(Vertx vertx, Platform platform) {
     LOG.info("Stopping IoT Meter: undeploying verticles, flushing stores");
     try {
-      platform.stop().eventually(vertx::close)
-          .toCompletionStage().toCompletableFuture().get(SHUTDOWN_TIMEOUT_S, TimeUnit.SECONDS);
+      awaitOffEventLoop(platform.stop().eventually(vertx::close), SHUTDOWN_TIMEOUT_S);
       LOG.info("IoT Meter stopped");
     } catch (Exception e) {
       LOG.warn("Shutdown did not complete cleanly within {} s: {}", SHUTDOWN_TIMEOUT_S, e.toString());

@@ -35,8 +35,4 @@ final class OrderedAcks {
       slots.poll().send.run();
     }
   }
-
-  int waiting() {
-    return slots.size();
-  }
 }

@@ -98,8 +98,4 @@ public final class IngestMetrics {
   public Timer influxWriteTimer() {
     return influxWrite;
   }
-
-  public MeterRegistry registry() {
-    return registry;
-  }
 }
