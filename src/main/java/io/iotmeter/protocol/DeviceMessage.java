@@ -33,10 +33,25 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
   /** seq wraps after 2^32 − 1 (protocol "Common envelope"). */
   public static final long MAX_SEQ = 0xFFFF_FFFFL;
   public static final int MAX_MEASUREMENTS = 200;
+  /**
+   * The largest magnitude a measured value may have. No meter measures more (a traction supply is
+   * about 10^4 V and 10^4 A), and it keeps every value derived from it finite: S = V·I and
+   * P = V·I·PF stay below 10^45, S² below 10^90 — far from a double's 1.8·10^308.
+   */
+  public static final double MAX_MAGNITUDE = 1e15;
+  /** A hello's {@code uptime_s} (a 32-bit counter of seconds is 136 years). */
+  public static final long MAX_UPTIME_S = 0xFFFF_FFFFL;
   private static final Instant EARLIEST = Instant.parse("1678-01-01T00:00:00Z");
   private static final Instant LATEST = Instant.parse("2261-12-31T23:59:59Z");
 
-  private static final Pattern MEASUREMENT_TYPE = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,63}");
+  /** Metric names: what both time-series stores take as a tag value and a query parameter, as is. */
+  public static final Pattern MEASUREMENT_TYPE = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,63}");
+  /**
+   * Units: 1 to 16 letters, digits, punctuation or symbols ({@code V}, {@code m/s²}, {@code °C},
+   * {@code %}) — no spaces, control or format characters, no lone surrogates, which a store would
+   * refuse or change. An empty unit means none.
+   */
+  private static final Pattern UNIT = Pattern.compile("[\\p{L}\\p{N}\\p{P}\\p{S}]{1,16}");
   private static final Set<String> V1_ENVELOPE = Set.of("timestamp", "device_id", "v", "unit");
   private static final Set<String> ACK_RESULTS = Set.of("accepted", "rejected", "error", "unsupported");
   private static final Set<String> OTA_STATES = Set.of("downloading", "verifying", "applying", "success", "failed");
@@ -80,7 +95,7 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
       case TELEMETRY -> measurementsOf(json);
       case HELLO -> {
         requireString(json, "fw_version", 50);
-        wholeNumber(json, "uptime_s", 0, Long.MAX_VALUE);
+        wholeNumber(json, "uptime_s", 0, MAX_UPTIME_S);
         wholeNumber(json, "broker_connections", 0, 100);
         number(json, "buf_usage_pct", 0, 100);
         if (json.getValue("temp_internal") != null) {
@@ -115,7 +130,7 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
     }
     if (isLegacy()) {
       List<Measurement> list = new ArrayList<>();
-      String unit = payload.getValue("unit") instanceof String u ? u : null;
+      String unit = unitOf(payload.getValue("unit"), "unit");
       for (String field : payload.fieldNames()) {
         if (!V1_ENVELOPE.contains(field) && payload.getValue(field) instanceof Number n) {
           list.add(new Measurement(ts, field, n.doubleValue(), unit));
@@ -142,14 +157,11 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
       if (!(m.getValue("type") instanceof String type) || !MEASUREMENT_TYPE.matcher(type).matches()) {
         throw invalid(where + "type must be a measurement name");
       }
-      if (!(m.getValue("val") instanceof Number val) || !Double.isFinite(val.doubleValue())) {
-        throw invalid(where + "val must be a number");
+      if (!(m.getValue("val") instanceof Number val) || !storable(val)) {
+        throw invalid(where + "val must be a number of magnitude at most " + MAX_MAGNITUDE);
       }
-      Object unit = m.getValue("unit");
-      if (unit != null && (!(unit instanceof String u) || u.length() > 16)) {
-        throw invalid(where + "unit must be a short string");
-      }
-      list.add(new Measurement(instant(m, "ts", where + "ts"), type, val.doubleValue(), (String) unit));
+      String unit = unitOf(m.getValue("unit"), where + "unit");
+      list.add(new Measurement(instant(m, "ts", where + "ts"), type, val.doubleValue(), unit));
     }
     return list;
   }
@@ -157,8 +169,20 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
   private static DeviceMessage parseLegacy(DeviceTopic topic, JsonObject json) {
     Instant ts = instant(json, "timestamp");
     boolean mismatch = json.containsKey("device_id") && !topic.deviceId().equals(json.getValue("device_id"));
-    boolean anyNumber = json.fieldNames().stream()
-        .anyMatch(f -> !V1_ENVELOPE.contains(f) && json.getValue(f) instanceof Number n && Double.isFinite(n.doubleValue()));
+    unitOf(json.getValue("unit"), "unit");
+    boolean anyNumber = false;
+    for (String field : json.fieldNames()) {
+      // Every numeric field becomes a metric of that name: it must be one the stores take.
+      if (!V1_ENVELOPE.contains(field) && json.getValue(field) instanceof Number n) {
+        if (!MEASUREMENT_TYPE.matcher(field).matches()) {
+          throw invalid("v1 field '" + abbreviate(field) + "' is no metric name (a letter, then up to 63 letters, digits or '_')");
+        }
+        if (!storable(n)) {
+          throw invalid("v1 field '" + field + "' must be a number of magnitude at most " + MAX_MAGNITUDE);
+        }
+        anyNumber = true;
+      }
+    }
     if (!anyNumber) {
       throw invalid("a v1 payload needs at least one numeric field");
     }
@@ -183,6 +207,36 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
     } catch (DecodeException | ClassCastException e) {
       throw new MalformedMessageException(MalformedMessageException.JSON_DECODE, "Payload is not a JSON object");
     }
+  }
+
+  /** A finite number the stores can hold and every derived value stays finite with (see {@link #MAX_MAGNITUDE}). */
+  private static boolean storable(Number n) {
+    double value = n.doubleValue();
+    return Double.isFinite(value) && Math.abs(value) <= MAX_MAGNITUDE;
+  }
+
+  /** A measurement's unit: null when absent or empty; otherwise it must match {@link #UNIT}. */
+  private static String unitOf(Object unit, String name) {
+    if (unit == null || "".equals(unit)) {
+      return null;
+    }
+    if (!(unit instanceof String u) || !UNIT.matcher(u).matches()) {
+      throw invalid("field '" + name + "' must be a unit of 1 to 16 letters, digits, punctuation or symbols");
+    }
+    return u;
+  }
+
+  /** Control characters shown as code points, so that an error message cannot break a log line. */
+  private static String printable(String text) {
+    StringBuilder out = new StringBuilder(text.length());
+    text.codePoints().forEach(cp -> {
+      if (Character.isISOControl(cp) || Character.getType(cp) == Character.FORMAT || Character.getType(cp) == Character.SURROGATE) {
+        out.append(String.format("\\u%04x", cp));
+      } else {
+        out.appendCodePoint(cp);
+      }
+    });
+    return out.toString();
   }
 
   private static MalformedMessageException invalid(String message) {
@@ -244,6 +298,7 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
   }
 
   private static String abbreviate(String text) {
-    return text.length() > 40 ? text.substring(0, 40) + "…" : text;
+    String shown = printable(text);
+    return shown.length() > 40 ? shown.substring(0, 40) + "…" : shown;
   }
 }
