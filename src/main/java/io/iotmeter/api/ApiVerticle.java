@@ -79,6 +79,8 @@ public final class ApiVerticle extends VerticleBase {
     archive = new ArchiveListing(ObjectStores.open(config.getJsonObject("s3")), storeWorkers);
     new TelemetryRoutes(devices, timeSeries, archive, metrics).mount(routes);
     new StatsRoutes(new RegistryStats(pool), gauges).mount(routes);
+    new QuarantineRoutes(pool, vertx.eventBus(), config.getJsonObject("commands").getLong("publish_timeout_ms", 2_000L))
+        .mount(routes);
     debug = DebugRoutes.mount(vertx, router, config);
 
     return vertx.createHttpServer(new HttpServerOptions().setHost(http.getString("host", "0.0.0.0")))

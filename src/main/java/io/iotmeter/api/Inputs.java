@@ -79,6 +79,22 @@ public final class Inputs {
     return Optional.of(value);
   }
 
+  /** A whole-number query parameter within {@code min}..{@code max}; 400 naming the range otherwise. */
+  public static Optional<Integer> queryInt(RoutingContext ctx, String name, int min, int max) {
+    return query(ctx, name, 11).map(text -> {
+      try {
+        int value = Integer.parseInt(text);
+        if (value >= min && value <= max) {
+          return value;
+        }
+      } catch (NumberFormatException e) {
+        // answered below
+      }
+      throw ApiException.badRequest("Query parameter '" + name + "' must be an integer from " + min + " to " + max
+          + ", not '" + printable(text) + "'");
+    });
+  }
+
   /** A query parameter that must be one of an enum's words. */
   public static <E extends Enum<E>> Optional<E> queryEnum(RoutingContext ctx, String name, Class<E> type) {
     return query(ctx, name, 50).map(text -> parseEnum(name, text, type, "Query parameter"));

@@ -238,7 +238,7 @@ public final class MinioObjectStore implements ObjectStore {
       if (causedByInterrupt(e)) {
         Thread.currentThread().interrupt();
       }
-      throw new ObjectStoreException(where(operation, key) + " failed: " + describe(e), e);
+      throw new ObjectStoreException(where(operation, key) + " failed: " + describe(e), refusesObject(e), e);
     }
   }
 
@@ -255,6 +255,14 @@ public final class MinioObjectStore implements ObjectStore {
       root = root.getCause();
     }
     return root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage());
+  }
+
+  /** S3 error codes that refuse one object (its key or size) and would refuse it again. */
+  private static final java.util.Set<String> OBJECT_REFUSALS = java.util.Set.of("KeyTooLongError", "InvalidArgument",
+      "EntityTooLarge", "InvalidObjectName", "MetadataTooLarge");
+
+  private static boolean refusesObject(Exception e) {
+    return e instanceof ErrorResponseException error && OBJECT_REFUSALS.contains(error.errorResponse().code());
   }
 
   private static boolean causedByInterrupt(Throwable e) {

@@ -53,6 +53,14 @@ public enum BusAddress {
       "Registered while the client is connected, so a publication reaches the connection on its own "
           + "event loop whichever server instance routed it."),
 
+  QUARANTINE_REPLAY("iot.quarantine.replay", Delivery.REQUEST, Scope.CLUSTER,
+      "request {id}; reply {id, sink, journal_id}",
+      "api (POST /api/quarantine/{id}/replay)",
+      "intake (it owns the journal)",
+      "Puts a quarantined message back into the intake journal for the sink that could not store it; "
+          + "that sink's recovery scan stores it (or quarantines it anew). Failures: 404 no such row, "
+          + "409 already replayed or a message refused at the intake, 503 journal unavailable."),
+
   HEALTH("iot.health.<component>", Delivery.REQUEST, Scope.CLUSTER,
       "request {}; reply {ready: boolean, detail}",
       "api (/readyz)",

@@ -160,6 +160,44 @@ final class IntakeJournal {
         });
   }
 
+  /** A message's identity for the exact de-duplication check ({@code intake_seen}). */
+  record SeenKey(String deviceId, long seq, Instant deviceTs) {
+  }
+
+  /**
+   * What {@code intake_seen} holds for these (device, seq) pairs: device → seq → device times.
+   * Call after {@link #lockStates}: the row locks order this read after any other transaction
+   * that accepted messages of the same devices.
+   */
+  static Future<Map<String, Map<Long, Set<Instant>>>> seen(SqlConnection conn, List<SeenKey> keys) {
+    Map<String, Map<Long, Set<Instant>>> seen = new HashMap<>();
+    if (keys.isEmpty()) {
+      return Future.succeededFuture(seen);
+    }
+    return conn.preparedQuery("SELECT s.device_id, s.seq, s.device_ts FROM intake_seen s "
+            + "JOIN unnest($1::text[], $2::bigint[]) AS k(device_id, seq) USING (device_id, seq)")
+        .execute(Tuple.of((Object) Columns.of(keys, SeenKey::deviceId, String[]::new), (Object) Columns.of(keys, SeenKey::seq, Long[]::new)))
+        .map(rows -> {
+          for (Row row : rows) {
+            seen.computeIfAbsent(row.getString(0), d -> new HashMap<>())
+                .computeIfAbsent(row.getLong(1), q -> new HashSet<>())
+                .add(row.getOffsetDateTime(2).toInstant());
+          }
+          return seen;
+        });
+  }
+
+  static Future<Void> saveSeen(SqlConnection conn, List<SeenKey> keys) {
+    if (keys.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    return conn.preparedQuery("INSERT INTO intake_seen (device_id, seq, device_ts) "
+            + "SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) ON CONFLICT DO NOTHING")
+        .execute(Tuple.of(Columns.of(keys, SeenKey::deviceId, String[]::new), Columns.of(keys, SeenKey::seq, Long[]::new),
+            Columns.of(keys, k -> odt(k.deviceTs()), OffsetDateTime[]::new)))
+        .mapEmpty();
+  }
+
   private static SequenceState toState(Row row) {
     SequenceState s = new SequenceState();
     s.lastSeq = row.getLong("last_seq");

@@ -7,6 +7,8 @@ import io.iotmeter.ops.PlatformMetrics;
 import io.iotmeter.protocol.DeviceMessage;
 import io.iotmeter.protocol.DeviceTopic;
 import io.iotmeter.protocol.MalformedMessageException;
+import io.iotmeter.ops.Periodic;
+import io.iotmeter.quarantine.QuarantineStore;
 import io.iotmeter.sink.SinkKind;
 import io.iotmeter.store.Database;
 import io.vertx.core.Future;
@@ -20,12 +22,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -47,12 +53,18 @@ public final class IntakeVerticle extends VerticleBase {
   private record Pending(Message<JsonObject> request, InboundMessage inbound) {
   }
 
+  /** What a batch decided, on its way into the journal. */
+  private record Decided(Map<String, SequenceState> states, List<IntakeJournal.Entry> entries, List<Candidate> appended,
+                         List<IntakeJournal.SeenKey> accepted) {
+  }
+
   /** A pending request that parsed, with what the batch decided about it. */
   private static final class Candidate {
     final Pending pending;
     final DeviceMessage message;
     Decision decision;
     boolean unknownDevice;
+    boolean duplicate;
     long journalId;
 
     Candidate(Pending pending, DeviceMessage message) {
@@ -60,6 +72,13 @@ public final class IntakeVerticle extends VerticleBase {
       this.message = message;
     }
   }
+
+  /** A pending request the intake refused, with the evidence it keeps of it (null: only counted). */
+  private record Refused(Pending pending, String errorType, String detail, QuarantineStore.Rejected evidence) {
+  }
+
+  /** Longest topic kept with a refused message (MQTT allows 65,535 bytes). */
+  private static final int MAX_EVIDENCE_TOPIC = 1024;
 
   private final Deque<Pending> queue = new ArrayDeque<>();
   private Pool pool;
@@ -73,7 +92,13 @@ public final class IntakeVerticle extends VerticleBase {
   private volatile String lastFailure;
   private MessageConsumer<JsonObject> inbound;
   private MessageConsumer<JsonObject> health;
+  private MessageConsumer<JsonObject> replay;
   private GapAlerts gapAlerts;
+  private EvidenceBudget evidenceBudget;
+  private boolean keepEvidence;
+  private Duration rejectedRetention;
+  private Duration dedupWindow;
+  private Duration replayedRetention;
   private long gapTimer;
   private long pruneTimer;
 
@@ -89,16 +114,31 @@ public final class IntakeVerticle extends VerticleBase {
     maxBatch = config.getInteger("max_batch", 500);
     maxQueue = config.getInteger("max_queue", 20_000);
     pool = Database.pool(vertx, config().getJsonObject("postgres"), "intake-" + System.identityHashCode(this));
+    // Refused messages are kept for the archive's _rejected/ prefix: only where an archive takes them.
+    keepEvidence = sinks.contains(SinkKind.ARCHIVE);
+    evidenceBudget = new EvidenceBudget(config.getInteger("rejected_evidence_per_minute", 60));
+    rejectedRetention = Duration.ofHours(config.getLong("rejected_retention_h", 24L));
+    dedupWindow = Duration.ofSeconds(config.getLong("dedup_window_s", 3_600L));
+    replayedRetention = Duration.ofHours(config.getLong("replayed_retention_h", 168L));
     gapAlerts = new GapAlerts(pool, gapDelay, metrics);
-    gapTimer = vertx.setPeriodic(config.getLong("gap_scan_interval_ms", 1_000L), id -> gapAlerts.scan()
-        .onFailure(e -> LOG.warn("Gap alert scan failed (retried next time): {}", e.getMessage())));
-    pruneTimer = vertx.setPeriodic(config.getLong("prune_interval_ms", 5_000L), id -> JournalPruner.prune(pool)
-        .onFailure(e -> LOG.warn("Journal pruning failed (retried next time): {}", e.getMessage())));
+    gapTimer = Periodic.every(vertx, config.getLong("gap_scan_interval_ms", 1_000L), "Gap alert scan", LOG, gapAlerts::scan);
+    pruneTimer = Periodic.every(vertx, config.getLong("prune_interval_ms", 5_000L), "Journal and quarantine pruning", LOG,
+        this::prune);
     // Node-local: the MQTT verticles of a node hand their messages to the intake of that node.
     inbound = vertx.eventBus().localConsumer(BusAddress.INBOUND.address(), this::onInbound);
     health = vertx.eventBus().consumer(BusAddress.HEALTH.address("intake"), request -> request.reply(
         new JsonObject().put("ready", lastFailure == null).put("detail", lastFailure == null ? "ok" : lastFailure)));
-    return Future.all(inbound.completion(), health.completion());
+    replay = vertx.eventBus().consumer(BusAddress.QUARANTINE_REPLAY.address(), this::onReplay);
+    return Future.all(inbound.completion(), health.completion(), replay.completion());
+  }
+
+  private Future<Void> prune() {
+    return JournalPruner.prune(pool)
+        .compose(n -> JournalPruner.pruneSeen(pool, dedupWindow))
+        .compose(n -> QuarantineStore.prune(pool, rejectedRetention, replayedRetention))
+        .compose(n -> QuarantineStore.countWaiting(pool))
+        .onSuccess(metrics::quarantineWaiting)
+        .mapEmpty();
   }
 
   @Override
@@ -106,7 +146,7 @@ public final class IntakeVerticle extends VerticleBase {
     vertx.cancelTimer(gapTimer);
     vertx.cancelTimer(pruneTimer);
     // Stop taking requests; what is queued fails and is redelivered by MQTT later.
-    return Future.all(inbound.unregister(), health.unregister())
+    return Future.all(inbound.unregister(), health.unregister(), replay.unregister())
         .onComplete(v -> queue.forEach(p -> p.request().fail(503, "intake stopping")))
         .compose(v -> pool.close());
   }
@@ -138,6 +178,7 @@ public final class IntakeVerticle extends VerticleBase {
 
   private Future<Void> process(List<Pending> batch) {
     List<Candidate> candidates = new ArrayList<>(batch.size());
+    List<Refused> refused = new ArrayList<>();
     for (Pending pending : batch) {
       String suffix = DeviceTopic.parse(pending.inbound().topic()).map(t -> t.category().categoryName()).orElse("other");
       metrics.received(suffix);
@@ -150,28 +191,68 @@ public final class IntakeVerticle extends VerticleBase {
       } catch (MalformedMessageException e) {
         metrics.error(e.errorType());
         LOG.debug("Refused message on {}: {}", pending.inbound().topic(), e.getMessage());
-        pending.request().reply(new JsonObject().put("outcome", "rejected").put("error_type", e.errorType())
-            .put("detail", e.getMessage()));
+        refused.add(refusal(pending, e.errorType(), e.getMessage()));
       }
     }
-    if (candidates.isEmpty()) {
+    if (candidates.isEmpty() && refused.stream().allMatch(r -> r.evidence() == null)) {
+      answerRefused(refused);
       return Future.succeededFuture();
     }
-    return pool.withTransaction(conn -> commit(conn, candidates))
+    // Candidates of unregistered devices (with unknown_devices: reject) join the refused ones in the commit.
+    List<Refused> unknown = new ArrayList<>();
+    return pool.withTransaction(conn -> commit(conn, candidates, refused, unknown))
         .onSuccess(v -> {
           lastFailure = null;
           answer(candidates);
+          answerRefused(refused);
+          unknown.forEach(r -> metrics.error("unknown_device"));
+          answerRefused(unknown);
         })
         .onFailure(e -> {
           lastFailure = "journal write failed: " + e.getMessage();
-          LOG.warn("Intake batch of {} failed, not acknowledged: {}", candidates.size(), e.getMessage());
+          LOG.warn("Intake batch of {} failed, not acknowledged: {}", candidates.size() + refused.size(), e.getMessage());
           metrics.error("processing");
           candidates.forEach(c -> c.pending.request().fail(503, "intake journal unavailable"));
+          refused.forEach(r -> r.pending().request().fail(503, "intake journal unavailable"));
         })
         .mapEmpty();
   }
 
-  private Future<Void> commit(SqlConnection conn, List<Candidate> candidates) {
+  /**
+   * A refused message, with its evidence unless its sender used up its budget (then it is only
+   * counted: a flood of garbage must not fill the database).
+   */
+  private Refused refusal(Pending pending, String errorType, String detail) {
+    InboundMessage in = pending.inbound();
+    Optional<DeviceTopic> topic = DeviceTopic.parse(in.topic());
+    String sender = topic.map(DeviceTopic::deviceId).orElse(in.clientId() == null ? in.source() : in.clientId());
+    QuarantineStore.Rejected evidence = null;
+    if (keepEvidence && evidenceBudget.take(sender, System.currentTimeMillis())) {
+      String topicText = in.topic() == null ? "" : in.topic();
+      evidence = new QuarantineStore.Rejected(topic.map(DeviceTopic::deviceId).orElse(null),
+          topic.map(t -> t.category().categoryName()).orElse(null), errorType, detail,
+          topicText.length() > MAX_EVIDENCE_TOPIC ? topicText.substring(0, MAX_EVIDENCE_TOPIC) : topicText,
+          in.payload() == null ? new byte[0] : in.payload(), in.qos(), in.source(), in.receivedAt());
+    } else if (keepEvidence) {
+      metrics.rejectedNotKept();
+    }
+    return new Refused(pending, errorType, detail, evidence);
+  }
+
+  private static void answerRefused(List<Refused> refused) {
+    for (Refused r : refused) {
+      JsonObject reply = new JsonObject().put("outcome", "rejected").put("error_type", r.errorType());
+      if (r.detail() != null) {
+        reply.put("detail", r.detail());
+      }
+      r.pending().request().reply(reply);
+    }
+  }
+
+  private Future<Void> commit(SqlConnection conn, List<Candidate> candidates, List<Refused> refused, List<Refused> unknown) {
+    if (candidates.isEmpty()) {
+      return QuarantineStore.insertRejected(conn, evidenceOf(refused));
+    }
     Set<String> devices = new LinkedHashSet<>();
     candidates.forEach(c -> devices.add(c.message.deviceId()));
     Future<Set<String>> known = registerUnknown
@@ -181,26 +262,42 @@ public final class IntakeVerticle extends VerticleBase {
         })
         : IntakeJournal.known(conn, devices);
     return known.compose(knownDevices -> {
-      Set<String> sequenced = new LinkedHashSet<>();
+      Set<String> locked = new LinkedHashSet<>();
       for (Candidate c : candidates) {
         c.unknownDevice = !knownDevices.contains(c.message.deviceId());
-        if (!c.unknownDevice && !c.message.isLegacy()) {
-          sequenced.add(c.message.deviceId());
+        if (!c.unknownDevice) {
+          locked.add(c.message.deviceId());
         }
       }
-      return IntakeJournal.lockStates(conn, sequenced);
-    }).compose(states -> {
+      // v1 devices are locked too: their copies are told apart by intake_seen alone.
+      return IntakeJournal.lockStates(conn, locked);
+    }).compose(states -> IntakeJournal.seen(conn, seenKeys(candidates)).map(seen -> {
       List<IntakeJournal.Entry> entries = new ArrayList<>();
       List<Candidate> appended = new ArrayList<>();
+      List<IntakeJournal.SeenKey> accepted = new ArrayList<>();
       for (Candidate c : candidates) {
         if (c.unknownDevice) {
           continue;
         }
         DeviceMessage m = c.message;
         InboundMessage in = c.pending.inbound();
-        c.decision = m.isLegacy() ? null : tracker.decide(states.get(m.deviceId()), m, in.receivedAt());
-        if (c.decision != null && !c.decision.verdict().accepted()) {
+        IntakeJournal.SeenKey key = seenKey(c);
+        Map<Long, Set<Instant>> deviceSeen = seen.computeIfAbsent(m.deviceId(), d -> new HashMap<>());
+        if (m.isLegacy()) {
+          // No seq: a copy is the same bytes with the same time, within the window.
+          c.duplicate = deviceSeen.getOrDefault(key.seq(), Set.of()).contains(key.deviceTs());
+        } else {
+          c.decision = tracker.decide(states.get(m.deviceId()), m, in.receivedAt(),
+              seq -> deviceSeen.getOrDefault(seq, Set.of()));
+          c.duplicate = !c.decision.verdict().accepted();
+        }
+        if (c.duplicate) {
           continue;
+        }
+        if (key != null) {
+          // Later copies in this same batch see it as well.
+          deviceSeen.computeIfAbsent(key.seq(), q -> new HashSet<>()).add(key.deviceTs());
+          accepted.add(key);
         }
         entries.add(new IntakeJournal.Entry(m.deviceId(), m.category().categoryName(),
             c.decision == null ? null : c.decision.epoch(), m.seq(), m.ts(), in.topic(),
@@ -208,24 +305,130 @@ public final class IntakeVerticle extends VerticleBase {
             SinkKind.pendingMask(m.category(), sinks)));
         appended.add(c);
       }
+      return new Decided(states, entries, appended, accepted);
+    })).compose(decided -> {
+      Map<String, SequenceState> states = decided.states();
+      List<IntakeJournal.Entry> entries = decided.entries();
+      List<Candidate> appended = decided.appended();
+      List<IntakeJournal.SeenKey> accepted = decided.accepted();
+      for (Candidate c : candidates) {
+        if (c.unknownDevice) {
+          unknown.add(refusal(c.pending, "unknown_device", "device " + c.message.deviceId() + " is not registered"));
+        }
+      }
+      List<QuarantineStore.Rejected> evidence = new ArrayList<>(evidenceOf(refused));
+      evidence.addAll(evidenceOf(unknown));
       return IntakeJournal.saveStates(conn, states)
+          .compose(v -> IntakeJournal.saveSeen(conn, accepted))
           .compose(v -> IntakeJournal.append(conn, entries))
           .map(ids -> {
             for (int i = 0; i < ids.size(); i++) {
               appended.get(i).journalId = ids.get(i);
             }
             return null;
-          });
+          })
+          .compose(v -> QuarantineStore.insertRejected(conn, evidence));
     });
+  }
+
+  private static List<IntakeJournal.SeenKey> seenKeys(List<Candidate> candidates) {
+    List<IntakeJournal.SeenKey> keys = new ArrayList<>(candidates.size());
+    for (Candidate c : candidates) {
+      IntakeJournal.SeenKey key = c.unknownDevice ? null : seenKey(c);
+      if (key != null) {
+        keys.add(key);
+      }
+    }
+    return keys;
+  }
+
+  /**
+   * A message's identity in {@code intake_seen}: (device, seq, device time); for v1 payloads,
+   * which have no seq, a hash of their bytes stands in as a negative seq. Status messages have
+   * none (their copies are told apart by status and time in the sequence state).
+   */
+  private static IntakeJournal.SeenKey seenKey(Candidate c) {
+    DeviceMessage m = c.message;
+    if (m.isLegacy()) {
+      return new IntakeJournal.SeenKey(m.deviceId(), contentKey(c.pending.inbound().payload()), m.ts());
+    }
+    return m.seq() == null ? null : new IntakeJournal.SeenKey(m.deviceId(), m.seq(), m.ts());
+  }
+
+  /** 63 bits of the payload's SHA-256, as a negative number (real seqs are never negative). */
+  static long contentKey(byte[] payload) {
+    try {
+      byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(payload);
+      return java.nio.ByteBuffer.wrap(digest).getLong() | Long.MIN_VALUE;
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+    }
+  }
+
+  private static List<QuarantineStore.Rejected> evidenceOf(List<Refused> refused) {
+    return refused.stream().map(Refused::evidence).filter(java.util.Objects::nonNull).toList();
+  }
+
+  /**
+   * {@code POST /api/quarantine/{id}/replay}: the quarantined message goes back into the journal
+   * for the sink that could not store it (a new journal row with only that sink's bit), so that
+   * sink's recovery scan takes it up again — after a fix, it is stored; if not, it is
+   * quarantined anew.
+   */
+  private void onReplay(Message<JsonObject> request) {
+    Long id = request.body().getLong("id");
+    if (id == null) {
+      request.fail(400, "field 'id' is required");
+      return;
+    }
+    pool.withTransaction(conn -> QuarantineStore.lockForReplay(conn, id).compose(found -> {
+      if (found.isEmpty()) {
+        return Future.failedFuture(new ReplayRefused(404, "Quarantined message " + id + " not found"));
+      }
+      QuarantineStore.Quarantined q = found.get();
+      if (!QuarantineStore.QUARANTINED.equals(q.kind())) {
+        return Future.failedFuture(new ReplayRefused(409, "Message " + id + " was refused at the intake ("
+            + q.kind() + "); only quarantined messages can be replayed"));
+      }
+      if (q.replayedAt() != null) {
+        return Future.failedFuture(new ReplayRefused(409, "Quarantined message " + id + " was replayed already at "
+            + q.replayedAt()));
+      }
+      SinkKind sink = SinkKind.fromConfigName(q.sink());
+      IntakeJournal.Entry entry = new IntakeJournal.Entry(q.deviceId(), q.category(), q.epoch(), q.seq(), q.deviceTs(),
+          q.topic(), new String(q.payload(), java.nio.charset.StandardCharsets.UTF_8), q.qos(), q.source(),
+          q.receivedAt(), (short) sink.bit());
+      return IntakeJournal.append(conn, List.of(entry))
+          .compose(ids -> QuarantineStore.markReplayed(conn, id, ids.get(0))
+              .map(v -> new JsonObject().put("id", id).put("sink", sink.configName()).put("journal_id", ids.get(0))));
+    })).onSuccess(reply -> {
+      LOG.info("Quarantined message {} replayed for the {} sink as journal row {}", id, reply.getString("sink"),
+          reply.getLong("journal_id"));
+      request.reply(reply);
+    }).onFailure(e -> {
+      if (e instanceof ReplayRefused refusedReplay) {
+        request.fail(refusedReplay.code, refusedReplay.getMessage());
+      } else {
+        request.fail(503, "journal unavailable: " + e.getMessage());
+      }
+    });
+  }
+
+  /** A replay that cannot be done, with the status the API answers. */
+  private static final class ReplayRefused extends RuntimeException {
+    final int code;
+
+    ReplayRefused(int code, String message) {
+      super(message, null, false, false);
+      this.code = code;
+    }
   }
 
   private void answer(List<Candidate> candidates) {
     for (Candidate c : candidates) {
       DeviceMessage m = c.message;
       if (c.unknownDevice) {
-        metrics.error("unknown_device");
-        c.pending.request().reply(new JsonObject().put("outcome", "rejected").put("error_type", "unknown_device"));
-        continue;
+        continue; // answered with the refused messages
       }
       metrics.deviceSeen(m.deviceId());
       if (c.journalId == 0) {
@@ -234,6 +437,11 @@ public final class IntakeVerticle extends VerticleBase {
         continue;
       }
       metrics.processed(m.category().categoryName());
+      if (c.decision != null && c.decision.verdict() == SequenceTracker.Verdict.FIRST_COPY) {
+        metrics.dedupOverride("first_copy");
+      } else if (c.decision != null && c.decision.verdict() == SequenceTracker.Verdict.COUNTER_RESET) {
+        metrics.dedupOverride("counter_reset");
+      }
       c.pending.request().reply(new JsonObject().put("outcome", "accepted").put("journal_id", c.journalId));
       InboundMessage in = c.pending.inbound();
       AcceptedMessage accepted = new AcceptedMessage(c.journalId, m.deviceId(), m.category(),

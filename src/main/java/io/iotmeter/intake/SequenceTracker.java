@@ -6,6 +6,7 @@ import io.iotmeter.protocol.DeviceMessage;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ListIterator;
+import java.util.Set;
 
 /**
  * Decides, message by message, whether a device message is new or a copy (protocol
@@ -33,9 +34,23 @@ public final class SequenceTracker {
   public record Decision(Verdict verdict, int epoch) {
   }
 
+  /**
+   * What the intake accepted within the de-duplication window, for one device: the device times
+   * of the messages accepted with a given seq ({@code intake_seen}, plus this batch).
+   */
+  @FunctionalInterface
+  public interface Seen {
+    Set<Instant> times(long seq);
+  }
+
   /** What became of a message. */
   public enum Verdict {
-    ACCEPTED, FILLED_GAP, OPENED_GAP, RESTARTED, DUPLICATE;
+    ACCEPTED, FILLED_GAP, OPENED_GAP, RESTARTED,
+    /** The sequence state took it for a copy, but no message with this seq and time was accepted: new. */
+    FIRST_COPY,
+    /** The same seq was accepted with another device time: the counter was reset, a new epoch begins. */
+    COUNTER_RESET,
+    DUPLICATE;
 
     public boolean accepted() {
       return this != DUPLICATE;
@@ -54,6 +69,36 @@ public final class SequenceTracker {
 
   public SequenceTracker(Duration gapAlertDelay) {
     this.gapAlertDelay = gapAlertDelay;
+  }
+
+  /**
+   * The decision checked against what was accepted ({@code seen}), so that bounded state can
+   * never drop a message seen for the first time: a sequenced message is a copy exactly when a
+   * message with the same seq and device time was accepted. The state decides the rest — gaps,
+   * reboots, epochs — and where it would call a message a copy that {@code seen} does not know,
+   * the message is new: a counter reset if its seq was accepted with another time (a new epoch
+   * begins), otherwise a first copy the state had forgotten about (accepted, state unchanged).
+   */
+  public Decision decide(SequenceState state, DeviceMessage message, Instant receivedAt, Seen seen) {
+    if (message.category() == Category.STATUS || message.seq() == null) {
+      return decide(state, message, receivedAt);
+    }
+    Set<Instant> times = seen.times(message.seq());
+    if (times.contains(message.ts())) {
+      return new Decision(Verdict.DUPLICATE, state.epoch);
+    }
+    Decision decision = decide(state, message, receivedAt);
+    if (decision.verdict().accepted()) {
+      return decision;
+    }
+    if (!times.isEmpty()) {
+      startEpoch(state, message, receivedAt);
+      state.lastAcceptedAt = receivedAt;
+      state.recomputeAlertDue(gapAlertDelay);
+      return new Decision(Verdict.COUNTER_RESET, state.epoch);
+    }
+    state.lastAcceptedAt = receivedAt;
+    return new Decision(Verdict.FIRST_COPY, state.epoch);
   }
 
   public Verdict offer(SequenceState state, DeviceMessage message, Instant receivedAt) {
@@ -128,22 +173,29 @@ public final class SequenceTracker {
       return Verdict.OPENED_GAP;
     }
     if (restarted(state, message, receivedAt)) {
-      // Only a sane clock (newer than the old boot's messages) can tell the boots apart by time.
-      state.previousEpochLastTs = ts.isAfter(state.lastTs) ? state.lastTs : null;
-      state.epoch++;
-      state.epochStartedAt = receivedAt;
-      state.onlineAt = null;
-      state.onlineTs = null;
-      state.lastSeq = -1;
-      state.lastTs = null;
-      if (seq > 0) {
-        // Messages 0..seq-1 of the new boot may still come through other brokers.
-        openGap(state, state.epoch, 0, seq - 1, receivedAt);
-      }
-      advance(state, seq, ts);
+      startEpoch(state, message, receivedAt);
       return Verdict.RESTARTED;
     }
     return Verdict.DUPLICATE;
+  }
+
+  /** The device counts from {@code message.seq()} in a new boot epoch. */
+  private static void startEpoch(SequenceState state, DeviceMessage message, Instant receivedAt) {
+    long seq = message.seq();
+    Instant ts = message.ts();
+    // Only a sane clock (newer than the old boot's messages) can tell the boots apart by time.
+    state.previousEpochLastTs = state.lastTs != null && ts.isAfter(state.lastTs) ? state.lastTs : null;
+    state.epoch++;
+    state.epochStartedAt = receivedAt;
+    state.onlineAt = null;
+    state.onlineTs = null;
+    state.lastSeq = -1;
+    state.lastTs = null;
+    if (seq > 0) {
+      // Messages 0..seq-1 of the new boot may still come through other brokers.
+      openGap(state, state.epoch, 0, seq - 1, receivedAt);
+    }
+    advance(state, seq, ts);
   }
 
   private static boolean restarted(SequenceState state, DeviceMessage message, Instant receivedAt) {

@@ -25,6 +25,7 @@ public final class IngestMetrics {
   private final Map<String, AtomicInteger> connected = new ConcurrentHashMap<>();
   private final AtomicInteger minioReady = new AtomicInteger();
   private final AtomicInteger influxReady = new AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicLong quarantineWaiting = new java.util.concurrent.atomic.AtomicLong();
   private final Timer minioStore;
   private final Timer influxWrite;
 
@@ -41,6 +42,15 @@ public final class IngestMetrics {
         .register(registry);
     Gauge.builder("mqtt_collector.info", () -> 1).description("Service version")
         .tag("version", PlatformMetrics.version()).register(registry);
+    Gauge.builder("mqtt_collector.quarantine.messages", quarantineWaiting, java.util.concurrent.atomic.AtomicLong::get)
+        .description("Quarantined messages not replayed yet (GET /api/quarantine)").register(registry);
+    Counter.builder("mqtt_collector.rejected.evidence.dropped")
+        .description("Refused messages beyond a sender's evidence budget: counted, not kept").register(registry);
+    for (String reason : new String[] {"first_copy", "counter_reset"}) {
+      Counter.builder("mqtt_collector.dedup.overrides")
+          .description("Messages the sequence state took for copies that the exact check found new, by reason")
+          .tag("reason", reason).register(registry);
+    }
     minioStore = PlatformMetrics.latencyTimer("mqtt_collector.minio.store.duration", "Object-store write latency").register(registry);
     influxWrite = PlatformMetrics.latencyTimer("mqtt_collector.influxdb.write.duration", "Time-series write latency").register(registry);
   }
@@ -72,6 +82,22 @@ public final class IngestMetrics {
   public void sequenceGap() {
     Counter.builder("mqtt_collector.sequence.gaps").description("Sequence gaps that stayed open (alerted)")
         .register(registry).increment();
+  }
+
+  /** The exact check overruled the sequence state: a message it took for a copy was new. */
+  public void dedupOverride(String reason) {
+    Counter.builder("mqtt_collector.dedup.overrides")
+        .description("Messages the sequence state took for copies that the exact check found new, by reason")
+        .tag("reason", reason).register(registry).increment();
+  }
+
+  public void quarantineWaiting(long count) {
+    quarantineWaiting.set(count);
+  }
+
+  public void rejectedNotKept() {
+    Counter.builder("mqtt_collector.rejected.evidence.dropped")
+        .description("Refused messages beyond a sender's evidence budget: counted, not kept").register(registry).increment();
   }
 
   public void deviceSeen(String deviceId) {

@@ -89,7 +89,7 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
     long seq = wholeNumber(json, "seq", 0, MAX_SEQ);
     Object msgType = json.getValue("msg_type");
     if (msgType != null && !topic.category().categoryName().equals(msgType)) {
-      throw invalid("field 'msg_type' is '" + msgType + "' on a " + topic.category().categoryName() + " topic");
+      throw invalid("field 'msg_type' is '" + abbreviate(String.valueOf(msgType)) + "' on a " + topic.category().categoryName() + " topic");
     }
     switch (topic.category()) {
       case TELEMETRY -> measurementsOf(json);

@@ -3,17 +3,26 @@ package io.iotmeter.sink;
 import io.iotmeter.archive.ObjectStore;
 import io.iotmeter.archive.ObjectStores;
 import io.iotmeter.ops.IngestMetrics;
+import io.iotmeter.ops.Periodic;
 import io.iotmeter.ops.PlatformMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** The archive sink: every raw message in the S3 bucket ({@code iot-data}), grouped per device and category. */
+/**
+ * The archive sink: every raw message in the S3 bucket ({@code iot-data}), grouped per device and
+ * category; and the quarantine's evidence under {@code _quarantine/} and {@code _rejected/}.
+ */
 public final class ArchiveSinkVerticle extends JournalSinkVerticle {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ArchiveSinkVerticle.class);
 
   private ObjectStore store;
   private WorkerExecutor workers;
   private ArchiveWriter writer;
+  private long evidenceTimer = -1;
 
   @Override
   protected SinkKind kind() {
@@ -29,6 +38,9 @@ public final class ArchiveSinkVerticle extends JournalSinkVerticle {
     // feed retries, not a failed start.
     store = ObjectStores.open(config().getJsonObject("s3"));
     writer = new ArchiveWriter(store, pool, workers, metrics.minioStoreTimer());
+    EvidenceArchiver evidence = new EvidenceArchiver(store, pool, workers);
+    evidenceTimer = Periodic.every(vertx, sinkConfig.getLong("evidence_interval_ms", 2_000L), "Archiving quarantined and rejected messages",
+        LOG, () -> writer.ready().compose(v -> evidence.run()));
     return Future.succeededFuture(writer);
   }
 
@@ -44,6 +56,7 @@ public final class ArchiveSinkVerticle extends JournalSinkVerticle {
 
   @Override
   protected Future<Void> closeStore() {
+    vertx.cancelTimer(evidenceTimer);
     return vertx.executeBlocking(() -> {
       store.close();
       return null;

@@ -3,7 +3,9 @@ package io.iotmeter.sink;
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.intake.AcceptedMessage;
 import io.iotmeter.ops.Backoff;
+import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.protocol.Category;
+import io.iotmeter.quarantine.QuarantineStore;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -20,7 +22,9 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Feeds one sink from the intake journal: the fast path takes accepted messages as the intake
@@ -32,6 +36,11 @@ import java.util.Set;
  * <p>One batch is written at a time; while it is in flight new messages gather, so batches grow
  * with the load. A failed batch is retried with exponential back-off, and the sink reports
  * itself not ready until a write succeeds again.
+ *
+ * <p>A message the store cannot take never stops the sink: a batch the store refuses is split
+ * until the message at fault is found, and that message goes to the quarantine
+ * ({@link QuarantineStore}: kept with its reason, archived, counted, alerted, replayable) while
+ * every message behind it keeps flowing.
  */
 public final class JournalFeed {
 
@@ -53,8 +62,13 @@ public final class JournalFeed {
     }
   }
 
+  /** Failures of one batch after which the store is pinged: if it answers, the batch holds a message at fault. */
+  static final int SUSPECT_AFTER = 3;
+
   private final Vertx vertx;
   private final Pool pool;
+  private final Supplier<Future<Void>> ping;
+  private final IngestMetrics metrics;
   private final SinkKind kind;
   private final SinkWriter writer;
   private final Options options;
@@ -66,16 +80,24 @@ public final class JournalFeed {
   private boolean writing;
   private boolean lingering;
   private boolean recovering;
+  /** Ids stored while a recovery scan is under way (null when none is). */
+  private Set<Long> storedDuringRecovery;
   /** Set by stop(): no new messages; what is buffered gets one attempt each. */
   private boolean stopping;
   private final Backoff backoff;
   private long recoveryTimer;
   private volatile String lastError;
 
+  /**
+   * @param ping      whether the store answers (asked when a batch keeps failing)
+   * @param readiness told after each write whether the store took it
+   */
   public JournalFeed(Vertx vertx, Pool pool, SinkKind kind, SinkWriter writer, Options options,
-                     java.util.function.Consumer<Boolean> readiness) {
+                     Supplier<Future<Void>> ping, IngestMetrics metrics, java.util.function.Consumer<Boolean> readiness) {
     this.vertx = vertx;
     this.pool = pool;
+    this.ping = ping;
+    this.metrics = metrics;
     this.kind = kind;
     this.writer = writer;
     this.options = options;
@@ -151,7 +173,7 @@ public final class JournalFeed {
     while (!buffer.isEmpty() && batch.size() < options.maxBatch()) {
       batch.add(buffer.poll());
     }
-    writeWithRetry(batch).onComplete(done -> {
+    store(batch, 0).onComplete(done -> {
       batch.forEach(m -> queued.remove(m.journalId()));
       writing = false;
       writeNext();
@@ -178,33 +200,134 @@ public final class JournalFeed {
     });
   }
 
-  /** Writes the batch and clears its bits; retries until it succeeds or the feed stops. */
-  private Future<Void> writeWithRetry(List<AcceptedMessage> batch) {
-    return writer.write(batch)
-        .compose(v -> clearPending(batch))
-        .onSuccess(v -> {
+  /**
+   * Stores the batch and clears its bits; retries with back-off while the store is away. A batch
+   * the store refuses ({@link SinkRefusal}), or one that keeps failing while the store answers
+   * its ping, holds a message at fault: it is isolated ({@link #isolate}) instead of blocking
+   * the sink for every device.
+   *
+   * @param failures how often this batch failed already (at {@link #SUSPECT_AFTER} the store is pinged)
+   */
+  private Future<Void> store(List<AcceptedMessage> batch, int failures) {
+    return attemptWrite(batch).transform(written -> {
+      if (written.succeeded()) {
+        return clearPendingWithRetry(batch).onSuccess(v -> {
           lastError = null;
           backoff.reset();
           readiness.accept(true);
-        })
-        .recover(e -> {
-          lastError = kind.configName() + " store: " + e.getMessage();
-          readiness.accept(false);
+        });
+      }
+      Throwable e = written.cause();
+      if (e instanceof SinkRefusal refusal && !stopping) {
+        return isolate(batch, refusal); // the store works; a message does not
+      }
+      lastError = kind.configName() + " store: " + e.getMessage();
+      readiness.accept(false);
+      if (stopping) {
+        return Future.failedFuture(e); // the journal keeps it for the next start
+      }
+      int failed = failures + 1;
+      if (failed < SUSPECT_AFTER) {
+        return retryLater(batch, failed, e);
+      }
+      // The same batch keeps failing. If the store answers, the cause is in the batch.
+      return ping.get().transform(pinged -> pinged.succeeded()
+          ? isolate(batch, new SinkRefusal("failed " + failed + " times while the store answers: " + e.getMessage(), Map.of()))
+          : retryLater(batch, failed, e));
+    });
+  }
+
+  /** A synchronous exception of the writer is a fault of the batch (the store was not even asked). */
+  private Future<Void> attemptWrite(List<AcceptedMessage> batch) {
+    try {
+      return writer.write(batch);
+    } catch (RuntimeException e) {
+      return Future.failedFuture(new SinkRefusal("the " + kind.configName() + " writer failed: " + e, Map.of()));
+    }
+  }
+
+  private Future<Void> retryLater(List<AcceptedMessage> batch, int failures, Throwable e) {
+    Duration delay = backoff.next();
+    LOG.warn("{} sink: writing {} messages failed ({}); retrying in {} ms", kind.configName(), batch.size(),
+        e.getMessage(), delay.toMillis());
+    return later(delay).compose(v -> store(batch, failures));
+  }
+
+  /**
+   * Finds the messages at fault: the ones a refusal names are quarantined and the rest stored;
+   * otherwise the batch is split in halves, each stored on its own (a half that fails again is
+   * split at once), down to the single message, which is quarantined.
+   */
+  private Future<Void> isolate(List<AcceptedMessage> batch, SinkRefusal refusal) {
+    if (!refusal.offenders().isEmpty()) {
+      List<AcceptedMessage> rest = new ArrayList<>(batch.size());
+      Future<Void> quarantined = Future.succeededFuture();
+      for (AcceptedMessage message : batch) {
+        String reason = refusal.offenders().get(message.journalId());
+        if (reason == null) {
+          rest.add(message);
+        } else {
+          quarantined = quarantined.compose(v -> quarantine(message, reason));
+        }
+      }
+      return quarantined.compose(v -> rest.isEmpty() ? Future.succeededFuture() : store(rest, 0));
+    }
+    if (batch.size() == 1) {
+      return quarantine(batch.get(0), refusal.getMessage());
+    }
+    List<AcceptedMessage> first = new ArrayList<>(batch.subList(0, batch.size() / 2));
+    List<AcceptedMessage> second = new ArrayList<>(batch.subList(batch.size() / 2, batch.size()));
+    return store(first, SUSPECT_AFTER - 1).compose(v -> store(second, SUSPECT_AFTER - 1));
+  }
+
+  /** Moves one message to the quarantine (retried while the journal database is away). */
+  private Future<Void> quarantine(AcceptedMessage message, String reason) {
+    return pool.withTransaction(conn -> QuarantineStore.quarantine(conn, message.journalId(), kind.configName(), kind.bit(), reason))
+        .transform(done -> {
+          if (done.succeeded()) {
+            if (done.result()) {
+              metrics.error("quarantined");
+              LOG.warn("{} sink: quarantined message {} of {} ({} seq {}): {}", kind.configName(), message.journalId(),
+                  message.deviceId(), message.category().categoryName(), message.seq(), reason);
+            }
+            return Future.succeededFuture();
+          }
           if (stopping) {
-            return Future.failedFuture(e); // the journal keeps it for the next start
+            return Future.failedFuture(done.cause());
           }
           Duration delay = backoff.next();
-          LOG.warn("{} sink: writing {} messages failed ({}); retrying in {} ms", kind.configName(), batch.size(),
-              e.getMessage(), delay.toMillis());
-          return Future.<Void>future(p -> vertx.setTimer(delay.toMillis(), id -> p.complete()))
-              .compose(v -> writeWithRetry(batch));
+          LOG.warn("{} sink: quarantining message {} failed ({}); retrying in {} ms", kind.configName(),
+              message.journalId(), done.cause().getMessage(), delay.toMillis());
+          return later(delay).compose(v -> quarantine(message, reason));
         });
+  }
+
+  /** The store has the batch: clear its bits, retrying while the journal database is away (never rewriting). */
+  private Future<Void> clearPendingWithRetry(List<AcceptedMessage> batch) {
+    return clearPending(batch).recover(e -> {
+      if (stopping) {
+        return Future.failedFuture(e); // stored; the next start rewrites it, which changes nothing
+      }
+      Duration delay = backoff.next();
+      LOG.warn("{} sink: clearing {} journal bits failed ({}); retrying in {} ms", kind.configName(), batch.size(),
+          e.getMessage(), delay.toMillis());
+      return later(delay).compose(v -> clearPendingWithRetry(batch));
+    });
+  }
+
+  private Future<Void> later(Duration delay) {
+    return Future.future(p -> vertx.setTimer(Math.max(1, delay.toMillis()), id -> p.complete()));
   }
 
   private Future<Void> clearPending(List<AcceptedMessage> batch) {
     Long[] ids = batch.stream().map(AcceptedMessage::journalId).toArray(Long[]::new);
     return pool.preparedQuery("UPDATE intake_journal SET pending = pending & ~($1::smallint) WHERE id = ANY($2::bigint[])")
         .execute(Tuple.of((short) kind.bit(), (Object) ids))
+        .onSuccess(v -> {
+          if (storedDuringRecovery != null) {
+            batch.forEach(m -> storedDuringRecovery.add(m.journalId()));
+          }
+        })
         .mapEmpty();
   }
 
@@ -214,6 +337,8 @@ public final class JournalFeed {
       return;
     }
     recovering = true;
+    // A row stored while the scan runs may still come back as pending (the scan read it first).
+    storedDuringRecovery = new HashSet<>();
     pool.preparedQuery("SELECT id, device_id, category, epoch, seq, device_ts, received_at, topic, source, payload "
             + "FROM intake_journal WHERE (pending & $1::smallint) <> 0 AND accepted_at < now() - make_interval(secs => $2) "
             + "ORDER BY id LIMIT $3")
@@ -222,7 +347,7 @@ public final class JournalFeed {
           int found = 0;
           for (Row row : rows) {
             AcceptedMessage message = toMessage(row);
-            if (!queued.contains(message.journalId())) {
+            if (!queued.contains(message.journalId()) && !storedDuringRecovery.contains(message.journalId())) {
               found++;
               offer(message);
             }
@@ -232,7 +357,10 @@ public final class JournalFeed {
           }
         })
         .onFailure(e -> LOG.warn("{} sink: journal recovery failed: {}", kind.configName(), e.getMessage()))
-        .onComplete(v -> recovering = false);
+        .onComplete(v -> {
+          recovering = false;
+          storedDuringRecovery = null;
+        });
   }
 
   static AcceptedMessage toMessage(Row row) {

@@ -1,6 +1,8 @@
 package io.iotmeter.sink;
 
 import io.iotmeter.bus.BusAddress;
+import io.iotmeter.ops.IngestMetrics;
+import io.iotmeter.ops.PlatformMetrics;
 import io.iotmeter.store.Database;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -43,7 +45,8 @@ public abstract class JournalSinkVerticle extends VerticleBase {
         .getJsonObject(kind().configName(), new JsonObject());
     pool = Database.pool(vertx, config().getJsonObject("postgres"), kind().configName() + "-sink-" + System.identityHashCode(this));
     return openStore(sinkConfig).compose(writer -> {
-      feed = new JournalFeed(vertx, pool, kind(), writer, JournalFeed.Options.fromConfig(sinkConfig), this::readinessChanged);
+      feed = new JournalFeed(vertx, pool, kind(), writer, JournalFeed.Options.fromConfig(sinkConfig), this::pingStore,
+          IngestMetrics.of(PlatformMetrics.registry(config())), this::readinessChanged);
       health = vertx.eventBus().consumer(BusAddress.HEALTH.address(kind().configName()), request -> pingStore()
           .onSuccess(v -> request.reply(new JsonObject().put("ready", feed.ready())
               .put("detail", feed.ready() ? "ok" : feed.lastError())))

@@ -64,9 +64,16 @@ final class RegistryWriter implements SinkWriter {
     Map<String, DeviceFacts> facts = new LinkedHashMap<>();
     List<Ack> acks = new ArrayList<>();
     List<Progress> progress = new ArrayList<>();
+    Map<Long, String> refused = new LinkedHashMap<>();
     for (AcceptedMessage accepted : batch) {
       // Telemetry, the bulk of the traffic, only says "seen now": its payload is not read again.
-      JsonObject payload = accepted.category() == Category.TELEMETRY ? null : new JsonObject(accepted.payload());
+      JsonObject payload;
+      try {
+        payload = accepted.category() == Category.TELEMETRY ? null : new JsonObject(accepted.payload());
+      } catch (RuntimeException e) {
+        refused.put(accepted.journalId(), "payload cannot be read: " + e.getMessage());
+        continue;
+      }
       DeviceFacts device = facts.computeIfAbsent(accepted.deviceId(), id -> new DeviceFacts());
       Instant at = accepted.receivedAt();
       String status = accepted.category() == Category.STATUS ? payload.getString("status") : "online";
@@ -94,9 +101,25 @@ final class RegistryWriter implements SinkWriter {
         }
       }
     }
+    if (!refused.isEmpty()) {
+      return Future.failedFuture(new SinkRefusal(refused.size() + " messages cannot be read", refused));
+    }
     return pool.withTransaction(conn -> updateDevices(conn, facts)
         .compose(v -> updateCommands(conn, acks))
-        .compose(v -> recordProgress(conn, progress)));
+        .compose(v -> recordProgress(conn, progress)))
+        .recover(e -> Future.failedFuture(refusesData(e) ? new SinkRefusal("PostgreSQL refused the batch: " + e.getMessage(), Map.of()) : e));
+  }
+
+  /**
+   * SQLSTATE classes 22 (data exception: a value out of range, bad text), 23 (integrity) and 54
+   * (a program limit): the statement's data is at fault, not the server, so the batch is split.
+   */
+  static boolean refusesData(Throwable e) {
+    if (e instanceof io.vertx.pgclient.PgException pg && pg.getSqlState() != null) {
+      String state = pg.getSqlState();
+      return state.startsWith("22") || state.startsWith("23") || state.startsWith("54");
+    }
+    return false;
   }
 
   private Optional<UUID> commandId(JsonObject payload) {

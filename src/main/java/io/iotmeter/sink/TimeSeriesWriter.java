@@ -4,13 +4,16 @@ import io.iotmeter.derived.DerivedPower;
 import io.iotmeter.intake.AcceptedMessage;
 import io.iotmeter.protocol.Measurement;
 import io.iotmeter.timeseries.Point;
+import io.iotmeter.timeseries.TimeSeriesException;
 import io.iotmeter.timeseries.TimeSeriesStore;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.core.Future;
 import io.vertx.core.WorkerExecutor;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -37,14 +40,17 @@ final class TimeSeriesWriter implements SinkWriter {
   @Override
   public Future<Void> write(List<AcceptedMessage> batch) {
     List<Point> points = new ArrayList<>();
+    Map<Long, String> refused = new LinkedHashMap<>();
     for (AcceptedMessage message : batch) {
-      List<Measurement> samples = message.parse().measurements();
-      for (Measurement m : samples) {
-        points.add(new Point(message.deviceId(), m.type(), m.unit(), m.value(), m.ts()));
+      try {
+        points.addAll(pointsOf(message));
+      } catch (RuntimeException e) {
+        // The intake's validation should make this impossible; if it happens, only this message stops.
+        refused.put(message.journalId(), "cannot be written as points: " + e.getMessage());
       }
-      for (Measurement m : DerivedPower.of(samples)) {
-        points.add(new Point(message.deviceId(), m.type(), m.unit(), m.value(), m.ts()));
-      }
+    }
+    if (!refused.isEmpty()) {
+      return Future.failedFuture(new SinkRefusal(refused.size() + " messages cannot be written as points", refused));
     }
     if (points.isEmpty()) {
       return Future.succeededFuture();
@@ -52,10 +58,29 @@ final class TimeSeriesWriter implements SinkWriter {
     return workers.executeBlocking(() -> {
       for (int from = 0; from < points.size(); from += maxPoints) {
         long start = System.nanoTime();
-        store.write(points.subList(from, Math.min(points.size(), from + maxPoints)));
+        try {
+          store.write(points.subList(from, Math.min(points.size(), from + maxPoints)));
+        } catch (TimeSeriesException e) {
+          // Points already written are written again on the retry: the same points, no copies.
+          throw e.refusedData() ? new SinkRefusal(e.getMessage(), Map.of()) : e;
+        }
         writeTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
       }
       return null;
     }, true);
+  }
+
+  /** A message's samples and the power derived from them, as points. */
+  static List<Point> pointsOf(AcceptedMessage message) {
+    List<Measurement> samples = message.parse().measurements();
+    List<Measurement> derived = DerivedPower.of(samples);
+    List<Point> points = new ArrayList<>(samples.size() + derived.size());
+    for (Measurement m : samples) {
+      points.add(new Point(message.deviceId(), m.type(), m.unit(), m.value(), m.ts()));
+    }
+    for (Measurement m : derived) {
+      points.add(new Point(message.deviceId(), m.type(), m.unit(), m.value(), m.ts()));
+    }
+    return points;
   }
 }

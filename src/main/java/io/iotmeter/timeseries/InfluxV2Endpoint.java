@@ -95,7 +95,7 @@ final class InfluxV2Endpoint implements AutoCloseable {
     if (e instanceof InfluxException influx && influx.status() > 0) {
       int status = influx.status();
       return new TimeSeriesException(prefix + "HTTP " + status + " " + reason(influx) + hint(status),
-          status == 408 || status == 429 || status >= 500, e);
+          status == 408 || status == 429 || status >= 500, status == 400 || status == 413 || status == 422, e);
     }
     return new TimeSeriesException(prefix + rootMessage(e), true, e);
   }

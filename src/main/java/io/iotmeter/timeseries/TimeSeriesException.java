@@ -7,10 +7,25 @@ package io.iotmeter.timeseries;
 public final class TimeSeriesException extends RuntimeException {
 
   private final boolean retryable;
+  private final boolean refusedData;
 
   TimeSeriesException(String message, boolean retryable, Throwable cause) {
+    this(message, retryable, false, cause);
+  }
+
+  TimeSeriesException(String message, boolean retryable, boolean refusedData, Throwable cause) {
     super(message, cause);
     this.retryable = retryable;
+    this.refusedData = refusedData;
+  }
+
+  /**
+   * True when the store refused what was written (HTTP 400, 413, 422: a bad line, a type
+   * conflict, a request too large) rather than us (401, 403, 404: token, bucket): splitting the
+   * write can find the message at fault, whereas a refused token would refuse every message.
+   */
+  public boolean refusedData() {
+    return refusedData;
   }
 
   /**

@@ -137,14 +137,25 @@ class DeviceEndpointIngestTest {
   }
 
   @Test
-  void v1PayloadsBypassDeduplicationAndUnknownDevicesAreRegistered() {
+  void v1PayloadsAreDeduplicatedByContentAndUnknownDevicesAreRegistered() {
     JsonObject legacy = new JsonObject().put("timestamp", "2026-02-12T12:00:00Z").put("device_id", "legacy-7")
         .put("temperature", 25.7).put("unit", "celsius");
+    JsonObject next = legacy.copy().put("timestamp", "2026-02-12T12:00:10Z");
+    JsonObject sameTimeOtherValue = legacy.copy().put("temperature", 25.8);
     try (TestMeter meter = meter("legacy-7")) {
       meter.send("iot/legacy-7/telemetry", legacy, 1);
       meter.send("iot/legacy-7/telemetry", legacy, 1);
+      meter.send("iot/legacy-7/telemetry", next, 1);
+      meter.send("iot/legacy-7/telemetry", sameTimeOtherValue, 1);
+      meter.send("iot/legacy-7/telemetry", next, 1);
     }
-    Eventually.within(WAIT, () -> assertThat(accepted.of("legacy-7")).hasSize(2));
+    // The byte-identical copies are dropped; every payload that differs is kept. (All five were
+    // decided once the two copies are counted.)
+    Eventually.within(WAIT, () -> assertThat(platform.get("/metrics").body())
+        .contains("mqtt_collector_duplicates_dropped_total 2.0"));
+    Eventually.within(WAIT, () -> assertThat(accepted.of("legacy-7")).hasSize(3));
+    assertThat(TestPostgres.count(platform.postgres(), "SELECT count(*) FROM intake_seen WHERE device_id = 'legacy-7' AND seq < 0"))
+        .isEqualTo(3);
     JsonObject device = platform.get("/api/devices/legacy-7").json();
     assertThat(device.getJsonObject("metadata").getBoolean("auto_registered")).isTrue();
   }

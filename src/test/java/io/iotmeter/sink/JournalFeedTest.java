@@ -1,0 +1,229 @@
+package io.iotmeter.sink;
+
+import io.iotmeter.bus.BusAddress;
+import io.iotmeter.intake.AcceptedMessage;
+import io.iotmeter.ops.IngestMetrics;
+import io.iotmeter.protocol.Category;
+import io.iotmeter.store.Database;
+import io.iotmeter.store.SchemaMigrations;
+import io.iotmeter.support.Datagrams;
+import io.iotmeter.support.Eventually;
+import io.iotmeter.support.TestPostgres;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The failure branches of {@link JournalFeed} against a real journal (PostgreSQL) and writers
+ * that fail on purpose: a message the store refuses is isolated and quarantined, every other
+ * message is stored exactly once, and a store that is away quarantines nothing.
+ */
+@Timeout(60)
+class JournalFeedTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(20);
+  private static final JournalFeed.Options OPTIONS = new JournalFeed.Options(100, Duration.ZERO, 1000,
+      Duration.ofMillis(100), Duration.ZERO, Duration.ofMillis(5), Duration.ofMillis(40));
+
+  private Vertx vertx;
+  private Pool pool;
+  private JsonObject postgres;
+  private JournalFeed feed;
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  /** Journal id → how often a successful write held it. */
+  private final Map<Long, AtomicInteger> stored = new ConcurrentHashMap<>();
+
+  @BeforeEach
+  void setUp() {
+    vertx = Vertx.vertx();
+    postgres = TestPostgres.freshDatabase();
+    pool = Database.pool(vertx, postgres, "feed-test");
+    SchemaMigrations.migrate(vertx, pool).await();
+  }
+
+  @AfterEach
+  void tearDown() {
+    if (feed != null) {
+      vertx.runOnContext(v -> feed.stop());
+    }
+    pool.close().await();
+    vertx.close().await();
+  }
+
+  private List<AcceptedMessage> journal(int count) {
+    List<AcceptedMessage> messages = new ArrayList<>();
+    for (int seq = 0; seq < count; seq++) {
+      String payload = Datagrams.telemetry("dc-meter-001", seq).encode();
+      Instant received = Instant.now();
+      Row row = pool.preparedQuery("INSERT INTO intake_journal (device_id, category, epoch, seq, device_ts, topic, payload, qos, "
+              + "source, received_at, pending) VALUES ('dc-meter-001', 'telemetry', 0, $1, $2, 'iot/dc-meter-001/telemetry', $3, "
+              + "2, 'endpoint', $2, $4) RETURNING id")
+          .execute(Tuple.of((long) seq, received.atOffset(ZoneOffset.UTC), payload, (short) (SinkKind.TIMESERIES.bit() | SinkKind.ARCHIVE.bit())))
+          .await().iterator().next();
+      messages.add(new AcceptedMessage(row.getLong(0), "dc-meter-001", Category.TELEMETRY, 0, (long) seq, received, received,
+          "iot/dc-meter-001/telemetry", "endpoint", payload));
+    }
+    return messages;
+  }
+
+  private void startFeed(SinkWriter writer, Future<Void> pingResult) {
+    startFeed(writer, () -> pingResult);
+  }
+
+  private void startFeed(SinkWriter writer, java.util.function.Supplier<Future<Void>> ping) {
+    SinkWriter counting = batch -> {
+      return writer.write(batch).onSuccess(v -> batch.forEach(m -> stored.computeIfAbsent(m.journalId(), id -> new AtomicInteger()).incrementAndGet()));
+    };
+    feed = new JournalFeed(vertx, pool, SinkKind.TIMESERIES, counting, OPTIONS, ping, IngestMetrics.of(registry), ready -> { });
+    vertx.runOnContext(v -> feed.start());
+  }
+
+  private void publish(List<AcceptedMessage> messages) {
+    // Queued behind start() on the same context, so the feed's consumers are registered first.
+    vertx.runOnContext(v -> messages.forEach(m ->
+        vertx.eventBus().publish(BusAddress.ACCEPTED.address("telemetry"), m.toJson())));
+  }
+
+  private long pendingTimeseries() {
+    return TestPostgres.count(postgres, "SELECT count(*) FROM intake_journal WHERE pending & 2 <> 0");
+  }
+
+  private void assertStoredOnceExcept(List<AcceptedMessage> messages, Set<Long> poison) {
+    for (AcceptedMessage m : messages) {
+      if (poison.contains(m.journalId())) {
+        assertThat(stored).doesNotContainKey(m.journalId());
+      } else {
+        assertThat(stored.get(m.journalId())).as("message %d", m.journalId()).isNotNull();
+        assertThat(stored.get(m.journalId()).get()).as("writes of message %d", m.journalId()).isEqualTo(1);
+      }
+    }
+  }
+
+  @Test
+  void aBatchTheStoreRefusesIsSplitUntilThePoisonIsQuarantinedAndTheRestIsStoredOnce() {
+    List<AcceptedMessage> messages = journal(20);
+    long poison = messages.get(13).journalId();
+    startFeed(batch -> batch.stream().anyMatch(m -> m.journalId() == poison)
+        ? Future.failedFuture(new SinkRefusal("HTTP 400 bad line", Map.of())) : Future.succeededFuture(), Future.succeededFuture());
+    publish(messages);
+
+    Eventually.within(WAIT, () -> assertThat(pendingTimeseries()).isZero());
+    assertStoredOnceExcept(messages, Set.of(poison));
+    assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM message_quarantine WHERE kind = 'quarantined' AND sink = 'timeseries' "
+        + "AND journal_id = " + poison + " AND reason LIKE '%HTTP 400 bad line%' AND seq = 13")).isEqualTo(1);
+    assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM message_quarantine")).isEqualTo(1);
+    // The archive's bit is untouched: only the sink that failed gave the message up.
+    assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM intake_journal WHERE id = " + poison + " AND pending = 1")).isEqualTo(1);
+    assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM device_alerts WHERE alert_type = 'message_quarantined'")).isEqualTo(1);
+    assertThat(registry.get("mqtt_collector.messages.errors").tag("error_type", "quarantined").counter().count()).isEqualTo(1.0);
+  }
+
+  @Test
+  void namedOffendersAreQuarantinedAtOnceWithoutSplitting() {
+    List<AcceptedMessage> messages = journal(10);
+    long poison = messages.get(4).journalId();
+    AtomicInteger attemptsWithPoison = new AtomicInteger();
+    startFeed(batch -> {
+      if (batch.stream().anyMatch(m -> m.journalId() == poison)) {
+        attemptsWithPoison.incrementAndGet();
+        return Future.failedFuture(new SinkRefusal("1 message cannot be written", Map.of(poison, "value is NaN")));
+      }
+      return Future.succeededFuture();
+    }, Future.succeededFuture());
+    publish(messages);
+
+    Eventually.within(WAIT, () -> assertThat(pendingTimeseries()).isZero());
+    assertStoredOnceExcept(messages, Set.of(poison));
+    assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM message_quarantine WHERE reason = 'value is NaN'")).isEqualTo(1);
+    assertThat(attemptsWithPoison.get()).as("no split: the named message is taken out at once").isEqualTo(1);
+  }
+
+  @Test
+  void aBatchThatKeepsFailingWhileTheStoreAnswersIsIsolated() {
+    List<AcceptedMessage> messages = journal(16);
+    long poison = messages.get(3).journalId();
+    startFeed(batch -> batch.stream().anyMatch(m -> m.journalId() == poison)
+        ? Future.failedFuture(new IllegalStateException("unexpected answer")) : Future.succeededFuture(), Future.succeededFuture());
+    publish(messages);
+
+    Eventually.within(WAIT, () -> assertThat(pendingTimeseries()).isZero());
+    assertStoredOnceExcept(messages, Set.of(poison));
+    assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM message_quarantine WHERE journal_id = " + poison
+        + " AND reason LIKE 'failed % times while the store answers: unexpected answer'")).isEqualTo(1);
+  }
+
+  @Test
+  void aWriterThatThrowsIsolatesTheMessageItThrowsFor() {
+    List<AcceptedMessage> messages = journal(8);
+    long poison = messages.get(7).journalId();
+    startFeed(batch -> {
+      if (batch.stream().anyMatch(m -> m.journalId() == poison)) {
+        throw new ArithmeticException("overflow");
+      }
+      return Future.succeededFuture();
+    }, Future.succeededFuture());
+    publish(messages);
+
+    Eventually.within(WAIT, () -> assertThat(pendingTimeseries()).isZero());
+    assertStoredOnceExcept(messages, Set.of(poison));
+    assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM message_quarantine WHERE journal_id = " + poison
+        + " AND reason LIKE '%ArithmeticException: overflow%'")).isEqualTo(1);
+  }
+
+  @Test
+  void aStoreThatIsAwayQuarantinesNothingAndGetsEverythingOnceWhenBack() {
+    List<AcceptedMessage> messages = journal(12);
+    AtomicBoolean down = new AtomicBoolean(true);
+    AtomicInteger failures = new AtomicInteger();
+    startFeed(batch -> {
+      if (down.get()) {
+        failures.incrementAndGet();
+        return Future.failedFuture(new IllegalStateException("connection refused"));
+      }
+      return Future.succeededFuture();
+    }, () -> down.get() ? Future.failedFuture("connection refused") : Future.succeededFuture());
+    publish(messages);
+
+    Eventually.within(WAIT, () -> assertThat(failures.get()).isGreaterThan(JournalFeed.SUSPECT_AFTER * 3));
+    assertThat(pendingTimeseries()).isEqualTo(12);
+    down.set(false);
+    Eventually.within(WAIT, () -> assertThat(pendingTimeseries()).isZero());
+    assertStoredOnceExcept(messages, Set.of());
+    assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM message_quarantine")).isZero();
+  }
+
+  @Test
+  void twoPoisonMessagesOfOneDeviceRaiseOneAlertPerHour() {
+    List<AcceptedMessage> messages = journal(6);
+    Set<Long> poison = Set.of(messages.get(1).journalId(), messages.get(4).journalId());
+    startFeed(batch -> batch.stream().anyMatch(m -> poison.contains(m.journalId()))
+        ? Future.failedFuture(new SinkRefusal("refused", Map.of())) : Future.succeededFuture(), Future.succeededFuture());
+    publish(messages);
+
+    Eventually.within(WAIT, () -> assertThat(pendingTimeseries()).isZero());
+    assertStoredOnceExcept(messages, poison);
+    assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM message_quarantine WHERE kind = 'quarantined'")).isEqualTo(2);
+    assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM device_alerts WHERE alert_type = 'message_quarantined'")).isEqualTo(1);
+  }
+}
