@@ -18,6 +18,8 @@ import java.util.Optional;
 public final class DeviceRoutes {
 
   private static final String UPDATABLE = "device_name, device_type, location, status, metadata";
+  /** The largest page of GET /api/devices?limit=; without limit the whole list comes, as before. */
+  static final int MAX_PAGE = 10_000;
 
   private final DeviceRepository devices;
 
@@ -39,7 +41,9 @@ public final class DeviceRoutes {
   private Future<ApiResponse> list(RoutingContext ctx) {
     Optional<DeviceStatus> status = Inputs.queryEnum(ctx, "status", DeviceStatus.class);
     Optional<String> type = Inputs.query(ctx, "type", 100);
-    return devices.list(status, type).map(ApiResponse::ok);
+    Optional<Integer> limit = Inputs.queryInt(ctx, "limit", 1, MAX_PAGE);
+    int offset = Inputs.queryInt(ctx, "offset", 0, Integer.MAX_VALUE).orElse(0);
+    return devices.list(status, type, limit, offset).map(ApiResponse::ok);
   }
 
   private Future<ApiResponse> get(RoutingContext ctx) {

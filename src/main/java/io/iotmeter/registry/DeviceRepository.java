@@ -26,12 +26,16 @@ public final class DeviceRepository {
     this.pool = pool;
   }
 
-  /** Devices, newest first, optionally filtered by status and type. */
-  public Future<JsonArray> list(Optional<DeviceStatus> status, Optional<String> type) {
+  /**
+   * Devices, newest first, optionally filtered by status and type; a page of {@code limit} after
+   * skipping {@code offset} (no limit: all of them, as the reference's clients expect).
+   */
+  public Future<JsonArray> list(Optional<DeviceStatus> status, Optional<String> type, Optional<Integer> limit, int offset) {
     return pool.preparedQuery("SELECT " + COLUMNS + " FROM devices "
             + "WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR device_type = $2) "
-            + "ORDER BY created_at DESC, id DESC")
-        .execute(Tuple.of(status.map(io.iotmeter.protocol.WireEnum::wire).orElse(null), type.orElse(null)))
+            + "ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4")
+        .execute(Tuple.of(status.map(io.iotmeter.protocol.WireEnum::wire).orElse(null), type.orElse(null),
+            limit.orElse(null), offset))
         .map(rows -> Rows.array(rows, DeviceRepository::toJson));
   }
 

@@ -110,6 +110,24 @@ class DevicesApiTest {
   }
 
   @Test
+  void listPagesWithLimitAndOffsetAndGivesAllWithout() {
+    for (String id : java.util.List.of("page-a", "page-b", "page-c")) {
+      platform.post("/api/devices", newDevice(id).put("device_type", "page_type"));
+    }
+    java.util.function.Function<String, java.util.List<String>> ids = query -> platform.get("/api/devices?type=page_type" + query)
+        .array().stream().map(o -> ((JsonObject) o).getString("device_id")).toList();
+    assertThat(ids.apply("")).containsExactly("page-c", "page-b", "page-a");
+    assertThat(ids.apply("&limit=2")).containsExactly("page-c", "page-b");
+    assertThat(ids.apply("&limit=2&offset=2")).containsExactly("page-a");
+    assertThat(ids.apply("&offset=1")).containsExactly("page-b", "page-a");
+    for (String bad : java.util.List.of("limit=0", "limit=10001", "limit=x", "offset=-1", "limit=1&limit=2")) {
+      Reply reply = platform.get("/api/devices?" + bad);
+      assertThat(reply.status()).as(bad).isEqualTo(400);
+      assertThat(reply.error()).as(bad).containsAnyOf("limit", "offset");
+    }
+  }
+
+  @Test
   void unknownStatusFilterIsRefused() {
     Reply reply = platform.get("/api/devices?status=broken");
     assertThat(reply.status()).isEqualTo(400);
