@@ -17,7 +17,9 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Delivers the commands that could not be handed to MQTT when they were created (the API
@@ -33,6 +35,8 @@ final class CommandRedelivery {
   private final Pool pool;
   private final Duration minInterval;
   private final Map<String, Instant> lastLook = new HashMap<>();
+  private final Set<String> inFlight = new HashSet<>();
+  private final Set<String> again = new HashSet<>();
 
   CommandRedelivery(Vertx vertx, Pool pool, Duration minInterval) {
     this.vertx = vertx;
@@ -51,16 +55,34 @@ final class CommandRedelivery {
     if (lastLook.size() > 100_000) {
       lastLook.clear(); // bounded memory; forgetting only costs an extra query
     }
-    pool.preparedQuery("SELECT cmd_id, device_id, cmd, params, created_at FROM device_commands "
+    if (!inFlight.add(deviceId)) {
+      // A look at this device is under way: one more after it, never two at once (which
+      // would deliver the same command twice).
+      again.add(deviceId);
+      return;
+    }
+    redeliver(deviceId).onComplete(done -> {
+      inFlight.remove(deviceId);
+      if (again.remove(deviceId)) {
+        deviceActive(deviceId, true);
+      }
+    });
+  }
+
+  /** Delivers the device's waiting commands in order, stopping at the first that cannot be sent. */
+  Future<Void> redeliver(String deviceId) {
+    return pool.preparedQuery("SELECT cmd_id, device_id, cmd, params, created_at FROM device_commands "
             + "WHERE device_id = $1 AND status = 'pending' AND published_at IS NULL ORDER BY created_at")
         .execute(Tuple.of(deviceId))
-        .onSuccess(rows -> {
+        .compose(rows -> {
           Future<Void> chain = Future.succeededFuture();
           for (Row row : rows) {
             chain = chain.compose(v -> deliver(row));
           }
+          return chain;
         })
-        .onFailure(e -> LOG.warn("Looking up undelivered commands of {} failed: {}", deviceId, e.getMessage()));
+        .onFailure(e -> LOG.warn("Redelivering the waiting commands of {} stopped (tried again when it is next heard from): {}",
+            deviceId, e.getMessage()));
   }
 
   private Future<Void> deliver(Row row) {
@@ -73,7 +95,6 @@ final class CommandRedelivery {
             .execute(Tuple.of(envelope.cmdId())))
         .onSuccess(v -> LOG.info("Delivered command {} ({}) to {} after it came back", envelope.cmdId(),
             WireEnum.wire(envelope.cmd()), envelope.deviceId()))
-        .recover(e -> Future.succeededFuture())
         .mapEmpty();
   }
 }

@@ -1,6 +1,7 @@
 package io.iotmeter.lifecycle;
 
 import io.iotmeter.bus.BusAddress;
+import io.iotmeter.ops.Periodic;
 import io.iotmeter.intake.AcceptedMessage;
 import io.iotmeter.protocol.Category;
 import io.iotmeter.store.Database;
@@ -39,15 +40,14 @@ public final class LifecycleVerticle extends VerticleBase {
     CommandRedelivery redelivery = new CommandRedelivery(vertx, pool,
         Duration.ofMillis(commands.getLong("redelivery_check_ms", 30_000L)));
 
-    timers.add(vertx.setPeriodic(liveness.getLong("check_interval_ms", 5_000L), id -> check.run()
-        .onSuccess(n -> {
+    // Each scan runs once at a time: a slow database skips ticks instead of piling up scans.
+    timers.add(Periodic.every(vertx, liveness.getLong("check_interval_ms", 5_000L), "Liveness check", LOG,
+        () -> check.run().onSuccess(n -> {
           if (n > 0) {
             LOG.info("{} device(s) went silent and are now offline", n);
           }
-        })
-        .onFailure(e -> LOG.warn("Liveness check failed (retried next time): {}", e.getMessage()))));
-    timers.add(vertx.setPeriodic(commands.getLong("timeout_scan_ms", 10_000L), id -> timeouts.run()
-        .onFailure(e -> LOG.warn("Command time-out scan failed (retried next time): {}", e.getMessage()))));
+        })));
+    timers.add(Periodic.every(vertx, commands.getLong("timeout_scan_ms", 10_000L), "Command time-out scan", LOG, timeouts::run));
     for (Category category : Category.values()) {
       consumers.add(vertx.eventBus().localConsumer(BusAddress.ACCEPTED.address(category.categoryName()), message -> {
         AcceptedMessage accepted = AcceptedMessage.fromJson(message.body());

@@ -1,0 +1,102 @@
+package io.iotmeter.lifecycle;
+
+import io.iotmeter.bus.BusAddress;
+import io.iotmeter.store.Database;
+import io.iotmeter.store.SchemaMigrations;
+import io.iotmeter.support.Eventually;
+import io.iotmeter.support.TestPostgres;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The failure branches of command redelivery, against a real registry. */
+@Timeout(60)
+class CommandRedeliveryTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(15);
+  private static final String CMD_1 = "00000000-0000-0000-0000-000000000001";
+  private static final String CMD_2 = "00000000-0000-0000-0000-000000000002";
+
+  private Vertx vertx;
+  private Pool pool;
+  private JsonObject postgres;
+  private CommandRedelivery redelivery;
+
+  @BeforeEach
+  void setUp() {
+    vertx = Vertx.vertx();
+    postgres = TestPostgres.freshDatabase();
+    pool = Database.pool(vertx, postgres, "redelivery-test");
+    SchemaMigrations.migrate(vertx, pool).await();
+    TestPostgres.execute(postgres, "INSERT INTO device_commands (cmd_id, device_id, cmd, params, created_at) VALUES "
+        + "('" + CMD_1 + "', 'dc-meter-001', 'request_status', '{}', now() - interval '2 minutes'), "
+        + "('" + CMD_2 + "', 'dc-meter-001', 'reboot', '{}', now() - interval '1 minute')");
+    redelivery = new CommandRedelivery(vertx, pool, Duration.ZERO);
+  }
+
+  @AfterEach
+  void tearDown() {
+    pool.close().await();
+    vertx.close().await();
+  }
+
+  private long published() {
+    return TestPostgres.count(postgres, "SELECT count(*) FROM device_commands WHERE published_at IS NOT NULL");
+  }
+
+  @Test
+  void aSendThatFailsLeavesTheCommandsWaitingInOrder() {
+    // No MQTT verticle: the send fails (NO_HANDLERS); nothing is marked delivered.
+    redelivery.redeliver("dc-meter-001").otherwiseEmpty().await();
+    assertThat(published()).isZero();
+
+    // The first fails, the second must not overtake it.
+    List<String> sent = new CopyOnWriteArrayList<>();
+    MessageConsumer<JsonObject> mqtt = vertx.eventBus().consumer(BusAddress.COMMAND_SEND.address(), m -> {
+      sent.add(m.body().getString("cmd_id"));
+      if (sent.size() == 1) {
+        m.fail(503, "broker away");
+      } else {
+        m.reply(new JsonObject().put("delivered", true));
+      }
+    });
+    mqtt.completion().await();
+    redelivery.redeliver("dc-meter-001").otherwiseEmpty().await();
+    assertThat(sent).containsExactly(CMD_1);
+    assertThat(published()).isZero();
+
+    redelivery.redeliver("dc-meter-001").await();
+    assertThat(sent).containsExactly(CMD_1, CMD_1, CMD_2);
+    assertThat(published()).isEqualTo(2);
+  }
+
+  @Test
+  void aDeviceHeardTwiceAtOnceGetsEachCommandOnce() {
+    List<String> sent = new CopyOnWriteArrayList<>();
+    vertx.eventBus().<JsonObject>consumer(BusAddress.COMMAND_SEND.address(), m -> {
+      sent.add(m.body().getString("cmd_id"));
+      vertx.setTimer(50, id -> m.reply(new JsonObject().put("delivered", true)));
+    }).completion().await();
+    vertx.runOnContext(v -> {
+      redelivery.deviceActive("dc-meter-001", true);
+      redelivery.deviceActive("dc-meter-001", true);
+      redelivery.deviceActive("dc-meter-001", true);
+    });
+    Eventually.within(WAIT, () -> assertThat(published()).isEqualTo(2));
+    // Watch long enough to see a late second delivery.
+    Eventually.within(WAIT, () -> assertThat(sent).hasSize(2));
+    vertx.timer(1000).await();
+    assertThat(sent).containsExactly(CMD_1, CMD_2);
+  }
+}
