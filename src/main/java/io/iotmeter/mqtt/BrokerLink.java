@@ -7,18 +7,23 @@ import io.iotmeter.protocol.Category;
 import io.iotmeter.protocol.DeviceTopic;
 import io.netty.handler.codec.mqtt.MqttQoS;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.mqtt.MqttClient;
 import io.vertx.mqtt.MqttClientOptions;
 import io.vertx.mqtt.messages.MqttPublishMessage;
+import io.vertx.mqtt.messages.MqttSubAckMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One connection of the bridge to an external broker: a persistent session subscribed to the
@@ -31,9 +36,18 @@ final class BrokerLink {
   private static final Logger LOG = LoggerFactory.getLogger(BrokerLink.class);
 
   /** Where and how to connect. */
-  record Settings(String host, int port, String clientId, int qos, String sharedGroup, int keepAliveSeconds,
+  record Settings(String host, int port, String clientId, String sharedGroup, int keepAliveSeconds,
                   Duration minBackoff, Duration maxBackoff, String username, String password) {
   }
+
+  /**
+   * Our subscriptions' QoS. Always 1: the Vert.x client answers a QoS 2 message with PUBREC
+   * before the application sees it, so a crash in between would lose it; at QoS 1 the PUBACK
+   * waits until the message is durable, and the copies QoS 1 may bring are what the
+   * de-duplication removes.
+   */
+  static final int QOS = 1;
+  private static final long SUBACK_TIMEOUT_S = 10;
 
   private final Vertx vertx;
   private final Settings settings;
@@ -44,7 +58,11 @@ final class BrokerLink {
   private OrderedAcks acks = new OrderedAcks();
   private final Backoff backoff;
   private boolean stopped;
+  /** A reconnect is scheduled or under way: never two at once. */
+  private boolean reconnecting;
   private volatile boolean connected;
+  /** The filters the broker refused on the last connect (SUBACK failure or a lower QoS); empty when none. */
+  private volatile List<String> refused = List.of();
 
   BrokerLink(Vertx vertx, Settings settings, Handoff handoff, IngestMetrics metrics) {
     this.vertx = vertx;
@@ -61,6 +79,15 @@ final class BrokerLink {
 
   boolean connected() {
     return connected;
+  }
+
+  /** Connected and subscribed to every filter at the QoS asked for. */
+  boolean subscribed() {
+    return connected && refused.isEmpty();
+  }
+
+  List<String> refusedFilters() {
+    return refused;
   }
 
   /** Starts connecting; the future completes after the first attempt, whatever its outcome. */
@@ -95,23 +122,50 @@ final class BrokerLink {
     if (settings.username() != null && !settings.username().isEmpty()) {
       options.setUsername(settings.username()).setPassword(settings.password());
     }
-    client = MqttClient.create(vertx, options);
+    MqttClient attempt = MqttClient.create(vertx, options);
+    client = attempt;
     acks = new OrderedAcks();
-    client.publishHandler(this::onMessage);
-    client.closeHandler(v -> onClosed());
-    return client.connect(settings.port(), settings.host())
-        .compose(connack -> client.subscribe(filters()))
-        .onSuccess(v -> {
+    attempt.publishHandler(this::onMessage);
+    // Bound to this connection: the close of an older one must not touch a newer one.
+    attempt.closeHandler(v -> onClosed(attempt));
+    Map<String, Integer> filters = filters();
+    // subscribe() completes when SUBSCRIBE is sent; the broker's verdict comes with SUBACK.
+    Promise<MqttSubAckMessage> subscribed = Promise.promise();
+    attempt.subscribeCompletionHandler(subscribed::tryComplete);
+    return attempt.connect(settings.port(), settings.host())
+        .compose(connack -> attempt.subscribe(filters))
+        .compose(packetId -> subscribed.future().timeout(SUBACK_TIMEOUT_S, TimeUnit.SECONDS))
+        .onSuccess(suback -> {
+          List<String> names = new ArrayList<>(filters.keySet());
+          List<String> refusedNow = new ArrayList<>();
+          List<Integer> granted = suback.grantedQoSLevels();
+          for (int i = 0; i < names.size(); i++) {
+            // 0x80 is a refusal; a lower QoS than asked for could lose messages.
+            if (i >= granted.size() || granted.get(i) == 0x80 || granted.get(i) < QOS) {
+              refusedNow.add(names.get(i));
+            }
+          }
+          refused = List.copyOf(refusedNow);
           connected = true;
           backoff.reset();
           metrics.connection("bridge-" + name, true);
-          LOG.info("Bridge connected to broker {} as {} (QoS {} subscriptions{})", name, settings.clientId(), settings.qos(),
-              settings.sharedGroup() == null ? "" : ", shared group " + settings.sharedGroup());
+          if (refusedNow.isEmpty()) {
+            LOG.info("Bridge connected to broker {} as {} (QoS {} subscriptions{})", name, settings.clientId(), QOS,
+                settings.sharedGroup() == null ? "" : ", shared group " + settings.sharedGroup());
+          } else {
+            refusedNow.forEach(f -> metrics.error("mqtt_subscription_refused"));
+            LOG.error("Bridge connected to broker {} as {}, but the broker refused the subscriptions {} (granted {}): "
+                + "check its ACL for this client; the platform reports itself not ready", name, settings.clientId(),
+                refusedNow, granted);
+          }
         })
         .onFailure(e -> {
           LOG.warn("Bridge cannot connect to broker {}: {}", name, e.getMessage());
-          client.disconnect();
-          scheduleReconnect();
+          if (attempt.isConnected()) {
+            attempt.disconnect(); // its close handler schedules the reconnect
+          } else {
+            scheduleReconnect();
+          }
         })
         .mapEmpty();
   }
@@ -120,7 +174,7 @@ final class BrokerLink {
     Map<String, Integer> filters = new LinkedHashMap<>();
     for (Category category : Category.values()) {
       String filter = category.filter();
-      filters.put(settings.sharedGroup() == null ? filter : "$share/" + settings.sharedGroup() + "/" + filter, settings.qos());
+      filters.put(settings.sharedGroup() == null ? filter : "$share/" + settings.sharedGroup() + "/" + filter, QOS);
     }
     return filters;
   }
@@ -151,13 +205,18 @@ final class BrokerLink {
         })
         .onFailure(e -> {
           // Not acknowledged: the broker still holds it for our persistent session and sends it
-          // again when we reconnect.
-          LOG.warn("Bridge {}: message on {} could not be handed on ({}); reconnecting", name, message.topicName(), e.getMessage());
-          client.disconnect();
+          // again when we reconnect. Only the connection it came on is dropped, never a newer one.
+          if (receivedOn == client && receivedOn.isConnected()) {
+            LOG.warn("Bridge {}: message on {} could not be handed on ({}); reconnecting", name, message.topicName(), e.getMessage());
+            receivedOn.disconnect();
+          }
         });
   }
 
-  private void onClosed() {
+  private void onClosed(MqttClient closed) {
+    if (closed != client) {
+      return; // an older connection; the current one is not affected
+    }
     if (connected) {
       LOG.warn("Bridge lost broker {}", name);
     }
@@ -167,10 +226,12 @@ final class BrokerLink {
   }
 
   private void scheduleReconnect() {
-    if (stopped) {
+    if (stopped || reconnecting) {
       return;
     }
+    reconnecting = true;
     vertx.setTimer(backoff.next().toMillis(), id -> {
+      reconnecting = false;
       if (!stopped && !connected) {
         connect();
       }

@@ -34,10 +34,15 @@ public final class MqttBridgeVerticle extends VerticleBase {
     Handoff handoff = new Handoff(vertx, Duration.ofMillis(bridge.getLong("handoff_timeout_ms", 10_000L)));
     String clientId = bridge.getString("client_id", "iot-meter-bridge");
     String group = bridge.getString("shared_group", "");
+    if (bridge.containsKey("qos") && !Integer.valueOf(BrokerLink.QOS).equals(bridge.getValue("qos"))) {
+      return Future.failedFuture(new StartupException("mqtt_bridge.qos is no longer an option: the bridge always subscribes "
+          + "at QoS 1, which with de-duplication loses and doubles nothing (QoS 2 through the Vert.x client could lose a "
+          + "message in a crash); remove the setting"));
+    }
     for (Object entry : bridge.getJsonArray("brokers", new JsonArray())) {
       String[] hostPort = parse((String) entry);
       links.add(new BrokerLink(vertx, new BrokerLink.Settings(hostPort[0], Integer.parseInt(hostPort[1]), clientId,
-          bridge.getInteger("qos", 1), group.isEmpty() ? null : group, bridge.getInteger("keep_alive_s", 15),
+          group.isEmpty() ? null : group, bridge.getInteger("keep_alive_s", 15),
           Duration.ofMillis(bridge.getLong("min_backoff_ms", 500L)), Duration.ofMillis(bridge.getLong("max_backoff_ms", 30_000L)),
           bridge.getString("username"), bridge.getString("password")), handoff, metrics));
     }
@@ -58,10 +63,14 @@ public final class MqttBridgeVerticle extends VerticleBase {
       });
     });
     health = vertx.eventBus().consumer(BusAddress.HEALTH.address("mqtt"), request -> {
-      String detail = links.stream().map(l -> l.name() + (l.connected() ? " connected" : " disconnected"))
+      String detail = links.stream().map(l -> l.name() + (!l.connected() ? " disconnected"
+              : l.subscribed() ? " connected" : " refused subscriptions " + l.refusedFilters()))
           .collect(Collectors.joining(", "));
-      // Devices publish to every broker, so one reachable broker still receives everything.
-      request.reply(new JsonObject().put("ready", links.stream().anyMatch(BrokerLink::connected)).put("detail", detail));
+      // Devices publish to every broker, so one reachable broker still receives everything; a
+      // broker that refuses our subscriptions is a configuration fault that must not go unseen.
+      boolean ready = links.stream().anyMatch(BrokerLink::subscribed)
+          && links.stream().noneMatch(l -> l.connected() && !l.subscribed());
+      request.reply(new JsonObject().put("ready", ready).put("detail", detail));
     });
     return Future.all(commands.completion(), health.completion())
         .compose(v -> Future.all(links.stream().map(BrokerLink::start).toList()));
