@@ -77,6 +77,7 @@ public final class Main {
     }
     LOG.info("Starting IoT Meter {} with profile '{}', effective configuration:\n{}",
         PlatformMetrics.version(), cli.profile(), SecretMasker.mask(config).encodePrettily());
+    LOG.info(io.iotmeter.boot.MemoryBudget.describe(config, Runtime.getRuntime().maxMemory()));
 
     Vertx vertx;
     try {

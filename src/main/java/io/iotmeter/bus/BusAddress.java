@@ -38,6 +38,14 @@ public enum BusAddress {
           + "means no MQTT path can take it: the API answers 202 with mqtt_error and the command stays "
           + "pending."),
 
+  COMMAND_DELIVERED("iot.command.delivered", Delivery.SEND, Scope.CLUSTER,
+      "{cmd_id, device_id}",
+      "mqtt-server, when the device acknowledged the command's delivery (PUBCOMP; PUBACK at QoS 1); "
+          + "mqtt-bridge, when a broker took it",
+      "lifecycle (records delivered_at)",
+      "Until delivered, a pending command is sent again whenever its device is heard from: a command "
+          + "queued in memory for an offline device survives a platform restart that way."),
+
   MQTT_SESSION("iot.mqtt.session.<client_id>", Delivery.REQUEST, Scope.CLUSTER,
       "{v, cmd_id, ts, cmd, params, device_id} (a command envelope)",
       "mqtt-server, when iot.command.send reached a node that does not hold the device's connection",

@@ -88,6 +88,9 @@ public final class IntakeVerticle extends VerticleBase {
   private boolean registerUnknown;
   private int maxBatch;
   private int maxQueue;
+  private long maxQueueBytes;
+  /** Payload bytes of the requests in {@link #queue}. */
+  private long queuedBytes;
   private boolean committing;
   private volatile String lastFailure;
   private MessageConsumer<JsonObject> inbound;
@@ -113,6 +116,7 @@ public final class IntakeVerticle extends VerticleBase {
     registerUnknown = !"reject".equals(config.getString("unknown_devices", "register"));
     maxBatch = config.getInteger("max_batch", 500);
     maxQueue = config.getInteger("max_queue", 20_000);
+    maxQueueBytes = config.getLong("max_queue_bytes", 64L << 20);
     pool = Database.pool(vertx, config().getJsonObject("postgres"), "intake-" + System.identityHashCode(this));
     // Refused messages are kept for the archive's _rejected/ prefix: only where an archive takes them.
     keepEvidence = sinks.contains(SinkKind.ARCHIVE);
@@ -152,12 +156,16 @@ public final class IntakeVerticle extends VerticleBase {
   }
 
   private void onInbound(Message<JsonObject> request) {
-    if (queue.size() >= maxQueue) {
+    InboundMessage inbound = InboundMessage.fromJson(request.body());
+    long size = inbound.payload() == null ? 0 : inbound.payload().length;
+    if (queue.size() >= maxQueue || queuedBytes + size > maxQueueBytes) {
+      // Not acknowledged: the MQTT side holds the message and retries; its sockets pause at their bounds.
       metrics.error("intake_queue_full");
       request.fail(503, "intake queue full");
       return;
     }
-    queue.add(new Pending(request, InboundMessage.fromJson(request.body())));
+    queuedBytes += size;
+    queue.add(new Pending(request, inbound));
     commitNextBatch();
   }
 
@@ -168,7 +176,9 @@ public final class IntakeVerticle extends VerticleBase {
     committing = true;
     List<Pending> batch = new ArrayList<>(Math.min(queue.size(), maxBatch));
     while (!queue.isEmpty() && batch.size() < maxBatch) {
-      batch.add(queue.poll());
+      Pending next = queue.poll();
+      queuedBytes -= next.inbound().payload() == null ? 0 : next.inbound().payload().length;
+      batch.add(next);
     }
     process(batch).onComplete(done -> {
       committing = false;

@@ -20,10 +20,12 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 
 /**
- * Delivers the commands that could not be handed to MQTT when they were created (the API
- * answered 202): when their device shows up again, they go out in the order they were created.
+ * Delivers the commands their device has not acknowledged receiving — not handed to MQTT when
+ * they were created (the API answered 202), or queued in a session that a platform restart
+ * lost: when their device shows up again, they go out in the order they were created.
  * Devices are looked at no more than once per {@code minInterval}, so a chatty device does not
  * cost a query per message.
  */
@@ -69,10 +71,31 @@ final class CommandRedelivery {
     });
   }
 
-  /** Delivers the device's waiting commands in order, stopping at the first that cannot be sent. */
+  /**
+   * The device acknowledged the command's MQTT delivery: it is not sent again. (Until then a
+   * command queued in a session may be lost with the process, so it goes out again.)
+   */
+  void delivered(String cmdId, String deviceId) {
+    UUID id;
+    try {
+      id = UUID.fromString(cmdId);
+    } catch (IllegalArgumentException | NullPointerException e) {
+      return;
+    }
+    pool.preparedQuery("UPDATE device_commands SET delivered_at = now() WHERE cmd_id = $1 AND device_id = $2 AND delivered_at IS NULL")
+        .execute(Tuple.of(id, deviceId))
+        .onFailure(e -> LOG.warn("Recording the delivery of command {} failed (it may be sent again): {}", cmdId, e.getMessage()));
+  }
+
+  /**
+   * Sends the device's pending commands that it has not acknowledged receiving, in order,
+   * stopping at the first that cannot be sent. A session that still holds one gets no second
+   * copy; a device that got one twice (a restart between its PUBCOMP and our record of it)
+   * carries it out once, as it does for commands arriving through several brokers.
+   */
   Future<Void> redeliver(String deviceId) {
     return pool.preparedQuery("SELECT cmd_id, device_id, cmd, params, created_at FROM device_commands "
-            + "WHERE device_id = $1 AND status = 'pending' AND published_at IS NULL ORDER BY created_at")
+            + "WHERE device_id = $1 AND status = 'pending' AND delivered_at IS NULL ORDER BY created_at")
         .execute(Tuple.of(deviceId))
         .compose(rows -> {
           Future<Void> chain = Future.succeededFuture();

@@ -48,6 +48,8 @@ public final class LifecycleVerticle extends VerticleBase {
           }
         })));
     timers.add(Periodic.every(vertx, commands.getLong("timeout_scan_ms", 10_000L), "Command time-out scan", LOG, timeouts::run));
+    consumers.add(vertx.eventBus().consumer(BusAddress.COMMAND_DELIVERED.address(), message ->
+        redelivery.delivered(message.body().getString("cmd_id"), message.body().getString("device_id"))));
     for (Category category : Category.values()) {
       consumers.add(vertx.eventBus().localConsumer(BusAddress.ACCEPTED.address(category.categoryName()), message -> {
         AcceptedMessage accepted = AcceptedMessage.fromJson(message.body());

@@ -11,6 +11,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
  * The device endpoint's broker state on this node: sessions, the subscription index and
@@ -34,8 +38,12 @@ final class BrokerState implements Shareable {
     }
   }
 
-  /** What a connecting client finds. */
-  record Connected(boolean sessionPresent, String previousConnection) {
+  /** What a connecting client finds; {@code refused} when the node holds {@code max_sessions} already. */
+  record Connected(boolean sessionPresent, String previousConnection, boolean refused) {
+  }
+
+  /** A retained message and the client that set it (each client may set a bounded number). */
+  private record Retained(String clientId, Publication publication) {
   }
 
   private final Map<String, Session> sessions = new HashMap<>();
@@ -43,15 +51,33 @@ final class BrokerState implements Shareable {
   private final Map<String, Set<String>> exactSubscribers = new HashMap<>();
   /** Client ids with at least one wildcard filter. */
   private final Set<String> wildcardSubscribers = new HashSet<>();
-  private final Map<String, Publication> retained = new LinkedHashMap<>();
-  private final int maxQueued;
+  private final Map<String, Retained> retained = new LinkedHashMap<>();
+  private final Map<String, Integer> retainedByClient = new HashMap<>();
+  private long retainedBytes;
+  /** Payload bytes waiting in every session's queue on this node. */
+  private long totalQueuedBytes;
+  /** Payload bytes received by every connection of this node and not yet durable (hand-offs under way). */
+  private final AtomicLong pendingBytes = new AtomicLong();
+  private final AtomicInteger connectedClients = new AtomicInteger();
+  private final MqttLimits limits;
+  /** Told the error type of each message or request refused at a bound (counted by the caller). */
+  private final Consumer<String> refusals;
 
-  BrokerState(int maxQueued) {
-    this.maxQueued = maxQueued;
+  BrokerState(MqttLimits limits, Consumer<String> refusals) {
+    this.limits = limits;
+    this.refusals = refusals;
+  }
+
+  MqttLimits limits() {
+    return limits;
   }
 
   synchronized Connected connect(String clientId, boolean clean, String connection) {
     Session existing = sessions.get(clientId);
+    if (existing == null && sessions.size() >= limits.maxSessions()) {
+      refusals.accept("mqtt_sessions_full");
+      return new Connected(false, null, true);
+    }
     String previous = existing == null ? null : existing.connection;
     boolean present = existing != null && !clean && !existing.clean;
     if (existing != null && !present) {
@@ -64,10 +90,13 @@ final class BrokerState implements Shareable {
       requeueInFlight(session);
     }
     session.clean = clean;
+    if (previous == null) {
+      connectedClients.incrementAndGet();
+    }
     session.connection = connection;
     session.disconnectedAt = null;
     sessions.put(clientId, session);
-    return new Connected(present, previous);
+    return new Connected(present, previous, false);
   }
 
   /** The connection is gone; a clean session ends with it, a persistent one waits for the client. */
@@ -78,19 +107,58 @@ final class BrokerState implements Shareable {
     }
     session.connection = null;
     session.disconnectedAt = now;
+    connectedClients.decrementAndGet();
     requeueInFlight(session);
-    if (session.clean) {
+    // A persistent session with nothing to keep (no subscription, nothing waiting, no QoS 2
+    // exchange open) holds no state for an hour: a client that never completed a session costs nothing.
+    boolean empty = session.subscriptions.isEmpty() && session.queued.isEmpty() && session.awaitingRelease.isEmpty()
+        && session.released.isEmpty();
+    if (session.clean || empty) {
       removeSession(session);
     }
   }
 
   /** Unacknowledged messages are sent again when the client is back (spec 4.4). */
-  private static void requeueInFlight(Session session) {
+  private void requeueInFlight(Session session) {
     List<Publication> unacked = new ArrayList<>(session.inFlight.values());
     session.inFlight.clear();
     for (int i = unacked.size() - 1; i >= 0; i--) {
-      session.queued.addFirst(unacked.get(i));
+      enqueue(session, unacked.get(i), true);
     }
+  }
+
+  /**
+   * Queues a message for a client, bounded per session in count and bytes (the oldest goes
+   * first, as with Mosquitto's max_queued_messages) and per node in bytes (then the new message
+   * is not queued). False when it was not queued.
+   */
+  private boolean enqueue(Session session, Publication publication, boolean first) {
+    long size = publication.payload().length;
+    if (totalQueuedBytes + size > limits.maxTotalQueuedBytes()) {
+      refusals.accept("mqtt_queue_full");
+      return false;
+    }
+    if (first) {
+      session.queued.addFirst(publication);
+    } else {
+      session.queued.addLast(publication);
+    }
+    session.queuedBytes += size;
+    totalQueuedBytes += size;
+    while (session.queued.size() > limits.maxQueued() || session.queuedBytes > limits.maxQueuedBytes()) {
+      dequeue(session);
+      refusals.accept("mqtt_queue_overflow");
+    }
+    return true;
+  }
+
+  private Publication dequeue(Session session) {
+    Publication publication = session.queued.pollFirst();
+    if (publication != null) {
+      session.queuedBytes -= publication.payload().length;
+      totalQueuedBytes -= publication.payload().length;
+    }
+    return publication;
   }
 
   synchronized List<Integer> subscribe(String clientId, Map<String, Integer> filters) {
@@ -98,6 +166,11 @@ final class BrokerState implements Shareable {
     List<Integer> granted = new ArrayList<>();
     for (Map.Entry<String, Integer> filter : filters.entrySet()) {
       if (session == null || !TopicFilter.isValidFilter(filter.getKey())) {
+        granted.add(0x80);
+        continue;
+      }
+      if (!session.subscriptions.containsKey(filter.getKey()) && session.subscriptions.size() >= limits.maxSubscriptions()) {
+        refusals.accept("mqtt_subscription_limit");
         granted.add(0x80);
         continue;
       }
@@ -138,13 +211,15 @@ final class BrokerState implements Shareable {
    * for an offline persistent session a QoS 1/2 copy is queued (spec 3.1.2.4).
    */
   synchronized Route route(Publication publication) {
-    if (publication.retain()) {
-      if (publication.payload().length == 0) {
-        retained.remove(publication.topic());
-      } else {
-        retained.put(publication.topic(), publication);
-      }
-    }
+    return route(publication, p -> false);
+  }
+
+  /**
+   * Routes like {@link #route(Publication)}, but a session that already holds a publication
+   * {@code alreadyHeld} recognises (a command being delivered again) gets no second copy; it
+   * counts as reached.
+   */
+  synchronized Route route(Publication publication, Predicate<Publication> alreadyHeld) {
     Set<String> candidates = new HashSet<>(wildcardSubscribers);
     candidates.addAll(exactSubscribers.getOrDefault(publication.topic(), Set.of()));
     List<Delivery> deliveries = new ArrayList<>();
@@ -155,30 +230,93 @@ final class BrokerState implements Shareable {
       if (subscribed < 0) {
         continue;
       }
+      if (holds(session, alreadyHeld)) {
+        queued++;
+        continue;
+      }
       // Retain is only set on messages sent because of a new subscription (spec 3.3.1.3).
       Publication copy = publication.withQos(Math.min(subscribed, publication.qos())).withRetain(false);
       if (session.connection != null) {
         deliveries.add(new Delivery(session.connection, copy));
-      } else if (copy.qos() > 0) {
-        if (session.queued.size() >= maxQueued) {
-          session.queued.pollFirst(); // bounded: the oldest goes first
-        }
-        session.queued.add(copy);
+      } else if (copy.qos() > 0 && enqueue(session, copy, false)) {
         queued++;
       }
     }
     return new Route(deliveries, queued);
   }
 
+  /**
+   * Keeps (or, with an empty payload, clears) the retained message of a topic (spec 3.3.1.3),
+   * within the node's bounds in count and bytes and {@code max_retained_per_client} per client;
+   * beyond them the message is still routed, only not retained. False when it was not kept.
+   */
+  synchronized boolean retain(String clientId, Publication publication) {
+    Retained old = retained.get(publication.topic());
+    if (publication.payload().length == 0) {
+      if (old != null) {
+        forget(publication.topic(), old);
+      }
+      return true;
+    }
+    long size = publication.payload().length;
+    long bytesAfter = retainedBytes + size - (old == null ? 0 : old.publication().payload().length);
+    int ownedByClient = retainedByClient.getOrDefault(clientId, 0) - (old != null && old.clientId().equals(clientId) ? 1 : 0);
+    if ((old == null && retained.size() >= limits.maxRetained()) || bytesAfter > limits.maxRetainedBytes()
+        || ownedByClient >= limits.maxRetainedPerClient()) {
+      refusals.accept("mqtt_retained_refused");
+      return false;
+    }
+    if (old != null) {
+      forget(publication.topic(), old);
+    }
+    retained.put(publication.topic(), new Retained(clientId, publication));
+    retainedBytes += size;
+    retainedByClient.merge(clientId, 1, Integer::sum);
+    return true;
+  }
+
+  private void forget(String topic, Retained old) {
+    retained.remove(topic);
+    retainedBytes -= old.publication().payload().length;
+    retainedByClient.computeIfPresent(old.clientId(), (id, n) -> n <= 1 ? null : n - 1);
+  }
+
   /** Retained messages matching a new subscription, at the subscription's QoS. */
   synchronized List<Publication> retainedFor(String filter, int qos) {
     List<Publication> matching = new ArrayList<>();
-    retained.forEach((topic, publication) -> {
+    retained.forEach((topic, kept) -> {
       if (TopicFilter.matches(filter, topic)) {
+        Publication publication = kept.publication();
         matching.add(publication.withQos(Math.min(qos, publication.qos())).withRetain(true));
       }
     });
     return matching;
+  }
+
+  synchronized int retainedCount() {
+    return retained.size();
+  }
+
+  synchronized long retainedBytes() {
+    return retainedBytes;
+  }
+
+  synchronized long totalQueuedBytes() {
+    return totalQueuedBytes;
+  }
+
+  /** A connection received {@code delta} payload bytes that are not durable yet (negative when they are). */
+  long addPending(long delta) {
+    return pendingBytes.addAndGet(delta);
+  }
+
+  long pendingBytes() {
+    return pendingBytes.get();
+  }
+
+  /** The share of the node's pending bytes each connected client may hold once the node is over its bound. */
+  long fairPendingShare() {
+    return limits.maxTotalPendingBytes() / Math.max(1, connectedClients.get());
   }
 
   /** Takes up to {@code max} queued messages to send, registering them as in flight with fresh packet ids. */
@@ -189,12 +327,30 @@ final class BrokerState implements Shareable {
       return batch;
     }
     while (!session.queued.isEmpty() && session.inFlight.size() < max) {
-      Publication publication = session.queued.poll();
+      Publication publication = dequeue(session);
       int id = session.nextPacketId();
       session.inFlight.put(id, publication);
       batch.put(id, publication);
     }
     return batch;
+  }
+
+  /**
+   * A message reached a connection as it closed: a persistent session keeps it for the client's
+   * return. Returns the client's new connection when it is back already (send it there), else null.
+   */
+  synchronized String keepForLater(String clientId, String closedConnection, Publication publication) {
+    Session session = sessions.get(clientId);
+    if (session == null) {
+      return null;
+    }
+    if (session.connection != null && !session.connection.equals(closedConnection)) {
+      return session.connection;
+    }
+    if (!session.clean) {
+      enqueue(session, publication, false);
+    }
+    return null;
   }
 
   /** Registers an outgoing QoS 1/2 message; returns its packet id, or -1 when the window is full (it is queued). */
@@ -204,7 +360,7 @@ final class BrokerState implements Shareable {
       return -1;
     }
     if (session.inFlight.size() >= window) {
-      session.queued.add(publication);
+      enqueue(session, publication, false); // bounded: a client that never acknowledges cannot grow it
       return -1;
     }
     int id = session.nextPacketId();
@@ -212,27 +368,35 @@ final class BrokerState implements Shareable {
     return id;
   }
 
-  /** PUBACK (QoS 1) or PUBCOMP (QoS 2) arrived: the message is delivered. */
-  synchronized void delivered(String clientId, int packetId) {
+  /** PUBACK (QoS 1) or PUBCOMP (QoS 2) arrived: the message is delivered. Returns it (null if unknown). */
+  synchronized Publication delivered(String clientId, int packetId) {
     Session session = sessions.get(clientId);
-    if (session != null) {
-      session.inFlight.remove(packetId);
-      session.released.remove(packetId);
+    if (session == null) {
+      return null;
     }
+    Publication acked = session.inFlight.remove(packetId);
+    Publication completed = session.released.remove(packetId);
+    return acked != null ? acked : completed;
   }
 
   /** PUBREC arrived for our QoS 2 message: it is no longer to be resent, only released. */
   synchronized void received(String clientId, int packetId) {
     Session session = sessions.get(clientId);
     if (session != null) {
-      session.inFlight.remove(packetId);
-      session.released.add(packetId);
+      Publication publication = session.inFlight.remove(packetId);
+      session.released.put(packetId, publication);
     }
   }
 
   synchronized List<Integer> released(String clientId) {
     Session session = sessions.get(clientId);
-    return session == null ? List.of() : new ArrayList<>(session.released);
+    return session == null ? List.of() : new ArrayList<>(session.released.keySet());
+  }
+
+  /** Whether the client's session holds (queued, in flight or awaiting PUBCOMP) a publication {@code same} recognises. */
+  private static boolean holds(Session session, Predicate<Publication> same) {
+    return session.queued.stream().anyMatch(same) || session.inFlight.values().stream().anyMatch(same)
+        || session.released.values().stream().filter(java.util.Objects::nonNull).anyMatch(same);
   }
 
   /** Records a PUBREC we sent; false when this packet id was already awaiting its PUBREL (a resent PUBLISH). */
@@ -267,11 +431,18 @@ final class BrokerState implements Shareable {
   }
 
   synchronized int connectedCount() {
-    return (int) sessions.values().stream().filter(s -> s.connection != null).count();
+    return connectedClients.get();
+  }
+
+  synchronized int sessionCount() {
+    return sessions.size();
   }
 
   private void removeSession(Session session) {
     sessions.remove(session.clientId);
+    totalQueuedBytes -= session.queuedBytes;
+    session.queued.clear();
+    session.queuedBytes = 0;
     session.subscriptions.keySet().forEach(filter -> {
       Set<String> exact = exactSubscribers.get(filter);
       if (exact != null) {

@@ -51,9 +51,22 @@ final class CommandRouting {
     }
   }
 
+  /** The {@code cmd_id} of a command publication's envelope. */
+  static java.util.Optional<String> commandId(Publication publication) {
+    try {
+      return java.util.Optional.ofNullable(new JsonObject(new String(publication.payload(), java.nio.charset.StandardCharsets.UTF_8))
+          .getString("cmd_id"));
+    } catch (RuntimeException e) {
+      return java.util.Optional.empty();
+    }
+  }
+
   private BrokerState.Route routeHere(CommandEnvelope command) {
     Publication publication = new Publication(command.topic(), command.toMqttPayload().toBuffer().getBytes(), 2, false);
-    BrokerState.Route route = broker.route(publication);
+    String cmdId = command.cmdId().toString();
+    // A command sent again (redelivery) is not queued twice in a session that still holds it.
+    BrokerState.Route route = broker.route(publication,
+        held -> held.topic().equals(publication.topic()) && commandId(held).filter(cmdId::equals).isPresent());
     route.deliveries().forEach(d -> vertx.eventBus().send(d.connection(), d.publication().toJson()));
     return route;
   }

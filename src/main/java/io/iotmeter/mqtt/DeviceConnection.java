@@ -9,6 +9,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetSocket;
 import io.vertx.mqtt.MqttEndpoint;
 import io.vertx.mqtt.MqttTopicSubscription;
 import io.vertx.mqtt.messages.MqttPublishMessage;
@@ -40,7 +41,17 @@ final class DeviceConnection {
   private final BrokerState broker;
   private final Handoff handoff;
   private final IngestMetrics metrics;
+  private final MqttLimits limits;
   private final int window;
+  /** The TCP socket, to pause reading and to see the write queue; null if out of reach. */
+  private final NetSocket socket;
+  /** Messages (and their payload bytes) received from this client that are not durable yet. */
+  private int pendingCount;
+  private long pendingBytes;
+  private boolean paused;
+  /** When the client last sent anything (System.nanoTime), for clients without keep-alive. */
+  private long lastHeard = System.nanoTime();
+  private long idleTimer = -1;
   private final String clientId;
   private final String connection;
   private final OrderedAcks acks = new OrderedAcks();
@@ -58,7 +69,9 @@ final class DeviceConnection {
     this.broker = broker;
     this.handoff = handoff;
     this.metrics = metrics;
+    this.limits = broker.limits();
     this.window = window;
+    this.socket = EndpointSocket.of(endpoint);
     this.clientId = endpoint.clientIdentifier();
     this.connection = MqttServerVerticle.clientAddress(clientId, UUID.randomUUID().toString());
   }
@@ -73,23 +86,29 @@ final class DeviceConnection {
     endpoint.subscriptionAutoAck(false);
     endpoint.publishHandler(this::onPublish);
     endpoint.publishReleaseHandler(id -> {
+      heard();
       broker.releaseReceived(clientId, id);
       endpoint.publishComplete(id);
     });
     endpoint.publishAcknowledgeHandler(id -> {
-      broker.delivered(clientId, id);
+      heard();
+      commandDelivered(broker.delivered(clientId, id));
       sendQueued();
     });
     endpoint.publishReceivedHandler(id -> {
+      heard();
       broker.received(clientId, id);
       endpoint.publishRelease(id);
     });
     endpoint.publishCompletionHandler(id -> {
-      broker.delivered(clientId, id);
+      heard();
+      commandDelivered(broker.delivered(clientId, id));
       sendQueued();
     });
     endpoint.subscribeHandler(this::onSubscribe);
+    endpoint.pingHandler(v -> heard());
     endpoint.unsubscribeHandler(unsubscribe -> {
+      heard();
       broker.unsubscribe(clientId, unsubscribe.topics());
       endpoint.unsubscribeAcknowledge(unsubscribe.messageId());
     });
@@ -104,13 +123,56 @@ final class DeviceConnection {
     // Cluster-wide while connected: commands taken by another node find their way here.
     sessionAddress = vertx.eventBus().consumer(io.iotmeter.bus.BusAddress.MQTT_SESSION.address(clientId), sessionCommands);
     BrokerState.Connected connected = broker.connect(clientId, endpoint.isCleanSession(), connection);
+    if (connected.refused()) {
+      inbox.unregister();
+      sessionAddress.unregister();
+      silentClose = true;
+      endpoint.reject(MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE);
+      return;
+    }
     if (connected.previousConnection() != null) {
       // The same client connected again while its old connection still stood (spec 3.1.4).
       vertx.eventBus().send(connected.previousConnection(), new JsonObject().put("takeover", true));
     }
     endpoint.accept(connected.sessionPresent());
+    watchIdle();
     broker.released(clientId).forEach(endpoint::publishRelease);
     sendQueued();
+  }
+
+  /**
+   * Keep-alive (1.5 × the client's interval, vertx-mqtt) drops a silent client that asked for
+   * it; a client that asked for none (keep-alive 0) is dropped once it sent nothing, not even
+   * a PINGREQ, for {@code mqtt.idle_timeout_s} — so no silent or half-open socket is kept forever.
+   */
+  private void watchIdle() {
+    if (endpoint.keepAliveTimeSeconds() > 0 || limits.idleTimeoutSeconds() <= 0) {
+      return;
+    }
+    long limitNanos = limits.idleTimeoutSeconds() * 1_000_000_000L;
+    idleTimer = vertx.setPeriodic(Math.max(250, limits.idleTimeoutSeconds() * 250L), id -> {
+      if (System.nanoTime() - lastHeard > limitNanos && endpoint.isConnected()) {
+        metrics.error("mqtt_idle_closed");
+        LOG.debug("MQTT client {} sent nothing for {} s without keep-alive; closing", clientId, limits.idleTimeoutSeconds());
+        endpoint.close();
+      }
+    });
+  }
+
+  /**
+   * The client acknowledged (PUBACK / PUBCOMP) one of our messages: if it was its command, the
+   * command is delivered — only now, not when it was queued in memory (which a restart loses).
+   */
+  private void commandDelivered(Publication publication) {
+    if (publication == null || !publication.topic().equals("iot/" + clientId + "/command")) {
+      return;
+    }
+    CommandRouting.commandId(publication).ifPresent(cmdId -> vertx.eventBus().send(
+        io.iotmeter.bus.BusAddress.COMMAND_DELIVERED.address(), new JsonObject().put("cmd_id", cmdId).put("device_id", clientId)));
+  }
+
+  private void heard() {
+    lastHeard = System.nanoTime();
   }
 
   private void onInbox(JsonObject message) {
@@ -125,9 +187,21 @@ final class DeviceConnection {
   /** Sends a publication now, or leaves it queued when the client's in-flight window is full. */
   private void send(Publication publication) {
     if (!endpoint.isConnected()) {
+      // Routed here while the connection was closing: a persistent session keeps it for the
+      // client's return, as if it had been offline already.
+      String newer = publication.qos() > 0 ? broker.keepForLater(clientId, connection, publication) : null;
+      if (newer != null) {
+        vertx.eventBus().send(newer, publication.toJson());
+      }
       return;
     }
     if (publication.qos() == 0) {
+      // At most once: a client that does not read its socket loses QoS 0 messages, it cannot
+      // make the write queue (and the heap) grow.
+      if (socket != null && socket.writeQueueFull()) {
+        metrics.error("mqtt_qos0_dropped");
+        return;
+      }
       endpoint.publish(publication.topic(), publication.buffer(), MqttQoS.AT_MOST_ONCE, false, publication.retain());
       return;
     }
@@ -147,6 +221,7 @@ final class DeviceConnection {
   }
 
   private void onSubscribe(MqttSubscribeMessage subscribe) {
+    heard();
     Map<String, Integer> filters = new LinkedHashMap<>();
     for (MqttTopicSubscription subscription : subscribe.topicSubscriptions()) {
       filters.put(subscription.topicName(), subscription.qualityOfService().value());
@@ -165,6 +240,7 @@ final class DeviceConnection {
   }
 
   private void onPublish(MqttPublishMessage message) {
+    heard();
     int qos = message.qosLevel().value();
     int packetId = message.messageId();
     if (qos == 2 && message.isDup() && broker.isAwaitingRelease(clientId, packetId)) {
@@ -182,19 +258,81 @@ final class DeviceConnection {
       done(slot);
       return;
     }
+    // Held until durable: a saturated intake holds it back (and pauses this socket at its bound)
+    // for as long as the client stays connected.
     Future<?> handedOff = DeviceTopic.parse(message.topicName()).isPresent()
-        ? handoff.send(new InboundMessage(message.topicName(), payload, qos, "endpoint", clientId, Instant.now()))
+        ? handoff.sendWhile(new InboundMessage(message.topicName(), payload, qos, "endpoint", clientId, Instant.now()),
+            endpoint::isConnected)
         : Future.succeededFuture();
+    holding(payload.length);
+    handedOff.onComplete(v -> released(payload.length));
     handedOff.onSuccess(v -> {
+      if (publication.retain()) {
+        broker.retain(clientId, publication);
+      }
       broker.route(publication).deliveries().forEach(this::deliver);
       done(slot);
     }).onFailure(e -> {
       // Not acknowledged: the client keeps the message and sends it again after reconnecting.
-      LOG.warn("MQTT client {}: message on {} could not be handed on ({}); closing the connection",
-          clientId, message.topicName(), e.getMessage());
-      silentClose = true;
-      endpoint.close();
+      if (endpoint.isConnected()) {
+        LOG.warn("MQTT client {}: message on {} could not be handed on ({}); closing the connection",
+            clientId, message.topicName(), e.getMessage());
+        silentClose = true;
+        endpoint.close();
+      }
     });
+  }
+
+  /**
+   * One more message received and not durable yet. Past the client's bound (count or bytes), or
+   * when the node holds more than its bound and this client more than its share, the socket is
+   * paused: the client that sends most waits, TCP pushes back on it, everybody else goes on.
+   */
+  private void holding(long bytes) {
+    pendingCount++;
+    pendingBytes += bytes;
+    broker.addPending(bytes);
+    if (paused) {
+      return;
+    }
+    boolean overOwn = pendingCount > limits.maxPendingHandoffs() || pendingBytes > limits.maxPendingHandoffBytes();
+    boolean overShare = broker.pendingBytes() > limits.maxTotalPendingBytes() && pendingBytes > broker.fairPendingShare();
+    if (overOwn || overShare) {
+      if (socket == null) {
+        // No way to pause: disconnect without acknowledging (the client sends again later).
+        metrics.error("mqtt_backpressure_disconnect");
+        silentClose = true;
+        endpoint.close();
+        return;
+      }
+      paused = true;
+      socket.pause();
+      metrics.mqttPaused();
+      LOG.debug("MQTT client {}: {} messages ({} bytes) not yet durable; reading paused", clientId, pendingCount, pendingBytes);
+    }
+  }
+
+  private void released(long bytes) {
+    pendingCount--;
+    pendingBytes -= bytes;
+    broker.addPending(-bytes);
+    resumeIfBelow();
+  }
+
+  /** Reading resumes once the client is at half its bounds (and the node within its own, unless the client holds nothing). */
+  private void resumeIfBelow() {
+    if (!paused || !endpoint.isConnected()) {
+      return;
+    }
+    boolean ownLow = pendingCount <= limits.maxPendingHandoffs() / 2 && pendingBytes <= limits.maxPendingHandoffBytes() / 2;
+    boolean nodeLow = pendingBytes == 0 || broker.pendingBytes() <= limits.maxTotalPendingBytes() / 2;
+    if (ownLow && nodeLow) {
+      paused = false;
+      socket.resume();
+    } else if (ownLow && pendingCount == 0) {
+      // Holding nothing, the client waits for the others to drain: look again shortly.
+      vertx.setTimer(100, id -> resumeIfBelow());
+    }
   }
 
   private void done(OrderedAcks.Slot slot) {
@@ -224,6 +362,9 @@ final class DeviceConnection {
   }
 
   private void onClose() {
+    if (idleTimer >= 0) {
+      vertx.cancelTimer(idleTimer);
+    }
     inbox.unregister();
     sessionAddress.unregister();
     broker.disconnect(clientId, connection, Instant.now());
@@ -244,7 +385,12 @@ final class DeviceConnection {
     Future<?> handedOff = DeviceTopic.parse(will.topic()).isPresent()
         ? handoff.send(new InboundMessage(will.topic(), will.payload(), will.qos(), "endpoint", clientId, Instant.now()))
         : Future.succeededFuture();
-    handedOff.onComplete(v -> broker.route(will).deliveries().forEach(delivery ->
-        vertx.eventBus().send(delivery.connection(), delivery.publication().toJson())));
+    handedOff.onComplete(v -> {
+      if (will.retain()) {
+        broker.retain(clientId, will);
+      }
+      broker.route(will).deliveries().forEach(delivery ->
+          vertx.eventBus().send(delivery.connection(), delivery.publication().toJson()));
+    });
   }
 }

@@ -9,6 +9,7 @@ import io.vertx.core.json.JsonObject;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 
 /**
  * Hands a received message to the intake over {@code iot.inbound} and waits until it is
@@ -30,18 +31,32 @@ public final class Handoff {
 
   /** Succeeds with the intake's answer ({@code outcome}: accepted, duplicate, rejected). */
   public Future<JsonObject> send(InboundMessage message) {
-    return attempt(message.toJson(), 0);
+    return attempt(message.toJson(), 0, () -> false);
   }
 
-  private Future<JsonObject> attempt(JsonObject body, int retry) {
+  /**
+   * Like {@link #send}, but keeps trying (every {@link #PATIENCE}) for as long as {@code wanted}
+   * says the sender is still there: a saturated or unreachable intake then holds the message
+   * back — and the sender's socket, at its bound — instead of failing it and dropping the
+   * connection. Fails only once nobody wants the answer any more.
+   */
+  public Future<JsonObject> sendWhile(InboundMessage message, BooleanSupplier wanted) {
+    return attempt(message.toJson(), 0, wanted);
+  }
+
+  static final Duration PATIENCE = Duration.ofSeconds(5);
+
+  private Future<JsonObject> attempt(JsonObject body, int retry, BooleanSupplier wanted) {
     return vertx.eventBus().<JsonObject>request(BusAddress.INBOUND.address(), body, options)
         .map(reply -> reply.body())
         .recover(e -> {
-          if (retry >= RETRIES.size()) {
+          boolean patient = retry >= RETRIES.size();
+          if (patient && !wanted.getAsBoolean()) {
             return Future.failedFuture(e);
           }
-          return Future.<Void>future(p -> vertx.setTimer(RETRIES.get(retry).toMillis(), id -> p.complete()))
-              .compose(v -> attempt(body, retry + 1));
+          Duration delay = patient ? PATIENCE : RETRIES.get(retry);
+          return Future.<Void>future(p -> vertx.setTimer(delay.toMillis(), id -> p.complete()))
+              .compose(v -> attempt(body, Math.min(retry + 1, RETRIES.size()), wanted));
         });
   }
 }

@@ -57,6 +57,9 @@ public final class MqttBridgeVerticle extends VerticleBase {
         long delivered = sent.stream().filter(Future::succeeded).count();
         if (delivered > 0) {
           request.reply(new JsonObject().put("delivered", true).put("brokers", delivered));
+          // Through brokers the device's own receipt is not visible: a broker that took it is as far as we can see.
+          vertx.eventBus().send(BusAddress.COMMAND_DELIVERED.address(), new JsonObject()
+              .put("cmd_id", command.cmdId().toString()).put("device_id", command.deviceId()));
         } else {
           request.fail(503, "no broker reachable: " + links.stream().map(BrokerLink::name).collect(Collectors.joining(", ")));
         }

@@ -42,19 +42,24 @@ public final class MqttServerVerticle extends VerticleBase {
   public Future<?> start() {
     JsonObject mqtt = config().getJsonObject("mqtt");
     int port = mqtt.getInteger("port");
-    int window = mqtt.getInteger("max_inflight", 20);
+    MqttLimits limits = MqttLimits.fromConfig(mqtt);
+    int window = limits.window();
     Duration expiry = Duration.ofSeconds(mqtt.getLong("session_expiry_s", 3600L));
     IngestMetrics metrics = IngestMetrics.of(PlatformMetrics.registry(config()));
     BrokerState broker = (BrokerState) vertx.sharedData().getLocalMap("iot.mqtt.server")
-        .computeIfAbsent(BROKER_KEY, k -> new BrokerState(mqtt.getInteger("max_queued", 1000)));
+        .computeIfAbsent(BROKER_KEY, k -> new BrokerState(limits, metrics::error));
     Handoff handoff = new Handoff(vertx, Duration.ofMillis(mqtt.getLong("handoff_timeout_ms", 10_000L)));
 
-    server = MqttServer.create(vertx, new MqttServerOptions()
+    MqttServerOptions options = new MqttServerOptions()
         .setHost(mqtt.getString("host", "0.0.0.0"))
         .setPort(port)
         .setMaxMessageSize(mqtt.getInteger("max_message_bytes", 256 * 1024))
         .setMaxClientIdLength(128)
-        .setTimeoutOnConnect(mqtt.getInteger("connect_timeout_s", 30)));
+        .setTimeoutOnConnect(mqtt.getInteger("connect_timeout_s", 30));
+    // Half-open sockets of clients that asked for no keep-alive are found by TCP keep-alive and
+    // by DeviceConnection's idle limit (vertx-mqtt owns the channel's idle handler).
+    options.setTcpKeepAlive(true);
+    server = MqttServer.create(vertx, options);
     CommandRouting sessionRouting = new CommandRouting(vertx, broker);
     server.endpointHandler(endpoint -> new DeviceConnection(vertx, endpoint, broker, handoff, metrics, window,
         sessionRouting::onSessionCommand).accept());

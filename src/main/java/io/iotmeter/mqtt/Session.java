@@ -25,10 +25,12 @@ final class Session {
   final Set<Integer> awaitingRelease = new HashSet<>();
   /** Our messages not yet sent (client offline, or its in-flight window full). */
   final Deque<Publication> queued = new ArrayDeque<>();
+  /** Payload bytes of {@link #queued} (bounded by {@code max_queued_bytes}). */
+  long queuedBytes;
   /** Our messages sent and not yet acknowledged, by packet id. */
   final Map<Integer, Publication> inFlight = new LinkedHashMap<>();
-  /** Our QoS 2 messages the client has PUBREC'd: PUBREL sent, PUBCOMP awaited. */
-  final Set<Integer> released = new HashSet<>();
+  /** Our QoS 2 messages the client has PUBREC'd (by packet id): PUBREL sent, PUBCOMP awaited. */
+  final Map<Integer, Publication> released = new LinkedHashMap<>();
   private int lastPacketId;
 
   Session(String clientId) {
@@ -39,7 +41,7 @@ final class Session {
   int nextPacketId() {
     for (int i = 0; i < 65535; i++) {
       lastPacketId = lastPacketId % 65535 + 1;
-      if (!inFlight.containsKey(lastPacketId) && !released.contains(lastPacketId)) {
+      if (!inFlight.containsKey(lastPacketId) && !released.containsKey(lastPacketId)) {
         return lastPacketId;
       }
     }

@@ -46,6 +46,8 @@ public final class IngestMetrics {
         .description("Quarantined messages not replayed yet (GET /api/quarantine)").register(registry);
     Counter.builder("mqtt_collector.rejected.evidence.dropped")
         .description("Refused messages beyond a sender's evidence budget: counted, not kept").register(registry);
+    Counter.builder("mqtt_collector.mqtt.paused").description("Times a device connection's reading was paused (back-pressure)")
+        .register(registry);
     for (String reason : new String[] {"first_copy", "counter_reset"}) {
       Counter.builder("mqtt_collector.dedup.overrides")
           .description("Messages the sequence state took for copies that the exact check found new, by reason")
@@ -89,6 +91,12 @@ public final class IngestMetrics {
     Counter.builder("mqtt_collector.dedup.overrides")
         .description("Messages the sequence state took for copies that the exact check found new, by reason")
         .tag("reason", reason).register(registry).increment();
+  }
+
+  /** A device endpoint connection stopped reading: its messages were not becoming durable fast enough. */
+  public void mqttPaused() {
+    Counter.builder("mqtt_collector.mqtt.paused").description("Times a device connection's reading was paused (back-pressure)")
+        .register(registry).increment();
   }
 
   public void quarantineWaiting(long count) {

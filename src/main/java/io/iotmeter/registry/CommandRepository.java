@@ -17,7 +17,7 @@ import java.util.UUID;
 /** The {@code device_commands} table: commands sent to devices and their acknowledgements. */
 public final class CommandRepository {
 
-  private static final String COLUMNS = "id, cmd_id, device_id, cmd, params, status, ack_detail, created_at, acked_at";
+  private static final String COLUMNS = "id, cmd_id, device_id, cmd, params, status, ack_detail, created_at, acked_at, delivered_at";
 
   private final Pool pool;
 
@@ -84,6 +84,8 @@ public final class CommandRepository {
         .put("status", row.getString("status"))
         .put("ack_detail", row.getString("ack_detail"))
         .put("created_at", Rows.iso(row.getOffsetDateTime("created_at")))
-        .put("acked_at", Rows.iso(row.getOffsetDateTime("acked_at")));
+        .put("acked_at", Rows.iso(row.getOffsetDateTime("acked_at")))
+        // When the device acknowledged receiving it over MQTT (PUBCOMP); null while it waits.
+        .put("delivered_at", Rows.iso(row.getOffsetDateTime("delivered_at")));
   }
 }

@@ -47,14 +47,15 @@ public final class JournalFeed {
   private static final Logger LOG = LoggerFactory.getLogger(JournalFeed.class);
 
   /** Tuning of a feed. */
-  public record Options(int maxBatch, Duration linger, int maxBuffer, Duration recoveryInterval, Duration recoveryGrace,
-                        Duration minBackoff, Duration maxBackoff) {
+  public record Options(int maxBatch, Duration linger, int maxBuffer, long maxBufferBytes, Duration recoveryInterval,
+                        Duration recoveryGrace, Duration minBackoff, Duration maxBackoff) {
 
     public static Options fromConfig(JsonObject sinkConfig) {
       return new Options(
           sinkConfig.getInteger("max_batch", 1000),
           Duration.ofMillis(sinkConfig.getLong("linger_ms", 0L)),
           sinkConfig.getInteger("max_buffer", 50_000),
+          sinkConfig.getLong("max_buffer_bytes", 64L << 20),
           Duration.ofMillis(sinkConfig.getLong("recovery_interval_ms", 5_000L)),
           Duration.ofMillis(sinkConfig.getLong("recovery_grace_ms", 10_000L)),
           Duration.ofMillis(sinkConfig.getLong("min_backoff_ms", 200L)),
@@ -74,6 +75,8 @@ public final class JournalFeed {
   private final Options options;
   private final java.util.function.Consumer<Boolean> readiness;
   private final Deque<AcceptedMessage> buffer = new ArrayDeque<>();
+  /** Payload characters in {@link #buffer} (bounded by {@code max_buffer_bytes}). */
+  private long bufferBytes;
   /** Journal ids buffered or being written, so recovery does not queue them twice. */
   private final Set<Long> queued = new HashSet<>();
   private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
@@ -137,12 +140,13 @@ public final class JournalFeed {
   }
 
   private void offer(AcceptedMessage message) {
-    if (stopping || buffer.size() >= options.maxBuffer()) {
+    if (stopping || buffer.size() >= options.maxBuffer() || bufferBytes + message.payload().length() > options.maxBufferBytes()) {
       // The journal still holds it: recovery brings it back once the sink has caught up.
       return;
     }
     if (queued.add(message.journalId())) {
       buffer.add(message);
+      bufferBytes += message.payload().length();
       writeNext();
     }
   }
@@ -171,7 +175,9 @@ public final class JournalFeed {
     writing = true;
     List<AcceptedMessage> batch = new ArrayList<>(Math.min(buffer.size(), options.maxBatch()));
     while (!buffer.isEmpty() && batch.size() < options.maxBatch()) {
-      batch.add(buffer.poll());
+      AcceptedMessage next = buffer.poll();
+      bufferBytes -= next.payload().length();
+      batch.add(next);
     }
     store(batch, 0).onComplete(done -> {
       batch.forEach(m -> queued.remove(m.journalId()));
@@ -333,7 +339,7 @@ public final class JournalFeed {
 
   /** Brings back what is pending for this sink in the journal but not queued here. */
   private void recover() {
-    if (recovering || stopping || buffer.size() >= options.maxBuffer() / 2) {
+    if (recovering || stopping || buffer.size() >= options.maxBuffer() / 2 || bufferBytes >= options.maxBufferBytes() / 2) {
       return;
     }
     recovering = true;

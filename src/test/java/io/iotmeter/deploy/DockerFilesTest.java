@@ -81,4 +81,36 @@ class DockerFilesTest {
         .contains("iot-meter.jar run").contains("\"--profile\", \"compose\"").contains("EXPOSE 8080 1883");
     assertThat(Files.readString(Path.of("docker/mosquitto/mosquitto.conf"))).contains("listener 1883").contains("persistence true");
   }
+
+  /** The heap share of the image's JVM (MaxRAMPercentage in the Dockerfile). */
+  static double heapShare() throws Exception {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("MaxRAMPercentage=([0-9.]+)")
+        .matcher(Files.readString(Path.of("docker/Dockerfile")));
+    assertThat(m.find()).as("the Dockerfile sets MaxRAMPercentage").isTrue();
+    return Double.parseDouble(m.group(1)) / 100;
+  }
+
+  /** "2g", "512m", "2Gi", "512Mi" in bytes. */
+  static long memory(String text) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]+)([kKmMgG])i?[bB]?").matcher(text.trim());
+    assertThat(m.matches()).as(text).isTrue();
+    long n = Long.parseLong(m.group(1));
+    return switch (Character.toLowerCase(m.group(2).charAt(0))) {
+      case 'k' -> n << 10;
+      case 'm' -> n << 20;
+      default -> n << 30;
+    };
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void thePlatformContainersHeapHoldsItsBounds() throws Exception {
+    Map<String, Object> platform = (Map<String, Object>) ((Map<String, Object>) yaml("docker/docker-compose.yml").get("services"))
+        .get("platform");
+    assertThat(platform).containsKey("mem_limit");
+    long heap = (long) (memory(String.valueOf(platform.get("mem_limit"))) * heapShare());
+    long budget = io.iotmeter.boot.MemoryBudget.bytes(composeProfile());
+    assertThat(budget).as("bounds of the compose profile").isGreaterThan(io.iotmeter.boot.MemoryBudget.BASE_BYTES);
+    assertThat(heap).as("heap of the compose platform container vs its bounds (%d MiB)", budget >> 20).isGreaterThanOrEqualTo(budget);
+  }
 }

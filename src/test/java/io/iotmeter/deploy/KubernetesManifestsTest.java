@@ -84,6 +84,14 @@ class KubernetesManifestsTest {
                 .map(p -> p.get("containerPort")).toList();
             assertThat(ports).contains(5701);
             assertThat(ports).containsAnyOf(8080, 8081);
+            // The heap (a share of the memory limit) holds the bounds of what this role deploys.
+            Map<String, Object> resources = (Map<String, Object>) container.get("resources");
+            assertThat(resources).as(file + ": resources").isNotNull();
+            String limit = String.valueOf(((Map<String, Object>) resources.get("limits")).get("memory"));
+            long heap = (long) (DockerFilesTest.memory(limit) * DockerFilesTest.heapShare());
+            JsonObject node = clusterProfile().put("roles", new io.vertx.core.json.JsonArray(List.of(roles.split(","))));
+            long budget = io.iotmeter.boot.MemoryBudget.bytes(node);
+            assertThat(heap).as("%s: heap of a %s node vs its bounds (%d MiB)", file, roles, budget >> 20).isGreaterThanOrEqualTo(budget);
           }
         }
       }

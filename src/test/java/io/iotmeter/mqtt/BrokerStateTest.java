@@ -12,7 +12,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class BrokerStateTest {
 
-  private final BrokerState broker = new BrokerState(3);
+  private final List<String> refusals = new java.util.ArrayList<>();
+  private final BrokerState broker = new BrokerState(MqttLimits.forTests(3), refusals::add);
+
+  private BrokerState brokerWith(io.vertx.core.json.JsonObject mqtt) {
+    return new BrokerState(MqttLimits.fromConfig(mqtt), refusals::add);
+  }
+
+  private static Publication sized(String topic, int bytes, boolean retain) {
+    return new Publication(topic, new byte[bytes], 1, retain);
+  }
 
   private static Publication publication(String topic, int qos, boolean retain) {
     return new Publication(topic, "x".getBytes(StandardCharsets.UTF_8), qos, retain);
@@ -62,6 +71,7 @@ class BrokerStateTest {
   void persistentSessionsExpire() {
     Instant left = Instant.parse("2026-02-12T10:00:00Z");
     broker.connect("p", false, "conn-1");
+    broker.subscribe("p", Map.of("iot/p/command", 2));
     broker.disconnect("p", "conn-1", left);
     assertThat(broker.expire(left.plusSeconds(3599), Duration.ofSeconds(3600))).isZero();
     assertThat(broker.expire(left.plusSeconds(3601), Duration.ofSeconds(3600))).isEqualTo(1);
@@ -80,13 +90,91 @@ class BrokerStateTest {
 
   @Test
   void retainedMessagesReachNewSubscribersAndAnEmptyPayloadClearsThem() {
-    broker.route(publication("iot/d1/status", 1, true));
-    broker.route(publication("iot/d2/status", 1, true));
+    broker.retain("d1", publication("iot/d1/status", 1, true));
+    broker.retain("d2", publication("iot/d2/status", 1, true));
     List<Publication> retained = broker.retainedFor("iot/+/status", 1);
     assertThat(retained).extracting(Publication::topic).containsExactlyInAnyOrder("iot/d1/status", "iot/d2/status");
     assertThat(retained).allMatch(Publication::retain);
-    broker.route(new Publication("iot/d1/status", new byte[0], 1, true));
+    broker.retain("d1", new Publication("iot/d1/status", new byte[0], 1, true));
     assertThat(broker.retainedFor("iot/+/status", 1)).extracting(Publication::topic).containsExactly("iot/d2/status");
+  }
+
+  @Test
+  void retainedMessagesAreBoundedPerClientInCountAndPerNodeInBytes() {
+    BrokerState bounded = brokerWith(new io.vertx.core.json.JsonObject().put("max_retained_per_client", 2)
+        .put("max_retained", 3).put("max_retained_bytes", 1000));
+    assertThat(bounded.retain("a", sized("iot/a/1", 10, true))).isTrue();
+    assertThat(bounded.retain("a", sized("iot/a/2", 10, true))).isTrue();
+    assertThat(bounded.retain("a", sized("iot/a/3", 10, true))).as("a third for one client").isFalse();
+    assertThat(bounded.retain("a", sized("iot/a/2", 20, true))).as("replacing its own counts once").isTrue();
+    assertThat(bounded.retain("b", sized("iot/b/1", 990, true))).as("over the node's bytes").isFalse();
+    assertThat(bounded.retain("b", sized("iot/b/1", 900, true))).isTrue();
+    assertThat(bounded.retain("c", sized("iot/c/1", 1, true))).as("over the node's count").isFalse();
+    assertThat(bounded.retainedCount()).isEqualTo(3);
+    assertThat(bounded.retainedBytes()).isEqualTo(930);
+    bounded.retain("a", new Publication("iot/a/1", new byte[0], 1, true));
+    assertThat(bounded.retain("c", sized("iot/c/1", 1, true))).as("clearing frees room").isTrue();
+    assertThat(refusals).containsOnly("mqtt_retained_refused").hasSize(3);
+  }
+
+  @Test
+  void aSessionQueueIsBoundedInBytesAlsoWhileItsClientIsOnlineAndNeverAcknowledges() {
+    BrokerState bounded = brokerWith(new io.vertx.core.json.JsonObject().put("max_queued", 1000).put("max_queued_bytes", 1000));
+    bounded.connect("greedy", false, "conn-g");
+    bounded.subscribe("greedy", Map.of("iot/#", 1));
+    int window = 2;
+    for (int i = 0; i < 50; i++) {
+      bounded.startSending("greedy", sized("iot/x/" + i, 100, false), window);
+    }
+    assertThat(bounded.totalQueuedBytes()).isEqualTo(1000);
+    assertThat(refusals).containsOnly("mqtt_queue_overflow").hasSize(50 - window - 10);
+    // The newest are kept: on reconnect the two in flight go back to the front and, over the
+    // bound, are the oldest to go.
+    bounded.disconnect("greedy", "conn-g", Instant.now());
+    bounded.connect("greedy", false, "conn-g2");
+    List<String> topics = bounded.takeQueued("greedy", 100).values().stream().map(Publication::topic).toList();
+    assertThat(topics).hasSize(10).startsWith("iot/x/40").endsWith("iot/x/49").doesNotContain("iot/x/0");
+    assertThat(bounded.totalQueuedBytes()).isZero();
+  }
+
+  @Test
+  void theNodeBoundsAllQueuesTogether() {
+    BrokerState bounded = brokerWith(new io.vertx.core.json.JsonObject().put("max_queued_bytes", 1000)
+        .put("max_total_queued_bytes", 1500));
+    for (String id : List.of("a", "b")) {
+      bounded.connect(id, false, "conn-" + id);
+      bounded.subscribe(id, Map.of("iot/" + id + "/command", 1));
+      bounded.disconnect(id, "conn-" + id, Instant.now());
+    }
+    for (int i = 0; i < 10; i++) {
+      bounded.route(sized("iot/a/command", 100, false));
+    }
+    assertThat(bounded.route(sized("iot/b/command", 600, false)).queued()).as("over the node's bytes").isZero();
+    assertThat(bounded.route(sized("iot/b/command", 500, false)).queued()).isEqualTo(1);
+    assertThat(bounded.totalQueuedBytes()).isEqualTo(1500);
+    assertThat(refusals).contains("mqtt_queue_full");
+  }
+
+  @Test
+  void subscriptionsAndSessionsAreBounded() {
+    BrokerState bounded = brokerWith(new io.vertx.core.json.JsonObject().put("max_subscriptions", 2).put("max_sessions", 2));
+    bounded.connect("a", false, "conn-a");
+    assertThat(bounded.subscribe("a", new java.util.LinkedHashMap<>(Map.of("iot/1", 1)))).containsExactly(1);
+    assertThat(bounded.subscribe("a", new java.util.LinkedHashMap<>(Map.of("iot/2", 1)))).containsExactly(1);
+    assertThat(bounded.subscribe("a", new java.util.LinkedHashMap<>(Map.of("iot/3", 1)))).containsExactly(0x80);
+    assertThat(bounded.subscribe("a", new java.util.LinkedHashMap<>(Map.of("iot/2", 2)))).as("a filter it has").containsExactly(2);
+    bounded.connect("b", true, "conn-b");
+    assertThat(bounded.connect("c", true, "conn-c").refused()).isTrue();
+    assertThat(bounded.connect("a", false, "conn-a2").refused()).as("an existing session is not refused").isFalse();
+    assertThat(refusals).contains("mqtt_subscription_limit", "mqtt_sessions_full");
+  }
+
+  @Test
+  void aPersistentSessionWithNothingToKeepEndsWithItsConnection() {
+    broker.connect("never-subscribed", false, "conn-1");
+    broker.disconnect("never-subscribed", "conn-1", Instant.now());
+    assertThat(broker.hasSession("never-subscribed")).isFalse();
+    assertThat(broker.sessionCount()).isZero();
   }
 
   @Test

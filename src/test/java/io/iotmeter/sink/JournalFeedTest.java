@@ -43,7 +43,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class JournalFeedTest {
 
   private static final Duration WAIT = Duration.ofSeconds(20);
-  private static final JournalFeed.Options OPTIONS = new JournalFeed.Options(100, Duration.ZERO, 1000,
+  private static final JournalFeed.Options OPTIONS = new JournalFeed.Options(100, Duration.ZERO, 1000, 64L << 20,
       Duration.ofMillis(100), Duration.ZERO, Duration.ofMillis(5), Duration.ofMillis(40));
 
   private Vertx vertx;

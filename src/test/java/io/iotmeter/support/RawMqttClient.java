@@ -40,7 +40,10 @@ public final class RawMqttClient implements AutoCloseable {
     this.client = client;
     this.socket = socket;
     socket.handler(this::onData);
+    socket.closeHandler(v -> closed = true);
   }
+
+  private volatile boolean closed;
 
   public static RawMqttClient connect(Vertx vertx, int port, String clientId, boolean clean, int keepAliveSeconds,
                                       String willTopic, String willPayload) {
@@ -72,6 +75,45 @@ public final class RawMqttClient implements AutoCloseable {
     }
     body.appendBytes(payload.getBytes(StandardCharsets.UTF_8));
     write(0x30 | (dup ? 0x08 : 0) | (qos << 1), body);
+  }
+
+  /**
+   * Publishes raw bytes and returns once the socket took them — which blocks while the server
+   * does not read (TCP back-pressure); fails after {@code timeout}.
+   */
+  public boolean publishBytes(String topic, byte[] payload, int qos, int packetId, Duration timeout) {
+    Buffer body = string(topic);
+    if (qos > 0) {
+      body.appendShort((short) packetId);
+    }
+    body.appendBytes(payload);
+    try {
+      writeAsync(0x30 | (qos << 1), body).toCompletionStage().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (java.util.concurrent.TimeoutException e) {
+      return false;
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /** A retained QoS 0 message. */
+  public void publishRetained(String topic, String payload) {
+    write(0x31, string(topic).appendBytes(payload.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /** Stops reading the socket: a client that never reads what the server sends. */
+  public void pauseReading() {
+    socket.pause();
+  }
+
+  /** Bytes the server wrote that this client has not read yet are not counted; what it did read is. */
+  public int receivedCount() {
+    return received.size();
+  }
+
+  public boolean isClosed() {
+    return closed;
   }
 
   public void pubrel(int packetId) {
@@ -131,6 +173,10 @@ public final class RawMqttClient implements AutoCloseable {
   }
 
   private void write(int firstByte, Buffer body) {
+    writeAsync(firstByte, body).await();
+  }
+
+  private io.vertx.core.Future<Void> writeAsync(int firstByte, Buffer body) {
     Buffer packet = Buffer.buffer().appendByte((byte) firstByte);
     int length = body.length();
     do {
@@ -138,7 +184,7 @@ public final class RawMqttClient implements AutoCloseable {
       length /= 128;
       packet.appendByte((byte) (length > 0 ? digit | 0x80 : digit));
     } while (length > 0);
-    socket.write(packet.appendBuffer(body)).await();
+    return socket.write(packet.appendBuffer(body));
   }
 
   private void onData(Buffer data) {

@@ -97,6 +97,16 @@ public final class TestMeter implements AutoCloseable {
     }
   }
 
+  /** True when nothing at all is delivered to this meter within {@code window} (an absence check: watch long enough). */
+  public boolean receiveNone(Duration window) {
+    try {
+      return received.poll(window.toMillis(), TimeUnit.MILLISECONDS) == null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
   /** Subscribes, then disconnects cleanly: the persistent session keeps the subscription. */
   public void subscribeAndClose(String filter, int qos) {
     subscribe(filter, qos);

@@ -1,0 +1,51 @@
+package io.iotmeter.mqtt;
+
+import io.vertx.core.json.JsonObject;
+
+/**
+ * The device endpoint's bounds, read once from the {@code mqtt} configuration section (defaults
+ * and meaning in {@code conf/default.yaml}). Every buffer is bounded in bytes as well as in
+ * count, so no client behaviour can grow the heap without limit; what happens at each bound
+ * is stated where it is enforced.
+ *
+ * @param window                 our unacknowledged QoS 1/2 messages per client (in flight)
+ * @param maxQueued              QoS 1/2 messages waiting for a client (offline, or its window full)
+ * @param maxQueuedBytes         the same, in payload bytes; beyond either, the oldest is dropped
+ * @param maxTotalQueuedBytes    all sessions' waiting messages on this node; beyond it new ones are dropped
+ * @param maxPendingHandoffs     a client's messages received but not yet durable; beyond, its socket is paused
+ * @param maxPendingHandoffBytes the same, in payload bytes
+ * @param maxTotalPendingBytes   all clients' pending messages on this node; beyond it the clients holding
+ *                               more than their share are paused
+ * @param maxSubscriptions       filters per client; more are refused in SUBACK
+ * @param maxRetained            retained messages on this node
+ * @param maxRetainedBytes       their payload bytes
+ * @param maxRetainedPerClient   retained messages one client may set; beyond, the retain flag is ignored
+ * @param maxSessions            sessions on this node; a new client beyond it is refused (server unavailable)
+ * @param idleTimeoutSeconds     a connection that sends nothing this long is closed (keep-alive 0, half-open)
+ */
+record MqttLimits(int window, int maxQueued, long maxQueuedBytes, long maxTotalQueuedBytes, int maxPendingHandoffs,
+                  long maxPendingHandoffBytes, long maxTotalPendingBytes, int maxSubscriptions, int maxRetained,
+                  long maxRetainedBytes, int maxRetainedPerClient, int maxSessions, int idleTimeoutSeconds) {
+
+  static MqttLimits fromConfig(JsonObject mqtt) {
+    return new MqttLimits(
+        mqtt.getInteger("max_inflight", 20),
+        mqtt.getInteger("max_queued", 1000),
+        mqtt.getLong("max_queued_bytes", 4L << 20),
+        mqtt.getLong("max_total_queued_bytes", 256L << 20),
+        mqtt.getInteger("max_pending_handoffs", 100),
+        mqtt.getLong("max_pending_handoff_bytes", 2L << 20),
+        mqtt.getLong("max_total_pending_bytes", 64L << 20),
+        mqtt.getInteger("max_subscriptions", 100),
+        mqtt.getInteger("max_retained", 10_000),
+        mqtt.getLong("max_retained_bytes", 16L << 20),
+        mqtt.getInteger("max_retained_per_client", 32),
+        mqtt.getInteger("max_sessions", 100_000),
+        mqtt.getInteger("idle_timeout_s", 300));
+  }
+
+  /** Limits for the broker-state tests: small, everything else default. */
+  static MqttLimits forTests(int maxQueued) {
+    return fromConfig(new JsonObject().put("max_queued", maxQueued));
+  }
+}
