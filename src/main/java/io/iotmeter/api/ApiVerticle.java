@@ -77,7 +77,7 @@ public final class ApiVerticle extends VerticleBase {
     storeWorkers = vertx.createSharedWorkerExecutor("api-store-reads", 8);
     timeSeries = new TimeSeriesQueries(config.getJsonObject("timeseries"), storeWorkers);
     archive = new ArchiveListing(ObjectStores.open(config.getJsonObject("s3")), storeWorkers);
-    new TelemetryRoutes(devices, timeSeries, archive, metrics).mount(routes);
+    new TelemetryRoutes(devices, timeSeries, archive, metrics, http.getInteger("max_metric_points", 100_000)).mount(routes);
     new StatsRoutes(new RegistryStats(pool), gauges).mount(routes);
     new QuarantineRoutes(pool, vertx.eventBus(), config.getJsonObject("commands").getLong("publish_timeout_ms", 2_000L))
         .mount(routes);

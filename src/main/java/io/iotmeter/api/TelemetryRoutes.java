@@ -29,13 +29,17 @@ public final class TelemetryRoutes {
   private static final int DEFAULT_LIMIT = 100;
   private static final int MAX_LIMIT = 1000;
 
+  /** Points one metrics answer may hold ({@code http.max_metric_points}); beyond: 400, or paging. */
+  private final int maxPoints;
   private final DeviceRepository devices;
   private final TimeSeriesReader timeSeries;
   private final ArchiveReader archive;
   private final Timer queryTimer;
   private final Timer listTimer;
 
-  public TelemetryRoutes(DeviceRepository devices, TimeSeriesReader timeSeries, ArchiveReader archive, MeterRegistry metrics) {
+  public TelemetryRoutes(DeviceRepository devices, TimeSeriesReader timeSeries, ArchiveReader archive, MeterRegistry metrics,
+                         int maxPoints) {
+    this.maxPoints = maxPoints;
     this.devices = devices;
     this.timeSeries = timeSeries;
     this.archive = archive;
@@ -60,16 +64,68 @@ public final class TelemetryRoutes {
           + Inputs.printable(metric.get()) + "'");
     }
     Optional<EnergyMetric> energy = metric.flatMap(EnergyMetric::of);
+    Optional<Integer> limit = Inputs.queryInt(ctx, "limit", 1, maxPoints);
+    Optional<MetricsPage> after = Inputs.query(ctx, "after", 200).map(MetricsPage::parse);
     if (energy.isPresent()) {
+      if (limit.isPresent() || after.isPresent()) {
+        throw ApiException.badRequest("Energy is integrated over the whole range: it takes no 'limit' or 'after'; narrow start/stop");
+      }
       return devices.find(id).compose(device -> {
         JsonObject metadata = device.orElseThrow(() -> Inputs.deviceNotFound(id)).getJsonObject("metadata", new JsonObject());
-        return timed(queryTimer, () -> timeSeries.query(id, range.start(), range.stop(), Optional.of(energy.get().powerMetric())))
-            .map(power -> ApiResponse.ok(energySeries(id, energy.get(), power, maxGap(metadata))));
+        return timed(queryTimer, () -> timeSeries.query(id, range.start(), range.stop(), Optional.of(energy.get().powerMetric()),
+                maxPoints + 1))
+            .map(power -> ApiResponse.ok(energySeries(id, energy.get(), capped(power), maxGap(metadata))));
       });
     }
+    if (limit.isEmpty() && after.isEmpty()) {
+      // As the reference answers: the whole range — as long as it fits in one answer.
+      return KnownDevice.require(devices, id)
+          .compose(v -> timed(queryTimer, () -> timeSeries.query(id, range.start(), range.stop(), metric, maxPoints + 1)))
+          .map(rows -> ApiResponse.ok(capped(rows)));
+    }
+    int size = limit.orElse(maxPoints);
+    MetricsPage page = after.orElse(MetricsPage.from(range.start()));
+    if (page.time().isBefore(range.start()) || !page.time().isBefore(range.stop())) {
+      throw ApiException.badRequest("Query parameter 'after' lies outside start/stop: page with the same start and stop");
+    }
     return KnownDevice.require(devices, id)
-        .compose(v -> timed(queryTimer, () -> timeSeries.query(id, range.start(), range.stop(), metric)))
-        .map(ApiResponse::ok);
+        .compose(v -> timed(queryTimer, () -> timeSeries.query(id, page.time(), range.stop(), metric, size + page.skip() + 1)))
+        .map(rows -> {
+          JsonArray points = page.pageOf(rows);
+          if (points.size() > size) {
+            JsonArray first = new JsonArray(points.getList().subList(0, size));
+            String cursor = page.next(first).encode();
+            ctx.response().putHeader("X-Next-Cursor", cursor)
+                .putHeader("Link", "<" + nextLink(ctx, cursor) + ">; rel=\"next\"");
+            return ApiResponse.ok(first);
+          }
+          return ApiResponse.ok(points);
+        });
+  }
+
+  /** A range holding more than one answer may is refused with what to do instead. */
+  private JsonArray capped(JsonArray rows) {
+    if (rows.size() > maxPoints) {
+      throw ApiException.badRequest("The range holds more than " + maxPoints + " points: narrow start/stop, name a "
+          + "metric, or page with limit (and after, from the X-Next-Cursor header)");
+    }
+    return rows;
+  }
+
+  /** This request's URL with {@code after} replaced by the next cursor. */
+  private static String nextLink(RoutingContext ctx, String cursor) {
+    StringBuilder query = new StringBuilder();
+    ctx.queryParams().forEach(entry -> {
+      if (!entry.getKey().equals("after")) {
+        query.append(query.length() == 0 ? "" : "&").append(encode(entry.getKey())).append('=').append(encode(entry.getValue()));
+      }
+    });
+    query.append(query.length() == 0 ? "" : "&").append("after=").append(cursor);
+    return ctx.request().path() + "?" + query;
+  }
+
+  private static String encode(String text) {
+    return java.net.URLEncoder.encode(text, java.nio.charset.StandardCharsets.UTF_8);
   }
 
   /**

@@ -20,15 +20,23 @@ final class FluxQuery {
    * server-side sort would make InfluxDB buffer the whole result; the store merges the tables.
    */
   static String forDevice(String bucket, String deviceId, Instant start, Instant stop, Optional<String> metric) {
+    return forDevice(bucket, deviceId, start, stop, metric, Integer.MAX_VALUE);
+  }
+
+  /** The same, each series cut after its first {@code maxRows} points ({@code limit} applies per table). */
+  static String forDevice(String bucket, String deviceId, Instant start, Instant stop, Optional<String> metric, int maxRows) {
     StringBuilder flux = new StringBuilder(320)
         .append("from(bucket: ").append(stringLiteral(bucket)).append(")\n")
         .append("  |> range(start: ").append(timeLiteral(start)).append(", stop: ").append(timeLiteral(stop)).append(")\n")
         .append("  |> filter(fn: (r) => r._measurement == ").append(stringLiteral(LineProtocol.MEASUREMENT))
         .append(" and r._field == \"value\" and r.device_id == ").append(stringLiteral(deviceId));
     metric.ifPresent(name -> flux.append(" and r.metric == ").append(stringLiteral(name)));
-    return flux.append(")\n")
-        .append("  |> keep(columns: [\"_time\", \"_value\", \"device_id\", \"metric\"])")
-        .toString();
+    flux.append(")\n")
+        .append("  |> keep(columns: [\"_time\", \"_value\", \"device_id\", \"metric\"])");
+    if (maxRows < Integer.MAX_VALUE) {
+      flux.append("\n  |> limit(n: ").append(Math.max(0, maxRows)).append(")");
+    }
+    return flux.toString();
   }
 
   /**

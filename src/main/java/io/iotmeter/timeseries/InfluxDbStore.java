@@ -42,8 +42,8 @@ public final class InfluxDbStore implements TimeSeriesStore {
   }
 
   @Override
-  public List<MetricSample> query(String deviceId, Instant start, Instant stop, Optional<String> metric) {
-    String flux = FluxQuery.forDevice(bucket, deviceId, start, stop, metric);
+  public List<MetricSample> query(String deviceId, Instant start, Instant stop, Optional<String> metric, int maxRows) {
+    String flux = FluxQuery.forDevice(bucket, deviceId, start, stop, metric, maxRows);
     List<FluxTable> tables;
     try {
       tables = endpoint.client().getQueryApi().query(flux, org);
@@ -58,7 +58,8 @@ public final class InfluxDbStore implements TimeSeriesStore {
     }
     // One table per series, each in time order: merge them (TimSort runs in linear time here).
     samples.sort(TIME_THEN_METRIC);
-    return samples;
+    // Each series was cut at maxRows: together they may hold more.
+    return samples.size() > maxRows ? new ArrayList<>(samples.subList(0, maxRows)) : samples;
   }
 
   private static MetricSample sample(FluxRecord record, String deviceId) {

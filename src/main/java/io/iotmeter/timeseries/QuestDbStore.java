@@ -100,8 +100,10 @@ public final class QuestDbStore implements TimeSeriesStore {
   }
 
   @Override
-  public List<MetricSample> query(String deviceId, Instant start, Instant stop, Optional<String> metric) {
-    String sql = SELECT + (metric.isPresent() ? " AND metric = ?" : "") + ORDER;
+  public List<MetricSample> query(String deviceId, Instant start, Instant stop, Optional<String> metric, int maxRows) {
+    // An int literal, not text of the caller's: LIMIT takes no bound parameter here.
+    String sql = SELECT + (metric.isPresent() ? " AND metric = ?" : "") + ORDER
+        + (maxRows < Integer.MAX_VALUE ? " LIMIT " + Math.max(0, maxRows) : "");
     List<MetricSample> samples = new ArrayList<>();
     // A connection per query: queries are few (REST calls), a local connect takes about a
     // millisecond, and no pooled connection can go stale across a server restart.

@@ -25,10 +25,10 @@ public final class TimeSeriesQueries implements TimeSeriesReader, AutoCloseable 
   }
 
   @Override
-  public Future<JsonArray> query(String deviceId, Instant start, Instant stop, Optional<String> metric) {
+  public Future<JsonArray> query(String deviceId, Instant start, Instant stop, Optional<String> metric, int maxRows) {
     return workers.executeBlocking(() -> {
       JsonArray samples = new JsonArray();
-      store().query(deviceId, start, stop, metric).forEach(sample -> samples.add(sample.toJson()));
+      store().query(deviceId, start, stop, metric, maxRows).forEach(sample -> samples.add(sample.toJson()));
       return samples;
     }, false);
   }

@@ -24,7 +24,12 @@ public interface TimeSeriesStore extends AutoCloseable {
    * The device's points with {@code start <= time < stop}, in time order and, at the same time,
    * by metric name; all metrics unless one is named.
    */
-  List<MetricSample> query(String deviceId, Instant start, Instant stop, Optional<String> metric);
+  default List<MetricSample> query(String deviceId, Instant start, Instant stop, Optional<String> metric) {
+    return query(deviceId, start, stop, metric, Integer.MAX_VALUE);
+  }
+
+  /** The same, at most the first {@code maxRows} of them: what a reader holds in memory is bounded. */
+  List<MetricSample> query(String deviceId, Instant start, Instant stop, Optional<String> metric, int maxRows);
 
   /** Returns when the store answers; throws {@link TimeSeriesException} when it does not. */
   void ping();
