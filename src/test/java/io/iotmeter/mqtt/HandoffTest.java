@@ -1,0 +1,83 @@
+package io.iotmeter.mqtt;
+
+import io.iotmeter.bus.BusAddress;
+import io.iotmeter.intake.InboundMessage;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The hand-off to the intake: retries, giving up, and holding on while the sender is there. */
+@Timeout(60)
+class HandoffTest {
+
+  private final Vertx vertx = Vertx.vertx();
+
+  @AfterEach
+  void tearDown() {
+    vertx.close().await();
+  }
+
+  private static InboundMessage message() {
+    return new InboundMessage("iot/dc-meter-001/telemetry", "{}".getBytes(StandardCharsets.UTF_8), 1, "endpoint", "dc-meter-001",
+        Instant.now());
+  }
+
+  /** An intake that refuses the first {@code failures} requests (queue full), then accepts. */
+  private AtomicInteger intake(int failures) {
+    AtomicInteger calls = new AtomicInteger();
+    vertx.eventBus().<JsonObject>localConsumer(BusAddress.INBOUND.address(), m -> {
+      if (calls.incrementAndGet() <= failures) {
+        m.fail(503, "intake queue full");
+      } else {
+        m.reply(new JsonObject().put("outcome", "accepted"));
+      }
+    }).completion().await();
+    return calls;
+  }
+
+  @Test
+  void aBriefRefusalIsRetried() {
+    AtomicInteger calls = intake(2);
+    JsonObject reply = new Handoff(vertx, Duration.ofSeconds(2)).send(message()).await();
+    assertThat(reply.getString("outcome")).isEqualTo("accepted");
+    assertThat(calls.get()).isEqualTo(3);
+  }
+
+  @Test
+  void aLastingRefusalGivesUpSoTheSenderKeepsTheMessage() {
+    AtomicInteger calls = intake(Integer.MAX_VALUE);
+    assertThatThrownBy(() -> new Handoff(vertx, Duration.ofSeconds(2)).send(message()).await()).hasMessageContaining("queue full");
+    assertThat(calls.get()).as("the first try and three retries").isEqualTo(4);
+  }
+
+  @Test
+  void whileTheSenderIsThereTheHandoffHoldsOnPastTheRetries() {
+    AtomicInteger calls = intake(4);
+    JsonObject reply = new Handoff(vertx, Duration.ofSeconds(2)).sendWhile(message(), () -> true).await();
+    assertThat(reply.getString("outcome")).isEqualTo("accepted");
+    assertThat(calls.get()).as("three quick retries, then patience").isEqualTo(5);
+  }
+
+  @Test
+  void aSenderThatLeftEndsTheWait() {
+    // No intake at all (NO_HANDLERS): held while the sender is connected, given up once it left.
+    AtomicBoolean connected = new AtomicBoolean(true);
+    vertx.setTimer(3000, id -> connected.set(false));
+    long start = System.nanoTime();
+    assertThatThrownBy(() -> new Handoff(vertx, Duration.ofMillis(200)).sendWhile(message(), connected::get).await())
+        .isNotNull();
+    Duration waited = Duration.ofNanos(System.nanoTime() - start);
+    assertThat(waited).isBetween(Duration.ofSeconds(4), Duration.ofSeconds(12));
+  }
+}
