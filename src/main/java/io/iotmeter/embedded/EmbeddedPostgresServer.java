@@ -30,6 +30,8 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(EmbeddedPostgresServer.class);
 
   private final EmbeddedPostgres postgres;
+  /** Stops the server if this JVM dies without stopping it (SIGKILL); null where there is no shell. */
+  private Process watchdog;
 
   private EmbeddedPostgresServer(EmbeddedPostgres postgres) {
     this.postgres = postgres;
@@ -59,6 +61,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
           .setServerConfig("full_page_writes", durable ? "on" : "off")
           .setPort(port);
       EmbeddedPostgresServer server = new EmbeddedPostgresServer(builder.start());
+      server.watchdog = watch(dataDirectory);
       server.createDatabaseIfMissing(database);
       LOG.info("Embedded PostgreSQL {} listening on 127.0.0.1:{}, data in {}",
           server.version(), server.port(), dataDirectory);
@@ -81,10 +84,46 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
 
   @Override
   public void close() {
+    if (watchdog != null) {
+      watchdog.destroy();
+    }
     try {
       postgres.close();
     } catch (IOException e) {
       LOG.warn("Stopping the embedded PostgreSQL failed", e);
+    }
+  }
+
+  /**
+   * A JVM killed with SIGKILL cannot stop its server, and PostgreSQL has no "die with your
+   * parent": a small shell loop outside the JVM watches it and, within a second of its death,
+   * stops the server (fast shutdown, then immediate) — so it never outlives the platform for long
+   * and holds no other node's connections against a restart.
+   */
+  private static Process watch(Path dataDirectory) {
+    Optional<Long> pid = postmasterPid(dataDirectory);
+    if (pid.isEmpty() || !Files.isExecutable(Path.of("/bin/sh"))) {
+      return null;
+    }
+    long jvm = ProcessHandle.current().pid();
+    String script = "while kill -0 " + jvm + " 2>/dev/null; do sleep 1; done; "
+        + "kill -INT " + pid.get() + " 2>/dev/null; sleep 10; kill -QUIT " + pid.get() + " 2>/dev/null";
+    try {
+      return new ProcessBuilder("/bin/sh", "-c", script).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    } catch (IOException e) {
+      LOG.warn("No watchdog for the embedded PostgreSQL ({}): after a SIGKILL of this JVM it keeps running until the next start",
+          e.getMessage());
+      return null;
+    }
+  }
+
+  private static Optional<Long> postmasterPid(Path dataDirectory) {
+    try {
+      List<String> lines = Files.readAllLines(dataDirectory.resolve("postmaster.pid"));
+      return lines.isEmpty() ? Optional.empty() : parsePid(lines.get(0));
+    } catch (IOException e) {
+      return Optional.empty();
     }
   }
 
@@ -130,12 +169,36 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     if (leftover.isPresent()) {
       ProcessHandle process = leftover.get();
       LOG.warn("Stopping a PostgreSQL left running on {} (pid {})", dataDirectory, process.pid());
-      process.destroy(); // SIGTERM: PostgreSQL's "smart" shutdown
-      try {
-        process.onExit().get(30, TimeUnit.SECONDS);
-      } catch (Exception e) {
-        throw new IOException("A PostgreSQL (pid " + process.pid() + ") still runs on " + dataDirectory, e);
+      // SIGTERM ("smart") would wait for every client — another node's connections too. SIGINT
+      // ("fast") ends the sessions and shuts down cleanly; SIGQUIT ("immediate") if that hangs;
+      // with fsync on, the next start recovers from the WAL either way.
+      for (String signal : List.of("INT", "QUIT", "KILL")) {
+        signal(process, signal);
+        try {
+          process.onExit().get(10, TimeUnit.SECONDS);
+          return;
+        } catch (java.util.concurrent.TimeoutException e) {
+          LOG.warn("PostgreSQL (pid {}) still running after SIG{}", process.pid(), signal);
+        } catch (Exception e) {
+          throw new IOException("Waiting for PostgreSQL (pid " + process.pid() + ") to stop failed", e);
+        }
       }
+      throw new IOException("A PostgreSQL (pid " + process.pid() + ") still runs on " + dataDirectory);
+    }
+  }
+
+  private static void signal(ProcessHandle process, String signal) throws IOException {
+    if ("KILL".equals(signal)) {
+      process.destroyForcibly();
+      return;
+    }
+    try {
+      new ProcessBuilder("kill", "-" + signal, String.valueOf(process.pid())).start().waitFor(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    } catch (IOException e) {
+      process.destroy(); // no kill(1): SIGTERM is all Java can send
     }
   }
 

@@ -57,6 +57,7 @@ public final class EmbeddedS3Server implements AutoCloseable {
     S3Proxy proxy = null;
     try {
       Files.createDirectories(dataDirectory);
+      removeUnfinishedWrites(dataDirectory);
       Properties properties = new Properties();
       properties.setProperty("jclouds.filesystem.basedir", dataDirectory.toAbsolutePath().toString());
       blobStores = ContextBuilder.newBuilder(BLOBSTORE)
@@ -78,6 +79,28 @@ public final class EmbeddedS3Server implements AutoCloseable {
       stopQuietly(proxy, blobStores);
       throw new StartupException(startFailure(dataDirectory, port, e), e);
     }
+  }
+
+  /**
+   * jclouds' filesystem store writes an object to {@code <key>-<uuid>} and renames it when done:
+   * a process killed in between leaves that file, which the store would list as an object of its
+   * own (a second, partial copy of the records in it). Such leftovers are removed before serving.
+   */
+  static int removeUnfinishedWrites(Path dataDirectory) throws java.io.IOException {
+    java.util.regex.Pattern leftover = java.util.regex.Pattern.compile(
+        ".+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+    List<Path> files;
+    try (java.util.stream.Stream<Path> walk = Files.walk(dataDirectory)) {
+      files = walk.filter(Files::isRegularFile).filter(f -> leftover.matcher(f.getFileName().toString()).matches()).toList();
+    }
+    for (Path file : files) {
+      Files.deleteIfExists(file);
+    }
+    if (!files.isEmpty()) {
+      LOG.warn("Removed {} unfinished object writes left by a process that was killed while writing (e.g. {})", files.size(),
+          dataDirectory.relativize(files.get(0)));
+    }
+    return files.size();
   }
 
   public int port() {

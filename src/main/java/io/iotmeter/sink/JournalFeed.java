@@ -217,11 +217,7 @@ public final class JournalFeed {
   private Future<Void> store(List<AcceptedMessage> batch, int failures) {
     return attemptWrite(batch).transform(written -> {
       if (written.succeeded()) {
-        return clearPendingWithRetry(batch).onSuccess(v -> {
-          lastError = null;
-          backoff.reset();
-          readiness.accept(true);
-        });
+        return stored(batch);
       }
       Throwable e = written.cause();
       if (e instanceof SinkRefusal refusal && !stopping) {
@@ -236,11 +232,46 @@ public final class JournalFeed {
       if (failed < SUSPECT_AFTER) {
         return retryLater(batch, failed, e);
       }
-      // The same batch keeps failing. If the store answers, the cause is in the batch.
-      return ping.get().transform(pinged -> pinged.succeeded()
-          ? isolate(batch, new SinkRefusal("failed " + failed + " times while the store answers: " + e.getMessage(), Map.of()))
-          : retryLater(batch, failed, e));
+      return suspect(batch, failed, e);
     });
+  }
+
+  /**
+   * The same batch keeps failing. If the store and the journal both answer (writers use the
+   * journal too: a journal outage must never look like a poison) one more write tells a passing
+   * outage — it succeeds now — from a message at fault: only a write that fails while everything
+   * answers isolates the batch.
+   */
+  private Future<Void> suspect(List<AcceptedMessage> batch, int failed, Throwable e) {
+    return bothAnswer().transform(pinged -> {
+      if (pinged.failed()) {
+        return retryLater(batch, failed, e);
+      }
+      return attemptWrite(batch).transform(again -> {
+        if (again.succeeded()) {
+          return stored(batch);
+        }
+        Throwable cause = again.cause();
+        if (cause instanceof SinkRefusal refusal) {
+          return isolate(batch, refusal);
+        }
+        return bothAnswer().transform(still -> still.succeeded()
+            ? isolate(batch, new SinkRefusal("failed " + (failed + 1) + " times while the store answers: " + cause.getMessage(), Map.of()))
+            : retryLater(batch, failed, cause));
+      });
+    });
+  }
+
+  private Future<Void> stored(List<AcceptedMessage> batch) {
+    return clearPendingWithRetry(batch).onSuccess(v -> {
+      lastError = null;
+      backoff.reset();
+      readiness.accept(true);
+    });
+  }
+
+  private Future<Void> bothAnswer() {
+    return ping.get().compose(v -> pool.query("SELECT 1").execute()).mapEmpty();
   }
 
   /** A synchronous exception of the writer is a fault of the batch (the store was not even asked). */
@@ -281,9 +312,12 @@ public final class JournalFeed {
     if (batch.size() == 1) {
       return quarantine(batch.get(0), refusal.getMessage());
     }
+    // Halves that fail again are split at once; a single message only after failing
+    // SUSPECT_AFTER times on its own (a store that flapped meanwhile must not cost it).
     List<AcceptedMessage> first = new ArrayList<>(batch.subList(0, batch.size() / 2));
     List<AcceptedMessage> second = new ArrayList<>(batch.subList(batch.size() / 2, batch.size()));
-    return store(first, SUSPECT_AFTER - 1).compose(v -> store(second, SUSPECT_AFTER - 1));
+    return store(first, first.size() == 1 ? 0 : SUSPECT_AFTER - 1)
+        .compose(v -> store(second, second.size() == 1 ? 0 : SUSPECT_AFTER - 1));
   }
 
   /** Moves one message to the quarantine (retried while the journal database is away). */

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -95,5 +96,15 @@ class EmbeddedS3ServerTest {
 
   private static ObjectStore storeOn(EmbeddedS3Server server) {
     return new MinioObjectStore(server.endpoint(), ACCESS_KEY, SECRET_KEY, "archive");
+  }
+
+  @Test
+  void unfinishedWritesOfAKilledProcessAreRemovedAtStart() throws Exception {
+    Path folder = Files.createDirectories(dataDir.resolve("iot-data/dc-meter-001/telemetry"));
+    Path done = Files.writeString(folder.resolve("2026-12-01T22:13:59.784Z_465.json"), "{}");
+    Path unfinished = Files.writeString(folder.resolve("2026-12-01T22:13:59.784Z_465.json-8f3344e3-4837-4172-b3b6-1dad857cce89"), "{");
+    assertThat(EmbeddedS3Server.removeUnfinishedWrites(dataDir)).isEqualTo(1);
+    assertThat(done).exists();
+    assertThat(unfinished).doesNotExist();
   }
 }

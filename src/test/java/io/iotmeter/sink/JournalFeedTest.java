@@ -92,10 +92,14 @@ class JournalFeedTest {
   }
 
   private void startFeed(SinkWriter writer, java.util.function.Supplier<Future<Void>> ping) {
+    startFeed(writer, ping, pool);
+  }
+
+  private void startFeed(SinkWriter writer, java.util.function.Supplier<Future<Void>> ping, Pool feedPool) {
     SinkWriter counting = batch -> {
       return writer.write(batch).onSuccess(v -> batch.forEach(m -> stored.computeIfAbsent(m.journalId(), id -> new AtomicInteger()).incrementAndGet()));
     };
-    feed = new JournalFeed(vertx, pool, SinkKind.TIMESERIES, counting, OPTIONS, ping, IngestMetrics.of(registry), ready -> { });
+    feed = new JournalFeed(vertx, feedPool, SinkKind.TIMESERIES, counting, OPTIONS, ping, IngestMetrics.of(registry), ready -> { });
     vertx.runOnContext(v -> feed.start());
   }
 
@@ -211,6 +215,34 @@ class JournalFeedTest {
     Eventually.within(WAIT, () -> assertThat(pendingTimeseries()).isZero());
     assertStoredOnceExcept(messages, Set.of());
     assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM message_quarantine")).isZero();
+  }
+
+  @Test
+  void aJournalOutageWhileTheStoreAnswersNeverLooksLikeAPoison() {
+    List<AcceptedMessage> messages = journal(10);
+    io.iotmeter.support.TcpProxy proxy = io.iotmeter.support.TcpProxy.start(vertx, postgres.getInteger("port"));
+    Pool journal = Database.pool(vertx, postgres.copy().put("port", proxy.port()), "feed-via-proxy");
+    AtomicBoolean journalDown = new AtomicBoolean(true);
+    AtomicInteger failures = new AtomicInteger();
+    proxy.cut();
+    // The writer needs the journal too (as the archive writer does for its keys): it fails while
+    // the journal is away, although the store itself answers its ping.
+    startFeed(batch -> {
+      if (journalDown.get()) {
+        failures.incrementAndGet();
+        return Future.failedFuture(new IllegalStateException("Failed to read any response from the server"));
+      }
+      return Future.succeededFuture();
+    }, Future::succeededFuture, journal);
+    publish(messages);
+    Eventually.within(WAIT, () -> assertThat(failures.get()).isGreaterThan(JournalFeed.SUSPECT_AFTER * 3));
+    proxy.reopen();
+    journalDown.set(false);
+    Eventually.within(WAIT, () -> assertThat(pendingTimeseries()).isZero());
+    assertStoredOnceExcept(messages, Set.of());
+    assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM message_quarantine")).isZero();
+    journal.close().await();
+    proxy.close();
   }
 
   @Test

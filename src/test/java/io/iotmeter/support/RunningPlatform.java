@@ -181,8 +181,16 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
     HttpResponse<Buffer> response = (body == null ? request.send()
         : request.sendBuffer(body instanceof String text ? Buffer.buffer(text)
             : body instanceof Buffer buffer ? buffer : Buffer.buffer(io.vertx.core.json.Json.encode(body)))).await();
+    lastHeaders = response.headers();
     return new Reply(response.statusCode(), response.bodyAsString(), response.getHeader("content-type"));
   }
+
+  /** A header of the last answer this platform's client received (tests run their requests one at a time). */
+  public String lastHeader(String name) {
+    return lastHeaders == null ? null : lastHeaders.get(name);
+  }
+
+  private volatile io.vertx.core.MultiMap lastHeaders;
 
   @Override
   public void close() {

@@ -19,6 +19,8 @@ public final class TcpProxy implements AutoCloseable {
   private final NetServer server;
   private final NetClient client;
   private final List<NetSocket> sockets = new CopyOnWriteArrayList<>();
+  private volatile boolean stalled;
+  private int port;
 
   private TcpProxy(Vertx vertx, int targetPort) {
     this.targetPort = targetPort;
@@ -29,17 +31,44 @@ public final class TcpProxy implements AutoCloseable {
   public static TcpProxy start(Vertx vertx, int targetPort) {
     TcpProxy proxy = new TcpProxy(vertx, targetPort);
     proxy.server.listen(0, "127.0.0.1").await();
+    proxy.port = proxy.server.actualPort();
     return proxy;
   }
 
   public String address() {
-    return "127.0.0.1:" + server.actualPort();
+    return "127.0.0.1:" + port();
+  }
+
+  public int port() {
+    return server.actualPort() > 0 ? server.actualPort() : port;
   }
 
   /** Stops listening and drops every connection without a word to either end. */
   public void cut() {
+    port = server.actualPort() > 0 ? server.actualPort() : port;
     server.close().await();
     sockets.forEach(NetSocket::close);
+    sockets.clear();
+  }
+
+  /** Listens again on the same port after {@link #cut()}. */
+  public void reopen() {
+    server.listen(port, "127.0.0.1").await();
+  }
+
+  /**
+   * Stops forwarding in both directions without closing anything: to both ends the peer has
+   * gone quiet — a stalled server, a broken route — and new connections hang the same way.
+   */
+  public void stall() {
+    stalled = true;
+    sockets.forEach(NetSocket::pause);
+  }
+
+  /** Forwards again what waited while stalled. */
+  public void resume() {
+    stalled = false;
+    sockets.forEach(NetSocket::resume);
   }
 
   @Override
@@ -57,7 +86,11 @@ public final class TcpProxy implements AutoCloseable {
       outbound.handler(inbound::write);
       inbound.closeHandler(v -> outbound.close());
       outbound.closeHandler(v -> inbound.close());
-      inbound.resume();
+      if (stalled) {
+        outbound.pause();
+      } else {
+        inbound.resume();
+      }
     }).onFailure(e -> inbound.close());
   }
 }

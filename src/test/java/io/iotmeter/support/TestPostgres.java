@@ -64,7 +64,17 @@ public final class TestPostgres {
 
   /** The single number a query returns, read directly from the test database. */
   public static long count(JsonObject postgres, String sql) {
-    try (Connection c = DriverManager.getConnection(jdbcUrl(postgres.getString("database")), "postgres", "");
+    return count(jdbcUrl(postgres.getString("database")), sql);
+  }
+
+  /** The single number a query returns, from the database a {@code postgres} section names (any server, as postgres). */
+  public static long countAt(JsonObject postgres, String sql) {
+    return count("jdbc:postgresql://" + postgres.getString("host") + ":" + postgres.getInteger("port") + "/"
+        + postgres.getString("database"), sql);
+  }
+
+  private static long count(String url, String sql) {
+    try (Connection c = DriverManager.getConnection(url, "postgres", "");
          Statement s = c.createStatement();
          java.sql.ResultSet rs = s.executeQuery(sql)) {
       rs.next();
