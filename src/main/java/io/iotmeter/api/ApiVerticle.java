@@ -24,7 +24,7 @@ import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.sqlclient.Pool;
 
 /**
- * The REST API of the reference system ({@code spec/rest-api.md}), health checks and
+ * The REST API of the reference system (its contract, unchanged for existing clients), health checks and
  * {@code /metrics}. Reads and writes the registry through its own connection pool; hands
  * commands to MQTT over the event bus only.
  */

@@ -32,7 +32,7 @@ import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
- * One simulated power meter speaking protocol v2 exactly (see {@code spec/device-protocol.md}):
+ * One simulated power meter speaking protocol v2 exactly (README, MQTT):
  * connected to every configured broker at once (see {@link BrokerConnection}), it samples every
  * {@code sampling_cadence_ms}, publishes a telemetry datagram of the buffered samples every
  * {@code send_interval_s}, a hello every {@code hello_interval_s} unless datagrams are the
