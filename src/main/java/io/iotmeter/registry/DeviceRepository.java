@@ -73,6 +73,9 @@ public final class DeviceRepository {
       params.add(value);
       set.append(", ").append(column.sql()).append(" = $").append(params.size());
     });
+    if (ordered.containsKey(DeviceColumn.FW_VERSION)) {
+      set.append(", fw_version_at = now()"); // a hello older than this does not undo it
+    }
     params.add(deviceId);
     return pool.preparedQuery("UPDATE devices SET " + set + " WHERE device_id = $" + params.size() + " RETURNING " + COLUMNS)
         .execute(Tuple.from(params))

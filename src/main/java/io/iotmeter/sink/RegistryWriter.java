@@ -29,7 +29,8 @@ import java.util.UUID;
  * device's real intervals), and OTA progress per command.
  *
  * <p>Idempotent and order-safe: {@code last_seen} only moves forward, a status only replaces
- * one that is older ({@code connection_status_at}), a result only replaces {@code pending} or
+ * one that is older ({@code connection_status_at}), a firmware version one that is older
+ * ({@code fw_version_at}), a result only replaces {@code pending} or
  * {@code timeout}, and progress reports are keyed by their journal row — so a batch written
  * twice or late changes nothing.
  */
@@ -138,6 +139,7 @@ final class RegistryWriter implements SinkWriter {
     String[] status = new String[n];
     OffsetDateTime[] statusAt = new OffsetDateTime[n];
     String[] fw = new String[n];
+    OffsetDateTime[] fwAt = new OffsetDateTime[n];
     int i = 0;
     for (Map.Entry<String, DeviceFacts> entry : facts.entrySet()) {
       ids[i] = entry.getKey();
@@ -145,25 +147,28 @@ final class RegistryWriter implements SinkWriter {
       status[i] = entry.getValue().status;
       statusAt[i] = odt(entry.getValue().statusAt);
       fw[i] = entry.getValue().fwVersion;
+      fwAt[i] = odt(entry.getValue().fwAt);
       i++;
     }
     // All parts of one statement see the rows as they were before it: 'before' tells which
     // devices this batch takes from online to offline, and only those get an alert.
     return conn.preparedQuery("WITH u AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::timestamptz[], "
-            + "$5::text[]) AS u(device_id, seen, status, status_at, fw)), "
+            + "$5::text[], $6::timestamptz[]) AS u(device_id, seen, status, status_at, fw, fw_at)), "
             + "before AS (SELECT d.device_id, d.connection_status FROM devices d JOIN u USING (device_id)), "
             + "changed AS (UPDATE devices d SET "
             + "  last_seen = CASE WHEN u.seen IS NULL THEN d.last_seen ELSE GREATEST(COALESCE(d.last_seen, u.seen), u.seen) END, "
             + "  connection_status = CASE WHEN d.connection_status_at IS NULL OR u.status_at >= d.connection_status_at "
             + "    THEN u.status ELSE d.connection_status END, "
             + "  connection_status_at = GREATEST(COALESCE(d.connection_status_at, u.status_at), u.status_at), "
-            + "  fw_version = COALESCE(u.fw, d.fw_version) "
+            + "  fw_version = CASE WHEN u.fw IS NOT NULL AND (d.fw_version_at IS NULL OR u.fw_at >= d.fw_version_at) "
+            + "    THEN u.fw ELSE d.fw_version END, "
+            + "  fw_version_at = CASE WHEN u.fw IS NULL THEN d.fw_version_at ELSE GREATEST(COALESCE(d.fw_version_at, u.fw_at), u.fw_at) END "
             + "  FROM u WHERE d.device_id = u.device_id RETURNING d.device_id, d.connection_status) "
             + "INSERT INTO device_alerts (device_id, alert_type, severity, message) "
             + "SELECT c.device_id, 'device_offline', 'warning', 'Device went offline: an offline status arrived (its last will, or the device itself)' "
             + "FROM changed c JOIN before b USING (device_id) "
             + "WHERE b.connection_status = 'online' AND c.connection_status = 'offline'")
-        .execute(Tuple.of(ids, seen, status, statusAt, fw))
+        .execute(Tuple.from(new Object[] {ids, seen, status, statusAt, fw, fwAt}))
         .mapEmpty();
   }
 
