@@ -67,7 +67,14 @@ final class CommandRouting {
     // A command sent again (redelivery) is not queued twice in a session that still holds it.
     BrokerState.Route route = broker.route(publication,
         held -> held.topic().equals(publication.topic()) && commandId(held).filter(cmdId::equals).isPresent());
-    route.deliveries().forEach(d -> vertx.eventBus().send(d.connection(), d.publication().toJson()));
+    // A connection that closed after the route was decided no longer has its inbox: the command
+    // then goes into the session (or the client's newer connection) rather than nowhere.
+    route.deliveries().forEach(d -> vertx.eventBus().request(d.connection(), d.publication().toJson()).onFailure(e -> {
+      String newer = broker.keepForLater(MqttServerVerticle.clientIdOf(d.connection()), d.connection(), d.publication());
+      if (newer != null) {
+        vertx.eventBus().send(newer, d.publication().toJson());
+      }
+    }));
     return route;
   }
 

@@ -119,7 +119,10 @@ final class DeviceConnection {
     });
     endpoint.closeHandler(v -> onClose());
 
-    inbox = vertx.eventBus().localConsumer(connection, message -> onInbox(message.body()));
+    inbox = vertx.eventBus().localConsumer(connection, message -> {
+      onInbox(message.body());
+      message.reply(null); // for senders that must know it arrived (commands)
+    });
     // Cluster-wide while connected: commands taken by another node find their way here.
     sessionAddress = vertx.eventBus().consumer(io.iotmeter.bus.BusAddress.MQTT_SESSION.address(clientId), sessionCommands);
     BrokerState.Connected connected = broker.connect(clientId, endpoint.isCleanSession(), connection);
@@ -365,9 +368,11 @@ final class DeviceConnection {
     if (idleTimer >= 0) {
       vertx.cancelTimer(idleTimer);
     }
+    // The session learns first that the connection is gone, so what is routed from now on is
+    // queued in it; what was routed just before still reaches the inbox (or its sender hears so).
+    broker.disconnect(clientId, connection, Instant.now());
     inbox.unregister();
     sessionAddress.unregister();
-    broker.disconnect(clientId, connection, Instant.now());
     var will = endpoint.will();
     if (!disconnectReceived && !silentClose && will != null && will.isWillFlag()) {
       publishWill(new Publication(will.getWillTopic(), will.getWillMessageBytes() == null ? new byte[0] : will.getWillMessageBytes(),

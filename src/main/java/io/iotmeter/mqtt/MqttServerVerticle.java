@@ -38,6 +38,12 @@ public final class MqttServerVerticle extends VerticleBase {
     return BusAddress.MQTT_CLIENT.address(clientId + "#" + connectionId);
   }
 
+  /** The client id in a connection's address (the inverse of {@link #clientAddress}). */
+  static String clientIdOf(String connectionAddress) {
+    String rest = connectionAddress.substring(BusAddress.MQTT_CLIENT.address("").length());
+    return rest.substring(0, rest.lastIndexOf('#'));
+  }
+
   @Override
   public Future<?> start() {
     JsonObject mqtt = config().getJsonObject("mqtt");
