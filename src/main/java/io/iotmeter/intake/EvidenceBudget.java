@@ -48,8 +48,4 @@ final class EvidenceBudget {
     window.used++;
     return true;
   }
-
-  int senders() {
-    return windows.size();
-  }
 }

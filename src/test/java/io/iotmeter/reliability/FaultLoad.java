@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The load of the fault-injection suite: meters publishing telemetry at QoS 1 at a fixed rate,
@@ -24,7 +23,6 @@ final class FaultLoad implements AutoCloseable {
   private final Vertx vertx = Vertx.vertx();
   private final List<Meter> meters = new ArrayList<>();
   private final Map<String, Set<Long>> acked = new ConcurrentHashMap<>();
-  private final AtomicLong published = new AtomicLong();
   private volatile boolean stopped;
 
   private final class Meter {
@@ -69,7 +67,6 @@ final class FaultLoad implements AutoCloseable {
         if (!client.isConnected()) {
           continue;
         }
-        published.incrementAndGet();
         client.publish("iot/" + deviceId + "/telemetry", Datagrams.telemetry(deviceId, s).toBuffer(), MqttQoS.AT_LEAST_ONCE,
             false, false).onSuccess(packetId -> inFlight.put(port + "#" + packetId, s));
       }
@@ -99,10 +96,6 @@ final class FaultLoad implements AutoCloseable {
 
   long acknowledgedCount() {
     return acked.values().stream().mapToLong(Set::size).sum();
-  }
-
-  long publishedCount() {
-    return published.get();
   }
 
   void stop() {

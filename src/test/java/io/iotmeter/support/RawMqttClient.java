@@ -107,11 +107,6 @@ public final class RawMqttClient implements AutoCloseable {
     socket.pause();
   }
 
-  /** Bytes the server wrote that this client has not read yet are not counted; what it did read is. */
-  public int receivedCount() {
-    return received.size();
-  }
-
   public boolean isClosed() {
     return closed;
   }
