@@ -67,7 +67,7 @@ public final class EmbeddedS3Server implements AutoCloseable {
           .build(BlobStoreContext.class);
       // No virtual host: buckets are addressed by path (http://127.0.0.1:port/bucket/key).
       proxy = S3Proxy.builder()
-          .blobStore(blobStores.getBlobStore())
+          .blobStore(new FinishedObjectsOnly(blobStores.getBlobStore()))
           .endpoint(URI.create("http://" + HOST + ":" + port))
           .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, accessKey, secretKey)
           .build();
@@ -84,14 +84,13 @@ public final class EmbeddedS3Server implements AutoCloseable {
   /**
    * jclouds' filesystem store writes an object to {@code <key>-<uuid>} and renames it when done:
    * a process killed in between leaves that file, which the store would list as an object of its
-   * own (a second, partial copy of the records in it). Such leftovers are removed before serving.
+   * own (a second, partial copy of the records in it). Such leftovers are removed before serving;
+   * while serving, {@link FinishedObjectsOnly} keeps writes in progress out of listings.
    */
   static int removeUnfinishedWrites(Path dataDirectory) throws java.io.IOException {
-    java.util.regex.Pattern leftover = java.util.regex.Pattern.compile(
-        ".+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
     List<Path> files;
     try (java.util.stream.Stream<Path> walk = Files.walk(dataDirectory)) {
-      files = walk.filter(Files::isRegularFile).filter(f -> leftover.matcher(f.getFileName().toString()).matches()).toList();
+      files = walk.filter(Files::isRegularFile).filter(f -> FinishedObjectsOnly.unfinished(f.getFileName().toString())).toList();
     }
     for (Path file : files) {
       Files.deleteIfExists(file);

@@ -107,4 +107,17 @@ class EmbeddedS3ServerTest {
     assertThat(done).exists();
     assertThat(unfinished).doesNotExist();
   }
+
+  @Test
+  void anObjectStillBeingWrittenIsNotListed() throws Exception {
+    try (EmbeddedS3Server server = EmbeddedS3Server.start(dataDir, FreePorts.next(), ACCESS_KEY, SECRET_KEY);
+         ObjectStore store = storeOn(server)) {
+      store.ensureBucket();
+      String key = "dc-meter-001/telemetry/2026-12-01T23:34:19.280Z_8.json";
+      store.put(key, "{}".getBytes(StandardCharsets.UTF_8), "application/json");
+      // What jclouds has on disk halfway through the next write of an object under that folder.
+      Files.writeString(dataDir.resolve("archive/" + key + "-20ed64c7-0d0f-49a9-9d0e-3853bcd9c4c0"), "{");
+      assertThat(store.list("dc-meter-001/", 10)).extracting(StoredObject::key).containsExactly(key);
+    }
+  }
 }
