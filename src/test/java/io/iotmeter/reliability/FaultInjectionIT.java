@@ -86,12 +86,17 @@ class FaultInjectionIT {
     }
 
     Stores(boolean durablePostgres) throws Exception {
+      this(durablePostgres ? Files.createTempDirectory("fault-pg") : null);
+    }
+
+    /** With a durable PostgreSQL of its own on {@code postgresDir}, or the shared test server when null. */
+    Stores(Path postgresDir) throws Exception {
+      this.postgresDir = postgresDir;
       s3Dir = Files.createTempDirectory("fault-s3");
       questDir = Files.createTempDirectory("fault-questdb");
       s3 = EmbeddedS3Server.start(s3Dir, s3Port, "minioadmin", "minioadmin123");
       questdb = EmbeddedQuestDb.start(questDir, questHttp, questPg);
-      if (durablePostgres) {
-        postgresDir = Files.createTempDirectory("fault-pg");
+      if (postgresDir != null) {
         postgresPort = FreePorts.next();
         ownPostgres = EmbeddedPostgresServer.start(postgresDir, postgresPort, "iot_devices", true);
         postgres = new JsonObject().put("embedded", false).put("host", "127.0.0.1").put("port", postgresPort)
@@ -121,6 +126,24 @@ class FaultInjectionIT {
         ownPostgres = EmbeddedPostgresServer.start(postgresDir, postgresPort, "iot_devices", true);
       } catch (Exception e) {
         throw new IllegalStateException("crashing PostgreSQL failed", e);
+      }
+    }
+
+    /** Whether the PostgreSQL processes still run (a PANIC may have ended them). */
+    boolean postgresRunning() {
+      try {
+        long pid = Long.parseLong(Files.readAllLines(postgresDir.resolve("postmaster.pid")).get(0).trim());
+        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+      } catch (java.io.IOException | RuntimeException e) {
+        return false;
+      }
+    }
+
+    /** Starts PostgreSQL again on its directory and port, when it is no longer running. */
+    void restartPostgresIfDown() {
+      if (!postgresRunning()) {
+        ownPostgres.close();
+        ownPostgres = EmbeddedPostgresServer.start(postgresDir, postgresPort, "iot_devices", true);
       }
     }
 
@@ -318,8 +341,70 @@ class FaultInjectionIT {
     }
   }
 
+  /**
+   * PostgreSQL's data directory (journal, WAL) on a small tmpfs of its own, filled to the last
+   * byte mid-stream. The platform must stop acknowledging, say why on {@code /readyz}, and once
+   * space is freed store everything it acknowledged — nothing corrupt, lost or doubled.
+   */
   @Test
   @Order(6)
+  void journalDiskFull() throws Exception {
+    Path disk = Files.createTempDirectory("fault-pg-disk");
+    Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", disk.toString())
+        .redirectErrorStream(true).start();
+    boolean mounted = mount.waitFor() == 0;
+    org.junit.jupiter.api.Assumptions.assumeTrue(mounted,
+        () -> "a small disk for PostgreSQL needs mount(8) as root: " + new String(readQuietly(mount), StandardCharsets.UTF_8));
+    try (Stores stores = new Stores(disk.resolve("pg"))) {
+      List<String> reasons = new ArrayList<>();
+      row("journal disk full (PostgreSQL's data directory, tmpfs) for " + OUTAGE.toSeconds() + " s", endpointConfig(), stores,
+          List.of(), p -> {
+            Path filler = disk.resolve("filler");
+            fill(filler);
+            long until = System.nanoTime() + OUTAGE.toNanos();
+            while (System.nanoTime() < until) {
+              RunningPlatform.Reply ready = p.get("/readyz");
+              if (ready.status() != 200) {
+                reasons.add(ready.body());
+              }
+              sleep(Duration.ofMillis(500));
+            }
+            try {
+              Files.delete(filler);
+            } catch (java.io.IOException e) {
+              throw new IllegalStateException(e);
+            }
+            stores.restartPostgresIfDown();
+          });
+      assertThat(reasons).as("readiness during the outage").isNotEmpty();
+      assertThat(String.join("\n", reasons)).as("readiness names the cause").contains("No space left on device");
+    } finally {
+      new ProcessBuilder("umount", "-l", disk.toString()).start().waitFor();
+    }
+  }
+
+  /** Writes zeros to {@code file} until the disk refuses more. */
+  private static void fill(Path file) {
+    byte[] block = new byte[1 << 20];
+    try (java.io.OutputStream out = Files.newOutputStream(file)) {
+      while (true) {
+        out.write(block);
+      }
+    } catch (java.io.IOException full) {
+      // the disk is full: what we wanted
+    }
+  }
+
+  private static byte[] readQuietly(Process process) {
+    try {
+      return process.getInputStream().readAllBytes();
+    } catch (java.io.IOException e) {
+      return new byte[0];
+    }
+  }
+
+  @Test
+  @Order(7)
   void oneOfTwoBrokersKilled() throws Exception {
     try (Stores stores = new Stores(); TestMosquitto a = TestMosquitto.start(); TestMosquitto b = TestMosquitto.start()) {
       JsonObject config = endpointConfig();
@@ -336,7 +421,7 @@ class FaultInjectionIT {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void malformedPacketsFromAFuzzer() throws Exception {
     try (Stores stores = new Stores()) {
       row("malformed MQTT packets (2,000 fuzzed connections)", endpointConfig(), stores, List.of(), FaultInjectionIT::fuzz);
@@ -344,90 +429,191 @@ class FaultInjectionIT {
   }
 
   /**
-   * The platform as a separate process (the packaged jar, embedded stores in its data
-   * directory), SIGKILLed three times mid-stream and restarted on the same directory each time.
+   * A platform node as a separate process (the packaged jar, embedded stores in its data
+   * directory), which a test may SIGKILL and restart on the same directory and ports.
    */
+  private static final class PlatformProcess implements AutoCloseable {
+    final Path data;
+    final Path log;
+    final Map<String, String> env = new HashMap<>();
+    final int http = FreePorts.next();
+    final int mqtt = FreePorts.next();
+    final int pg = FreePorts.next();
+    final int s3 = FreePorts.next();
+    final int questHttp = FreePorts.next();
+    final int questPg = FreePorts.next();
+    /** Where readiness is asked: the API's port, or the ops port of a node without the API. */
+    int readyPort = http;
+    Process process;
+
+    PlatformProcess(String name) throws java.io.IOException {
+      data = Files.createTempDirectory("fault-" + name);
+      log = data.resolve("platform.log");
+      env.put("IOT_HTTP_HOST", "127.0.0.1");
+      env.put("IOT_HTTP_PORT", String.valueOf(http));
+      env.put("IOT_MQTT_HOST", "127.0.0.1");
+      env.put("IOT_MQTT_PORT", String.valueOf(mqtt));
+      env.put("IOT_POSTGRES_PORT", String.valueOf(pg));
+      env.put("IOT_S3_EMBEDDED_PORT", String.valueOf(s3));
+      env.put("IOT_TIMESERIES_QUESTDB_HTTP_PORT", String.valueOf(questHttp));
+      env.put("IOT_TIMESERIES_QUESTDB_PG_PORT", String.valueOf(questPg));
+      env.put("IOT_DEPLOY_SIMULATOR", "0");
+    }
+
+    /** Starts the process and waits until it is ready. */
+    void start() throws Exception {
+      ProcessBuilder builder = new ProcessBuilder("java", "-jar", "target/iot-meter.jar", "run", "--data-dir", data.toString())
+          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+      builder.environment().putAll(env);
+      process = builder.start();
+      awaitReady();
+    }
+
+    /** SIGKILL, then a restart on the same directory; returns the time until it is ready again. */
+    Duration killAndRestart() throws Exception {
+      process.destroyForcibly();
+      process.waitFor();
+      long killed = System.nanoTime();
+      start();
+      return Duration.ofNanos(System.nanoTime() - killed);
+    }
+
+    JsonObject postgres() {
+      return new JsonObject().put("host", "127.0.0.1").put("port", pg).put("database", "iot_devices");
+    }
+
+    private void awaitReady() throws Exception {
+      java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+      long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+      while (System.nanoTime() < deadline) {
+        assertThat(process.isAlive()).as("platform exited early; see " + log).isTrue();
+        try {
+          if (client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + readyPort + "/readyz"))
+              .timeout(Duration.ofSeconds(5)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode() == 200) {
+            return;
+          }
+        } catch (java.io.IOException notYet) {
+          // not listening yet
+        }
+        Thread.sleep(200);
+      }
+      throw new AssertionError("platform not ready within 120 s; see " + log);
+    }
+
+    @Override
+    public void close() throws Exception {
+      if (process != null) {
+        process.destroy();
+        process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  /** Waits until the journal of {@code node} has nothing pending, counts its stores and adds the row. */
+  private static void countProcessRow(String fault, FaultLoad load, PlatformProcess node, String recovery) {
+    load.stop();
+    sleep(Duration.ofSeconds(2)); // the last acknowledgements
+    Eventually.within(RECOVERY_LIMIT, () -> assertThat(TestPostgres.countAt(node.postgres(),
+        "SELECT count(*) FROM intake_journal WHERE pending <> 0")).isZero());
+    Count counted = Eventually.value(Duration.ofSeconds(30), () -> count(load, node.s3, node.questHttp, node.questPg),
+        c -> c.lost() == 0);
+    String line = String.format("| %s | %d meters × %d/s QoS 1 | %,d | %,d archive records, %,d points | %d | %d | %s |", fault,
+        METERS, 1000 / PERIOD_MS, counted.acknowledged(), counted.archived(), counted.points(), counted.lost(),
+        counted.doubled(), recovery);
+    ROWS.add(line);
+    System.out.println(line);
+    assertThat(counted.lost()).as(fault + ": lost").isZero();
+    assertThat(counted.doubled()).as(fault + ": doubled").isZero();
+  }
+
+  /** SIGKILLed three times mid-stream and restarted on the same data directory each time. */
   @Test
-  @Order(8)
+  @Order(9)
   void platformProcessKilledThreeTimes() throws Exception {
-    Path data = Files.createTempDirectory("fault-kill");
-    Path log = data.resolve("platform.log");
-    Map<String, String> env = new HashMap<>();
-    int http = FreePorts.next();
-    int mqtt = FreePorts.next();
-    int pg = FreePorts.next();
-    int s3 = FreePorts.next();
-    int questHttp = FreePorts.next();
-    int questPg = FreePorts.next();
-    env.put("IOT_HTTP_HOST", "127.0.0.1");
-    env.put("IOT_HTTP_PORT", String.valueOf(http));
-    env.put("IOT_MQTT_HOST", "127.0.0.1");
-    env.put("IOT_MQTT_PORT", String.valueOf(mqtt));
-    env.put("IOT_POSTGRES_PORT", String.valueOf(pg));
-    env.put("IOT_S3_EMBEDDED_PORT", String.valueOf(s3));
-    env.put("IOT_TIMESERIES_QUESTDB_HTTP_PORT", String.valueOf(questHttp));
-    env.put("IOT_TIMESERIES_QUESTDB_PG_PORT", String.valueOf(questPg));
-    env.put("IOT_DEPLOY_SIMULATOR", "0");
-    Process platform = launch(data, env, log);
-    Duration slowestRestart = Duration.ZERO;
-    try {
-      awaitReady(platform, http, log);
-      try (FaultLoad load = new FaultLoad("kill", METERS, PERIOD_MS, List.of(mqtt))) {
+    try (PlatformProcess platform = new PlatformProcess("kill")) {
+      platform.start();
+      Duration slowestRestart = Duration.ZERO;
+      try (FaultLoad load = new FaultLoad("kill", METERS, PERIOD_MS, List.of(platform.mqtt))) {
         Thread.sleep(WARM_UP.toMillis());
         for (int kill = 0; kill < 3; kill++) {
-          platform.destroyForcibly();
-          platform.waitFor();
-          long killed = System.nanoTime();
-          platform = launch(data, env, log);
-          awaitReady(platform, http, log);
-          Duration restart = Duration.ofNanos(System.nanoTime() - killed);
+          Duration restart = platform.killAndRestart();
           slowestRestart = restart.compareTo(slowestRestart) > 0 ? restart : slowestRestart;
           Thread.sleep(WARM_UP.toMillis());
         }
-        load.stop();
-        Thread.sleep(2000);
-        JsonObject embeddedPostgres = new JsonObject().put("host", "127.0.0.1").put("port", pg).put("database", "iot_devices");
-        Eventually.within(RECOVERY_LIMIT, () -> assertThat(TestPostgres.countAt(embeddedPostgres,
-            "SELECT count(*) FROM intake_journal WHERE pending <> 0")).isZero());
-        Count counted = Eventually.value(Duration.ofSeconds(30), () -> count(load, s3, questHttp, questPg), c -> c.lost() == 0);
-        String line = String.format("| platform process SIGKILLed 3 times mid-stream, restarted on its data directory | %d meters × %d/s QoS 1 "
-                + "| %,d | %,d archive records, %,d points | %d | %d | %.1f s (slowest restart to ready) |", METERS, 1000 / PERIOD_MS,
-            counted.acknowledged(), counted.archived(), counted.points(), counted.lost(), counted.doubled(),
-            slowestRestart.toMillis() / 1000.0);
-        ROWS.add(line);
-        System.out.println(line);
-        assertThat(counted.lost()).as("lost").isZero();
-        assertThat(counted.doubled()).as("doubled").isZero();
+        countProcessRow("platform process SIGKILLed 3 times mid-stream, restarted on its data directory", load, platform,
+            String.format("%.1f s (slowest restart to ready)", slowestRestart.toMillis() / 1000.0));
       }
-    } finally {
-      platform.destroy();
-      platform.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
     }
   }
 
-  private static Process launch(Path data, Map<String, String> env, Path log) throws java.io.IOException {
-    ProcessBuilder builder = new ProcessBuilder("java", "-jar", "target/iot-meter.jar", "run", "--data-dir", data.toString())
-        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    builder.environment().putAll(env);
-    return builder.start();
-  }
-
-  private static void awaitReady(Process process, int port, Path log) throws Exception {
-    java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-    while (System.nanoTime() < deadline) {
-      assertThat(process.isAlive()).as("platform exited early; see " + log).isTrue();
-      try {
-        if (http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/readyz"))
-            .timeout(Duration.ofSeconds(5)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode() == 200) {
-          return;
+  /**
+   * A two-process cluster: an ingest node (its own process, the embedded stores in its data
+   * directory) and an API node (this JVM) using those stores and staying connected while the
+   * ingest node is SIGKILLed and restarted. The restart must take its data directory back
+   * whoever is connected, and a command posted on the API node meanwhile must reach the meter.
+   */
+  @Test
+  @Order(10)
+  void ingestNodeOfAClusterKilledWhileTheApiNodeStaysConnected() throws Exception {
+    String cluster = "fault-" + java.util.UUID.randomUUID();
+    int ingestMember = FreePorts.next();
+    int apiMember = FreePorts.next();
+    String members = new JsonArray().add("127.0.0.1:" + ingestMember).add("127.0.0.1:" + apiMember).encode();
+    try (PlatformProcess ingest = new PlatformProcess("cluster-ingest")) {
+      int ops = FreePorts.next();
+      ingest.env.putAll(Map.of("IOT_ROLE", "ingest", "IOT_CLUSTER_ENABLED", "true", "IOT_CLUSTER_NAME", cluster,
+          "IOT_CLUSTER_HOST", "127.0.0.1", "IOT_CLUSTER_PORT", String.valueOf(ingestMember), "IOT_CLUSTER_MEMBERS", members,
+          "IOT_DEPLOY_OPS", "1", "IOT_OPS_HOST", "127.0.0.1", "IOT_OPS_PORT", String.valueOf(ops)));
+      ingest.env.put("IOT_COMMANDS_REDELIVERY_CHECK_MS", "200");
+      ingest.readyPort = ops;
+      ingest.start();
+      JsonObject apiConfig = RunningPlatform.testConfig();
+      apiConfig.put("roles", new JsonArray().add("api"));
+      apiConfig.put("cluster", new JsonObject().put("enabled", true).put("name", cluster).put("host", "127.0.0.1")
+          .put("port", apiMember).put("bus_port", 0).put("members", new JsonArray(members)));
+      apiConfig.getJsonObject("postgres").put("embedded", false).put("host", "127.0.0.1").put("port", ingest.pg)
+          .put("database", "iot_devices").put("user", "postgres").put("password", "");
+      apiConfig.getJsonObject("s3").put("embedded", false).put("endpoint", "http://127.0.0.1:" + ingest.s3);
+      apiConfig.getJsonObject("timeseries").put("store", "questdb").put("embedded", false)
+          .getJsonObject("questdb").put("host", "127.0.0.1").put("http_port", ingest.questHttp).put("pg_port", ingest.questPg);
+      try (RunningPlatform api = RunningPlatform.start(apiConfig);
+           FaultLoad load = new FaultLoad("cluster", METERS, PERIOD_MS, List.of(ingest.mqtt))) {
+        // A meter of its own for the command (the load's clients only publish), known to the registry.
+        try (io.iotmeter.support.TestMeter meter = io.iotmeter.support.TestMeter.connect(api.vertx(), ingest.mqtt,
+            "cluster-cmd", false)) {
+          meter.send("iot/cluster-cmd/status", Datagrams.status("cluster-cmd", "online", Instant.now()), 1);
         }
-      } catch (java.io.IOException notYet) {
-        // not listening yet
+        Thread.sleep(WARM_UP.toMillis());
+        // The API node holds connections to the ingest node's PostgreSQL when it is killed.
+        assertThat(api.get("/api/devices/cluster-cmd").status()).isEqualTo(200);
+        ingest.process.destroyForcibly();
+        ingest.process.waitFor();
+        long killed = System.nanoTime();
+        // Posted while the ingest node is down: refused (its stores are gone) or stored — never lost.
+        RunningPlatform.Reply posted = api.post("/api/devices/cluster-cmd/commands", new JsonObject().put("cmd", "request_status"));
+        ingest.start();
+        Duration restart = Duration.ofNanos(System.nanoTime() - killed);
+        if (posted.status() >= 500) {
+          posted = Eventually.value(Duration.ofSeconds(60), () -> api.post("/api/devices/cluster-cmd/commands",
+              new JsonObject().put("cmd", "request_status")), r -> r.status() < 500);
+        }
+        assertThat(posted.status()).as(posted.toString()).isIn(201, 202);
+        String cmdId = posted.json().getString("cmd_id");
+        // The meter comes back and is sent the command.
+        try (io.iotmeter.support.TestMeter meter = io.iotmeter.support.TestMeter.connect(api.vertx(), ingest.mqtt,
+            "cluster-cmd", false)) {
+          meter.subscribe("iot/cluster-cmd/command", 1);
+          meter.send("iot/cluster-cmd/status", Datagrams.status("cluster-cmd", "online", Instant.now()), 1);
+          assertThat(meter.receive(Duration.ofSeconds(30)).payload().toJsonObject().getString("cmd_id")).isEqualTo(cmdId);
+          meter.send("iot/cluster-cmd/command/ack", Datagrams.ack("cluster-cmd", 0, cmdId, "accepted", "ok"), 1);
+          Eventually.within(Duration.ofSeconds(30), () ->
+              assertThat(api.get("/api/commands/" + cmdId).json().getString("status")).isEqualTo("accepted"));
+        }
+        Thread.sleep(WARM_UP.toMillis());
+        countProcessRow("ingest node of a two-process cluster SIGKILLed and restarted, API node connected (a command posted "
+            + "meanwhile acknowledged)", load, ingest, String.format("%.1f s (restart to ready)", restart.toMillis() / 1000.0));
       }
-      Thread.sleep(200);
     }
-    throw new AssertionError("platform not ready within 120 s; see " + log);
   }
 
   /** Random bytes, truncated frames, wrong lengths and junk after a valid CONNECT, each on its own connection. */
