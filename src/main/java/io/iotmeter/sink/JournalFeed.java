@@ -229,8 +229,8 @@ public final class JournalFeed {
         return Future.failedFuture(e); // the journal keeps it for the next start
       }
       int failed = failures + 1;
-      if (failed < SUSPECT_AFTER) {
-        return retryLater(batch, failed, e);
+      if (failed < SUSPECT_AFTER || StoreTrouble.is(e)) {
+        return retryLater(batch, Math.min(failed, SUSPECT_AFTER), e);
       }
       return suspect(batch, failed, e);
     });
@@ -254,6 +254,9 @@ public final class JournalFeed {
         Throwable cause = again.cause();
         if (cause instanceof SinkRefusal refusal) {
           return isolate(batch, refusal);
+        }
+        if (StoreTrouble.is(cause)) {
+          return retryLater(batch, failed, cause);
         }
         return bothAnswer().transform(still -> still.succeeded()
             ? isolate(batch, new SinkRefusal("failed " + (failed + 1) + " times while the store answers: " + cause.getMessage(), Map.of()))

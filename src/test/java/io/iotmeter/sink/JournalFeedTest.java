@@ -178,6 +178,33 @@ class JournalFeedTest {
   }
 
   @Test
+  void aFullDiskWhileTheStoreAnswersItsPingQuarantinesNothing() {
+    List<AcceptedMessage> messages = journal(10);
+    AtomicInteger failures = new AtomicInteger();
+    // Pings (SELECT 1, a HEAD) still work on a full disk; every write fails for a while.
+    startFeed(batch -> failures.incrementAndGet() <= 3 * JournalFeed.SUSPECT_AFTER
+        ? Future.failedFuture(new io.vertx.pgclient.PgException(
+            "could not extend file \"base/16384/16484\": No space left on device", "ERROR", "53100", null))
+        : Future.succeededFuture(), Future.succeededFuture());
+    publish(messages);
+
+    Eventually.within(WAIT, () -> assertThat(pendingTimeseries()).isZero());
+    assertStoredOnceExcept(messages, Set.of());
+    assertThat(failures.get()).isGreaterThan(3 * JournalFeed.SUSPECT_AFTER);
+    assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM message_quarantine")).isZero();
+  }
+
+  @Test
+  void storeTroubleIsToldFromAMessageAtFault() {
+    assertThat(StoreTrouble.is(new io.vertx.pgclient.PgException("canceling statement due to statement timeout", "ERROR", "57014",
+        null))).isTrue();
+    assertThat(StoreTrouble.is(new RuntimeException("put failed", new java.io.IOException("No space left on device")))).isTrue();
+    assertThat(StoreTrouble.is(new IllegalStateException("S3 error: XMinioStorageFull"))).isTrue();
+    assertThat(StoreTrouble.is(new io.vertx.pgclient.PgException("invalid byte sequence", "ERROR", "22021", null))).isFalse();
+    assertThat(StoreTrouble.is(new IllegalStateException("unexpected answer"))).isFalse();
+  }
+
+  @Test
   void aWriterThatThrowsIsolatesTheMessageItThrowsFor() {
     List<AcceptedMessage> messages = journal(8);
     long poison = messages.get(7).journalId();
