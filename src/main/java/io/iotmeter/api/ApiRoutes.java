@@ -1,5 +1,7 @@
 package io.iotmeter.api;
 
+import io.iotmeter.security.Access;
+import io.iotmeter.security.AccessRules;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
@@ -21,9 +23,22 @@ public final class ApiRoutes {
   }
 
   private final Router router;
+  private final ApiGate gate;
+  private final AuditTrail audit;
 
-  public ApiRoutes(Router router) {
+  /**
+   * Routes whose every call is checked by {@code gate} against its rule in {@link AccessRules},
+   * and whose every state-changing call (also a refused one) goes to the {@code audit} trail.
+   */
+  ApiRoutes(Router router, ApiGate gate, AuditTrail audit) {
     this.router = router;
+    this.gate = gate;
+    this.audit = audit;
+  }
+
+  /** Routes without a gate: only {@link Access#PUBLIC} ones may be mounted (the ops port's probes). */
+  public ApiRoutes(Router router) {
+    this(router, null, null);
   }
 
   public ApiRoutes get(String path, Action action) {
@@ -43,17 +58,40 @@ public final class ApiRoutes {
   }
 
   private ApiRoutes add(HttpMethod method, String path, Action action) {
+    Access access = AccessRules.required(method, path);
+    if (gate == null && access != Access.PUBLIC) {
+      throw new IllegalStateException(method + " " + path + " needs the " + access + " role but is mounted without a gate");
+    }
     router.route(method, path).handler(ctx -> {
       HttpMetrics.tagRoute(ctx, path);
-      Future<ApiResponse> result;
-      try {
-        result = action.handle(ctx);
-      } catch (RuntimeException e) {
-        result = Future.failedFuture(e);
+      if (audit != null && method != HttpMethod.GET) {
+        ctx.addEndHandler(v -> audit.record(ApiGate.caller(ctx), method.name(), path, ctx.request().path(),
+            ctx.response().getStatusCode(), ctx.request().remoteAddress() == null ? null : ctx.request().remoteAddress().hostAddress()));
       }
-      result.onSuccess(response -> send(ctx, response)).onFailure(ctx::fail);
+      Future<ApiGate.Caller> admitted = gate == null ? Future.succeededFuture(null) : gate.admit(ctx, access, path);
+      admitted.compose(caller -> {
+        jsonBodyOnly(ctx);
+        return action.handle(ctx);
+      }).onSuccess(response -> send(ctx, response)).onFailure(ctx::fail);
     });
     return this;
+  }
+
+  /**
+   * A body must say it is JSON: this refuses the forms and {@code text/plain} a cross-site page
+   * can send without asking, and tells a client that forgot the header what is wrong.
+   */
+  private static void jsonBodyOnly(RoutingContext ctx) {
+    io.vertx.ext.web.RequestBody body = ctx.body();
+    if (body == null || body.length() <= 0) {
+      return;
+    }
+    String type = ctx.request().getHeader("Content-Type");
+    String mediaType = type == null ? "" : type.split(";", 2)[0].trim();
+    if (!mediaType.equalsIgnoreCase("application/json")) {
+      throw new ApiException(415, "Content-Type must be application/json"
+          + (type == null ? " (none was sent)" : ", got '" + (type.length() > 100 ? type.substring(0, 100) + "…" : type) + "'"));
+    }
   }
 
   static void send(RoutingContext ctx, ApiResponse response) {

@@ -6,6 +6,7 @@ import io.iotmeter.registry.AlertRepository;
 import io.iotmeter.registry.CommandRepository;
 import io.iotmeter.registry.DeviceRepository;
 import io.iotmeter.registry.RegistryStats;
+import io.iotmeter.security.SecuritySettings;
 import io.iotmeter.archive.ArchiveListing;
 import io.iotmeter.archive.ObjectStores;
 import io.iotmeter.store.Database;
@@ -35,6 +36,7 @@ public final class ApiVerticle extends VerticleBase {
   private TimeSeriesQueries timeSeries;
   private ArchiveListing archive;
   private DebugRoutes debug;
+  private ApiGate gate;
 
   @Override
   public Future<?> start() {
@@ -56,6 +58,7 @@ public final class ApiVerticle extends VerticleBase {
 
     Router router = Router.router(vertx);
     router.route().handler(new HttpMetrics(metrics)::handle);
+    cors(http).ifPresent(handler -> router.route().handler(handler));
     router.route().handler(BodyHandler.create(false).setBodyLimit(bodyLimit));
     ErrorResponder errors = new ErrorResponder(bodyLimit);
     router.route().failureHandler(errors::handle);
@@ -68,12 +71,16 @@ public final class ApiVerticle extends VerticleBase {
           .end(metrics.scrape() + gauges.renderPrometheus());
     });
 
-    ApiRoutes routes = new ApiRoutes(router);
-    new HealthRoutes(readiness).mount(routes);
+    gate = new ApiGate(vertx, SecuritySettings.of(config));
+    AuditTrail audit = new AuditTrail(pool, metrics);
+    ApiRoutes routes = new ApiRoutes(router, gate, audit);
+    new HealthRoutes(readiness, ctx -> !gate.enabled() || ApiGate.caller(ctx) != null).mount(routes);
+    new IdentityRoutes(vertx.eventBus(), audit).mount(routes);
     new DeviceRoutes(devices).mount(routes);
     new AlertRoutes(devices, new AlertRepository(pool)).mount(routes);
     new CommandRoutes(devices, new CommandRepository(pool), vertx.eventBus(),
-        config.getJsonObject("commands").getLong("publish_timeout_ms", 2_000L), metrics).mount(routes);
+        config.getJsonObject("commands").getLong("publish_timeout_ms", 2_000L), metrics,
+        CommandDestinations.of(config, gate.enabled())).mount(routes);
     storeWorkers = vertx.createSharedWorkerExecutor("api-store-reads", 8);
     timeSeries = new TimeSeriesQueries(config.getJsonObject("timeseries"), storeWorkers);
     archive = new ArchiveListing(ObjectStores.open(config.getJsonObject("s3")), storeWorkers);
@@ -81,7 +88,7 @@ public final class ApiVerticle extends VerticleBase {
     new StatsRoutes(new RegistryStats(pool), gauges).mount(routes);
     new QuarantineRoutes(pool, vertx.eventBus(), config.getJsonObject("commands").getLong("publish_timeout_ms", 2_000L))
         .mount(routes);
-    debug = DebugRoutes.mount(vertx, router, config);
+    debug = DebugRoutes.mount(vertx, router, config, gate, audit);
 
     return vertx.createHttpServer(new HttpServerOptions().setHost(http.getString("host", "0.0.0.0")))
         .requestHandler(router)
@@ -89,9 +96,25 @@ public final class ApiVerticle extends VerticleBase {
         .recover(e -> Future.failedFuture(StartupException.explainListenFailure(e, "HTTP", port, "http.port")));
   }
 
+  /** Cross-origin calls from the listed web origins only; none when the list is empty. */
+  private static java.util.Optional<io.vertx.ext.web.handler.CorsHandler> cors(JsonObject http) {
+    java.util.List<String> origins = http.getJsonObject("cors", new JsonObject())
+        .getJsonArray("allowed_origins", new io.vertx.core.json.JsonArray()).stream().map(String::valueOf).toList();
+    if (origins.isEmpty()) {
+      return java.util.Optional.empty();
+    }
+    io.vertx.ext.web.handler.CorsHandler handler = origins.contains("*") ? io.vertx.ext.web.handler.CorsHandler.create()
+        : io.vertx.ext.web.handler.CorsHandler.create().addOrigins(origins);
+    return java.util.Optional.of(handler
+        .allowedMethods(java.util.Set.of(io.vertx.core.http.HttpMethod.GET, io.vertx.core.http.HttpMethod.POST,
+            io.vertx.core.http.HttpMethod.PUT, io.vertx.core.http.HttpMethod.DELETE))
+        .allowedHeaders(java.util.Set.of("Authorization", "Content-Type")));
+  }
+
   @Override
   public Future<?> stop() {
     debug.close();
+    gate.close();
     return storeWorkers.executeBlocking(() -> {
       timeSeries.close();
       archive.close();

@@ -37,8 +37,11 @@ public final class CommandRoutes {
   private final long publishTimeoutMs;
   private final MeterRegistry metrics;
 
-  public CommandRoutes(DeviceRepository devices, CommandRepository commands, EventBus bus,
-                       long publishTimeoutMs, MeterRegistry metrics) {
+  private final CommandDestinations destinations;
+
+  CommandRoutes(DeviceRepository devices, CommandRepository commands, EventBus bus,
+                long publishTimeoutMs, MeterRegistry metrics, CommandDestinations destinations) {
+    this.destinations = destinations;
     this.devices = devices;
     this.commands = commands;
     this.bus = bus;
@@ -65,10 +68,16 @@ public final class CommandRoutes {
     } catch (InvalidCommandException e) {
       throw ApiException.badRequest(e.getMessage());
     }
+    destinations.check(cmd, params);
     CommandEnvelope envelope = new CommandEnvelope(UUID.randomUUID(), deviceId, Instant.now(), cmd, params);
     return KnownDevice.require(devices, deviceId)
-        .compose(v -> commands.create(envelope.cmdId(), deviceId, cmd, params))
+        .compose(v -> commands.create(envelope.cmdId(), deviceId, cmd, params, issuer(ctx)))
         .compose(stored -> handToMqtt(envelope));
+  }
+
+  private static String issuer(RoutingContext ctx) {
+    ApiGate.Caller caller = ApiGate.caller(ctx);
+    return caller == null ? null : caller.name();
   }
 
   private Future<ApiResponse> handToMqtt(CommandEnvelope envelope) {

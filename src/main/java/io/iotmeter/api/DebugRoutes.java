@@ -51,7 +51,7 @@ public final class DebugRoutes implements AutoCloseable {
    *
    * @throws StartupException for a {@code debug} setting out of range
    */
-  public static DebugRoutes mount(Vertx vertx, Router router, JsonObject config) {
+  static DebugRoutes mount(Vertx vertx, Router router, JsonObject config, ApiGate gate, AuditTrail audit) {
     JsonObject debug = config.getJsonObject("debug", new JsonObject());
     if (!debug.getBoolean("bus_tap", false)) {
       return new DebugRoutes(vertx, null, 0, 0);
@@ -59,8 +59,10 @@ public final class DebugRoutes implements AutoCloseable {
     int maxStreams = setting(debug, "max_streams", 10, 1, 1_000);
     int defaultRate = setting(debug, "default_rate", 50, 1, TapRequest.MAX_RATE);
     DebugRoutes routes = new DebugRoutes(vertx, BusTap.acquire(vertx), maxStreams, defaultRate);
-    router.get("/debug/bus").handler(routes::openStream);
-    new ApiRoutes(router).get("/debug/addresses", ctx -> Future.succeededFuture(ApiResponse.ok(routes.addresses())));
+    router.get("/debug/bus").handler(ctx -> gate.admit(ctx, io.iotmeter.security.AccessRules.required(
+        io.vertx.core.http.HttpMethod.GET, "/debug/bus"), "/debug/bus").onSuccess(caller -> routes.openStream(ctx))
+        .onFailure(ctx::fail));
+    new ApiRoutes(router, gate, audit).get("/debug/addresses", ctx -> Future.succeededFuture(ApiResponse.ok(routes.addresses())));
     return routes;
   }
 

@@ -31,6 +31,9 @@ public final class ErrorResponder {
     }
     Throwable failure = ctx.failure();
     if (failure instanceof ApiException api) {
+      if (api.status() == 401) {
+        ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"iot-meter\"");
+      }
       respond(ctx, api.status(), api.getMessage());
     } else if (failure instanceof DuplicateDeviceException duplicate) {
       respond(ctx, 409, duplicate.getMessage());

@@ -16,9 +16,12 @@ public final class HealthRoutes {
   private static final String SERVICE = "device-manager";
 
   private final HealthChecks readiness;
+  /** Whether this request may see why a check fails (with security on: an authenticated caller). */
+  private final java.util.function.Predicate<RoutingContext> details;
 
-  public HealthRoutes(HealthChecks readiness) {
+  public HealthRoutes(HealthChecks readiness, java.util.function.Predicate<RoutingContext> details) {
     this.readiness = readiness;
+    this.details = details;
   }
 
   public void mount(ApiRoutes routes) {
@@ -38,7 +41,9 @@ public final class HealthRoutes {
           JsonObject entry = new JsonObject().put("name", check.getId()).put("status", check.getUp() ? "up" : "down");
           if (!check.getUp()) {
             JsonObject data = check.getData();
-            entry.put("reason", data == null ? "check failed" : data.getString("cause", data.encode()));
+            if (details.test(ctx)) {
+              entry.put("reason", data == null ? "check failed" : data.getString("cause", data.encode()));
+            }
             failed.add(check.getId());
           }
           checks.add(entry);

@@ -12,10 +12,10 @@ import java.util.Set;
 public enum NodeRole {
   /** MQTT (endpoint or bridge), intake, sinks, lifecycle: everything that takes device data in. */
   INGEST(EnumSet.of(VerticleCatalog.ARCHIVE_SINK, VerticleCatalog.TIMESERIES_SINK, VerticleCatalog.REGISTRY_SINK,
-      VerticleCatalog.LIFECYCLE, VerticleCatalog.INTAKE, VerticleCatalog.MQTT_SERVER, VerticleCatalog.MQTT_BRIDGE,
-      VerticleCatalog.OPS)),
-  /** The REST API. */
-  API(EnumSet.of(VerticleCatalog.API)),
+      VerticleCatalog.LIFECYCLE, VerticleCatalog.IDENTITY, VerticleCatalog.INTAKE, VerticleCatalog.MQTT_SERVER,
+      VerticleCatalog.MQTT_BRIDGE, VerticleCatalog.OPS)),
+  /** The REST API (and the identity checks it needs). */
+  API(EnumSet.of(VerticleCatalog.IDENTITY, VerticleCatalog.API)),
   /** Simulated meters. */
   SIM(EnumSet.of(VerticleCatalog.SIMULATOR)),
   /** Everything the configuration deploys (one node, or a node of a small cluster). */

@@ -50,6 +50,10 @@ public final class Platform {
 
   /** Starts everything; on failure, whatever did start is stopped again. */
   public Future<Void> start() {
+    if (!io.iotmeter.security.SecuritySettings.of(config).enabled()) {
+      LOG.warn("security.enabled is false: anonymous MQTT, an open REST API and unknown devices registered on their "
+          + "first message, as in the reference system. For compatibility tests only; never on a network.");
+    }
     return startEmbeddedServers(config)
         .compose(v -> usesDatabase(config) ? migrate(config) : Future.<Void>succeededFuture())
         .compose(v -> deployAll(config))

@@ -29,6 +29,7 @@ public enum VerticleCatalog {
   TIMESERIES_SINK("timeseries_sink", TimeSeriesSinkVerticle::new),
   REGISTRY_SINK("registry_sink", RegistrySinkVerticle::new),
   LIFECYCLE("lifecycle", LifecycleVerticle::new),
+  IDENTITY("identity", io.iotmeter.security.IdentityVerticle::new),
   INTAKE("intake", IntakeVerticle::new),
   MQTT_SERVER("mqtt_server", MqttServerVerticle::new),
   MQTT_BRIDGE("mqtt_bridge", MqttBridgeVerticle::new),

@@ -69,6 +69,37 @@ public enum BusAddress {
           + "that sink's recovery scan stores it (or quarantines it anew). Failures: 404 no such row, "
           + "409 already replayed or a message refused at the intake, 503 journal unavailable."),
 
+  IDENTITY_KEY_VERIFY("iot.identity.key.verify", Delivery.REQUEST, Scope.CLUSTER,
+      "request {key}; reply {id, name, role, created_at}",
+      "api (a Bearer key it has not verified lately)",
+      "identity",
+      "Checks a presented API key against its stored bcrypt hash. Failure 401: unknown key; 503: "
+          + "the identity store is unavailable. Callers cache a positive answer (security.cache_s) "
+          + "until iot.identity.revoked names the key."),
+
+  IDENTITY_DEVICE_VERIFY("iot.identity.device.verify", Delivery.REQUEST, Scope.CLUSTER,
+      "request {device_id, password}; reply {device_id}",
+      "mqtt-server (a CONNECT with user name and password)",
+      "identity",
+      "Checks a device's MQTT password. Failure 401: no credentials or a wrong password (CONNACK "
+          + "'bad user name or password'); 503: the identity store is unavailable ('server unavailable')."),
+
+  IDENTITY_MANAGE("iot.identity.manage", Delivery.REQUEST, Scope.CLUSTER,
+      "request {action: create_key {name, role} | list_keys | delete_key {id} | issue_device {device_id} "
+          + "| revoke_device {device_id}}; reply create_key {id, name, role, key, created_at}, list_keys {keys: "
+          + "[{id, name, role, created_at}]}, delete_key {id, deleted}, issue_device {device_id, username, password}, "
+          + "revoke_device {device_id, revoked}",
+      "api (/api/keys, /api/devices/{id}/credentials), simulator (its meters' own credentials)",
+      "identity",
+      "The only place secrets are created; replies carry a new secret once and it is never stored "
+          + "or logged. Failures: 400 invalid field, 404 no such key or device, 503 store unavailable."),
+
+  IDENTITY_REVOKED("iot.identity.revoked", Delivery.PUBLISH, Scope.CLUSTER,
+      "{key_id} or {device_id}",
+      "identity (a key deleted; device credentials issued again or revoked)",
+      "api (forgets the key), mqtt-server (disconnects the device's connections, forgets its password)",
+      "Published to every node, so a revocation takes effect at once everywhere."),
+
   HEALTH("iot.health.<component>", Delivery.REQUEST, Scope.CLUSTER,
       "request {}; reply {ready: boolean, detail}",
       "api (/readyz)",

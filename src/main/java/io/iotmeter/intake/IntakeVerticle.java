@@ -86,6 +86,8 @@ public final class IntakeVerticle extends VerticleBase {
   private SequenceTracker tracker;
   private List<SinkKind> sinks;
   private boolean registerUnknown;
+  /** security.enabled: a payload must name the device of its topic. */
+  private boolean secured;
   private int maxBatch;
   private int maxQueue;
   private long maxQueueBytes;
@@ -113,7 +115,13 @@ public final class IntakeVerticle extends VerticleBase {
     tracker = new SequenceTracker(gapDelay);
     sinks = config.getJsonArray("sinks", new io.vertx.core.json.JsonArray().add("archive").add("timeseries").add("registry"))
         .stream().map(o -> SinkKind.fromConfigName((String) o)).toList();
-    registerUnknown = !"reject".equals(config.getString("unknown_devices", "register"));
+    secured = io.iotmeter.security.SecuritySettings.of(config()).enabled();
+    registerUnknown = switch (config.getString("unknown_devices", "auto")) {
+      case "register" -> true;
+      case "reject" -> false;
+      // A secured platform knows its devices (they were given credentials); the reference registered any.
+      default -> !secured;
+    };
     maxBatch = config.getInteger("max_batch", 500);
     maxQueue = config.getInteger("max_queue", 20_000);
     maxQueueBytes = config.getLong("max_queue_bytes", 64L << 20);
@@ -196,6 +204,12 @@ public final class IntakeVerticle extends VerticleBase {
         DeviceMessage message = DeviceMessage.parse(pending.inbound().topic(), pending.inbound().payload());
         if (message.deviceIdMismatch()) {
           metrics.error("device_id_mismatch");
+          if (secured) {
+            // The topic's device is the one that authenticated: a payload naming another is refused.
+            refused.add(refusal(pending, "device_id_mismatch", "payload device_id does not match the topic's device "
+                + message.topic().deviceId()));
+            continue;
+          }
         }
         candidates.add(new Candidate(pending, message));
       } catch (MalformedMessageException e) {

@@ -38,8 +38,11 @@ final class BrokerState implements Shareable {
     }
   }
 
-  /** What a connecting client finds; {@code refused} when the node holds {@code max_sessions} already. */
-  record Connected(boolean sessionPresent, String previousConnection, boolean refused) {
+  /**
+   * What a connecting client finds; {@code refused} when the node holds {@code max_sessions}
+   * already, {@code foreign} when the client id's session belongs to another identity.
+   */
+  record Connected(boolean sessionPresent, String previousConnection, boolean refused, boolean foreign) {
   }
 
   /** A retained message and the client that set it (each client may set a bounded number). */
@@ -73,10 +76,22 @@ final class BrokerState implements Shareable {
   }
 
   synchronized Connected connect(String clientId, boolean clean, String connection) {
+    return connect(clientId, clean, connection, null);
+  }
+
+  /**
+   * @param owner the authenticated identity (a device id), or null with security off; a session
+   *              created by one identity cannot be taken over by another (nor its connection)
+   */
+  synchronized Connected connect(String clientId, boolean clean, String connection, String owner) {
     Session existing = sessions.get(clientId);
+    if (existing != null && existing.owner != null && !existing.owner.equals(owner)) {
+      refusals.accept("mqtt_client_id_taken");
+      return new Connected(false, null, true, true);
+    }
     if (existing == null && sessions.size() >= limits.maxSessions()) {
       refusals.accept("mqtt_sessions_full");
-      return new Connected(false, null, true);
+      return new Connected(false, null, true, false);
     }
     String previous = existing == null ? null : existing.connection;
     boolean present = existing != null && !clean && !existing.clean;
@@ -90,13 +105,14 @@ final class BrokerState implements Shareable {
       requeueInFlight(session);
     }
     session.clean = clean;
+    session.owner = owner;
     if (previous == null) {
       connectedClients.incrementAndGet();
     }
     session.connection = connection;
     session.disconnectedAt = null;
     sessions.put(clientId, session);
-    return new Connected(present, previous, false);
+    return new Connected(present, previous, false, false);
   }
 
   /** The connection is gone; a clean session ends with it, a persistent one waits for the client. */

@@ -60,10 +60,18 @@ final class DeviceConnection {
   private MessageConsumer<JsonObject> sessionAddress;
   private boolean disconnectReceived;
   private boolean silentClose;
+  private final DeviceAuthenticator authenticator;
+  /** The device this client authenticated as; null with security off. */
+  private String identity;
+  /** Publications refused by the ACL; past {@link #MAX_DENIED} the client is disconnected. */
+  private int denied;
+  static final int MAX_DENIED = 10;
 
   DeviceConnection(Vertx vertx, MqttEndpoint endpoint, BrokerState broker, Handoff handoff, IngestMetrics metrics, int window,
-                   io.vertx.core.Handler<io.vertx.core.eventbus.Message<JsonObject>> sessionCommands) {
+                   io.vertx.core.Handler<io.vertx.core.eventbus.Message<JsonObject>> sessionCommands,
+                   DeviceAuthenticator authenticator) {
     this.sessionCommands = sessionCommands;
+    this.authenticator = authenticator;
     this.vertx = vertx;
     this.endpoint = endpoint;
     this.broker = broker;
@@ -82,6 +90,25 @@ final class DeviceConnection {
       endpoint.reject(MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED);
       return;
     }
+    authenticator.authenticate(endpoint).onComplete(authenticated -> {
+      if (authenticated.succeeded()) {
+        identity = authenticated.result();
+        admit();
+        return;
+      }
+      Throwable e = authenticated.cause();
+      MqttConnectReturnCode code = e instanceof DeviceAuthenticator.Refused refused
+          ? refused.code(endpoint.protocolVersion()) : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
+      LOG.info("MQTT client {} from {} refused: {}", clientId, endpoint.remoteAddress(), e.getMessage());
+      try {
+        endpoint.reject(code);
+      } catch (IllegalStateException gone) {
+        // the client closed the connection while it was being checked
+      }
+    });
+  }
+
+  private void admit() {
     endpoint.publishAutoAck(false);
     endpoint.subscriptionAutoAck(false);
     endpoint.publishHandler(this::onPublish);
@@ -125,12 +152,16 @@ final class DeviceConnection {
     });
     // Cluster-wide while connected: commands taken by another node find their way here.
     sessionAddress = vertx.eventBus().consumer(io.iotmeter.bus.BusAddress.MQTT_SESSION.address(clientId), sessionCommands);
-    BrokerState.Connected connected = broker.connect(clientId, endpoint.isCleanSession(), connection);
+    BrokerState.Connected connected = broker.connect(clientId, endpoint.isCleanSession(), connection, identity);
     if (connected.refused()) {
       inbox.unregister();
       sessionAddress.unregister();
       silentClose = true;
-      endpoint.reject(MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE);
+      if (connected.foreign()) {
+        LOG.info("MQTT client id {} belongs to another device; {} refused", clientId, identity);
+      }
+      endpoint.reject(connected.foreign() ? new DeviceAuthenticator.Refused(false, "client id taken")
+          .code(endpoint.protocolVersion()) : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE);
       return;
     }
     if (connected.previousConnection() != null) {
@@ -138,6 +169,7 @@ final class DeviceConnection {
       vertx.eventBus().send(connected.previousConnection(), new JsonObject().put("takeover", true));
     }
     endpoint.accept(connected.sessionPresent());
+    authenticator.connected(identity, endpoint);
     watchIdle();
     broker.released(clientId).forEach(endpoint::publishRelease);
     sendQueued();
@@ -229,7 +261,24 @@ final class DeviceConnection {
     for (MqttTopicSubscription subscription : subscribe.topicSubscriptions()) {
       filters.put(subscription.topicName(), subscription.qualityOfService().value());
     }
-    List<Integer> granted = broker.subscribe(clientId, filters);
+    Map<String, Integer> allowed = new LinkedHashMap<>();
+    filters.forEach((filter, qos) -> {
+      if (authenticator.maySubscribe(identity, filter)) {
+        allowed.put(filter, qos);
+      }
+    });
+    List<Integer> grantedAllowed = broker.subscribe(clientId, allowed);
+    // One answer per filter asked for, in order: 0x80 for the filters the device may not have.
+    List<Integer> granted = new java.util.ArrayList<>(filters.size());
+    int next = 0;
+    for (String filter : filters.keySet()) {
+      granted.add(allowed.containsKey(filter) ? grantedAllowed.get(next++) : 0x80);
+    }
+    if (allowed.size() < filters.size()) {
+      metrics.error("mqtt_acl_denied");
+      LOG.info("MQTT client {} ({}) may not subscribe to {}", clientId, identity,
+          filters.keySet().stream().filter(f -> !allowed.containsKey(f)).toList());
+    }
     if (granted.contains(0x80)) {
       metrics.error("mqtt_refused_subscription");
     }
@@ -259,6 +308,18 @@ final class DeviceConnection {
       metrics.error("mqtt_refused_topic");
       LOG.debug("MQTT client {} published outside iot/: {}", clientId, message.topicName());
       done(slot);
+      return;
+    }
+    if (!authenticator.mayPublish(identity, message.topicName())) {
+      // Dropped (acknowledged, so the client does not send it forever), counted and logged; a
+      // client that keeps trying is disconnected.
+      metrics.error("mqtt_acl_denied");
+      LOG.warn("MQTT client {} ({}) may not publish on {}; dropped", clientId, identity, message.topicName());
+      done(slot);
+      if (++denied > MAX_DENIED) {
+        silentClose = true;
+        endpoint.close();
+      }
       return;
     }
     // Held until durable: a saturated intake holds it back (and pauses this socket at its bound)
@@ -371,6 +432,7 @@ final class DeviceConnection {
     // The session learns first that the connection is gone, so what is routed from now on is
     // queued in it; what was routed just before still reaches the inbox (or its sender hears so).
     broker.disconnect(clientId, connection, Instant.now());
+    authenticator.disconnected(identity, endpoint);
     inbox.unregister();
     sessionAddress.unregister();
     var will = endpoint.will();

@@ -33,6 +33,7 @@ public final class MqttServerVerticle extends VerticleBase {
   private MessageConsumer<JsonObject> commands;
   private MessageConsumer<JsonObject> health;
   private long expiryTimer;
+  private DeviceAuthenticator authenticator;
 
   static String clientAddress(String clientId, String connectionId) {
     return BusAddress.MQTT_CLIENT.address(clientId + "#" + connectionId);
@@ -67,8 +68,9 @@ public final class MqttServerVerticle extends VerticleBase {
     options.setTcpKeepAlive(true);
     server = MqttServer.create(vertx, options);
     CommandRouting sessionRouting = new CommandRouting(vertx, broker);
+    authenticator = new DeviceAuthenticator(vertx, io.iotmeter.security.SecuritySettings.of(config()), metrics);
     server.endpointHandler(endpoint -> new DeviceConnection(vertx, endpoint, broker, handoff, metrics, window,
-        sessionRouting::onSessionCommand).accept());
+        sessionRouting::onSessionCommand, authenticator).accept());
     server.exceptionHandler(e -> {
       metrics.error("mqtt_protocol");
       LOG.debug("MQTT endpoint: {}", e.getMessage());
@@ -94,6 +96,7 @@ public final class MqttServerVerticle extends VerticleBase {
   public Future<?> stop() {
     vertx.cancelTimer(expiryTimer);
     IngestMetrics.of(PlatformMetrics.registry(config())).connection("endpoint-" + System.identityHashCode(this), false);
+    authenticator.close();
     return Future.all(commands.unregister(), health.unregister()).eventually(() -> server.close());
   }
 }

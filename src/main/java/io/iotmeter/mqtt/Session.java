@@ -17,6 +17,8 @@ final class Session {
 
   final String clientId;
   boolean clean;
+  /** The identity (device id) that created the session; null with security off. */
+  String owner;
   /** The bus address of the connection that holds the client, null while offline. */
   String connection;
   Instant disconnectedAt;

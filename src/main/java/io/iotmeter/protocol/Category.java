@@ -34,6 +34,11 @@ public enum Category {
   }
 
   /** The subscription filter of this category ({@code iot/+/command/ack}). */
+  /** This category's topic for one device, e.g. {@code iot/dc-meter-001/status}. */
+  public String topicFor(String deviceId) {
+    return "iot/" + deviceId + "/" + topicSuffix;
+  }
+
   public String filter() {
     return "iot/+/" + topicSuffix;
   }

@@ -17,7 +17,7 @@ import java.util.UUID;
 /** The {@code device_commands} table: commands sent to devices and their acknowledgements. */
 public final class CommandRepository {
 
-  private static final String COLUMNS = "id, cmd_id, device_id, cmd, params, status, ack_detail, created_at, acked_at, delivered_at";
+  private static final String COLUMNS = "id, cmd_id, device_id, cmd, params, status, ack_detail, created_at, acked_at, delivered_at, issued_by";
 
   private final Pool pool;
 
@@ -25,11 +25,11 @@ public final class CommandRepository {
     this.pool = pool;
   }
 
-  /** Stores a new {@code pending} command. */
-  public Future<JsonObject> create(UUID cmdId, String deviceId, CommandName cmd, JsonObject params) {
-    return pool.preparedQuery("INSERT INTO device_commands (cmd_id, device_id, cmd, params) "
-            + "VALUES ($1, $2, $3, $4) RETURNING " + COLUMNS)
-        .execute(Tuple.of(cmdId, deviceId, WireEnum.wire(cmd), params))
+  /** Stores a new {@code pending} command; {@code issuedBy} is the API key's name. */
+  public Future<JsonObject> create(UUID cmdId, String deviceId, CommandName cmd, JsonObject params, String issuedBy) {
+    return pool.preparedQuery("INSERT INTO device_commands (cmd_id, device_id, cmd, params, issued_by) "
+            + "VALUES ($1, $2, $3, $4, $5) RETURNING " + COLUMNS)
+        .execute(Tuple.of(cmdId, deviceId, WireEnum.wire(cmd), params, issuedBy))
         .map(rows -> toJson(rows.iterator().next()));
   }
 
@@ -86,6 +86,8 @@ public final class CommandRepository {
         .put("created_at", Rows.iso(row.getOffsetDateTime("created_at")))
         .put("acked_at", Rows.iso(row.getOffsetDateTime("acked_at")))
         // When the device acknowledged receiving it over MQTT (PUBCOMP); null while it waits.
-        .put("delivered_at", Rows.iso(row.getOffsetDateTime("delivered_at")));
+        .put("delivered_at", Rows.iso(row.getOffsetDateTime("delivered_at")))
+        // The API key that sent it (its name); null for commands from before the audit trail.
+        .put("issued_by", row.getString("issued_by"));
   }
 }

@@ -69,8 +69,11 @@ final class BrokerConnection {
   private boolean open;
   private long reconnectTimer = -1;
 
+  private final java.util.function.Supplier<MeterCredentials> credentials;
+
   BrokerConnection(Vertx vertx, BrokerAddress address, String deviceId, int capacity, Backoff backoff,
-                   Consumer<MqttPublishMessage> commands) {
+                   Consumer<MqttPublishMessage> commands, java.util.function.Supplier<MeterCredentials> credentials) {
+    this.credentials = credentials;
     this.vertx = vertx;
     this.address = address;
     this.deviceId = deviceId;
@@ -163,6 +166,10 @@ final class BrokerConnection {
         .setWillRetain(true)
         .setWillMessageBytes(MeterMessages.status(deviceId, "offline", Instant.now()).toBuffer())
         .setMaxInflightQueue(WINDOW);
+    MeterCredentials login = credentials.get();
+    if (login != null) {
+      options.setUsername(login.username()).setPassword(login.password());
+    }
     // A broker that swallows packets must not hold up a boot for the operating system's minute.
     options.setConnectTimeout((int) CONNECT_TIMEOUT.toMillis());
     // A new client per connection: Vert.x keeps a client's in-flight count across connections.

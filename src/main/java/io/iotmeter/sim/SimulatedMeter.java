@@ -72,6 +72,8 @@ public final class SimulatedMeter {
   private final List<RandomWalk> signals;
   private final RandomWalk temperature;
   private final Map<BrokerAddress, BrokerConnection> links = new LinkedHashMap<>();
+  /** The credentials the platform issued this meter (security on); read at each connect. */
+  private volatile MeterCredentials credentials;
   private final LinkedHashSet<String> recentCommands = new LinkedHashSet<>();
   private List<JsonObject> samples = new ArrayList<>();
 
@@ -126,6 +128,11 @@ public final class SimulatedMeter {
   /** How many of its brokers the meter is connected to right now (as its hello reports). */
   public Future<Integer> connectedBrokers() {
     return onContext(() -> Future.succeededFuture((int) links.values().stream().filter(BrokerConnection::connected).count()));
+  }
+
+  /** From now on the meter connects with these (a rotation takes effect at its next connect). */
+  void useCredentials(MeterCredentials credentials) {
+    this.credentials = credentials;
   }
 
   /** Powers on: completes once the first connection attempt to every broker is done, whatever its outcome. */
@@ -190,7 +197,7 @@ public final class SimulatedMeter {
 
   private BrokerConnection newLink(BrokerAddress broker) {
     return new BrokerConnection(vertx, broker, spec.deviceId(), settings.outboxCapacity(),
-        new Backoff(settings.minBackoff(), settings.maxBackoff()), this::onCommand);
+        new Backoff(settings.minBackoff(), settings.maxBackoff()), this::onCommand, () -> credentials);
   }
 
   // --- measuring and publishing ---

@@ -43,7 +43,32 @@ public final class SimulatorVerticle extends VerticleBase {
     LOG.info("Simulating {} meters ({} DC, {} AC) on {}", meters.size(),
         specs.stream().filter(s -> s.type() == MeterType.DC).count(),
         specs.stream().filter(s -> s.type() == MeterType.AC).count(), simulator.settings().provisioned().brokers());
-    return Future.join(meters.stream().map(SimulatedMeter::start).toList());
+    Future<?> provisioned = io.iotmeter.security.SecuritySettings.of(config()).enabled()
+        ? Future.join(meters.stream().map(m -> provision(m, 10)).toList()) : Future.succeededFuture();
+    return provisioned.compose(v -> Future.join(meters.stream().map(SimulatedMeter::start).toList()));
+  }
+
+  /**
+   * With security on a meter needs credentials: the simulator has the platform issue them, as an
+   * operator would through {@code POST /api/devices/{id}/credentials}, so a fresh start shows
+   * live data at once. The identity verticle may still be starting on another node: a few tries.
+   */
+  private Future<Void> provision(SimulatedMeter meter, int triesLeft) {
+    return vertx.eventBus().<io.vertx.core.json.JsonObject>request(io.iotmeter.bus.BusAddress.IDENTITY_MANAGE.address(),
+            new io.vertx.core.json.JsonObject().put("action", "issue_device").put("device_id", meter.deviceId()))
+        .<Void>map(reply -> {
+          meter.useCredentials(new MeterCredentials(reply.body().getString("username"), reply.body().getString("password")));
+          return null;
+        })
+        .recover(e -> {
+          boolean notRegistered = e instanceof io.vertx.core.eventbus.ReplyException r && r.failureCode() == 404;
+          if (notRegistered || triesLeft <= 1) {
+            LOG.warn("Simulated meter {} got no credentials ({}); the platform will refuse it{}", meter.deviceId(), e.getMessage(),
+                notRegistered ? " — register it first (POST /api/devices)" : "");
+            return Future.succeededFuture();
+          }
+          return Future.<Void>future(p -> vertx.setTimer(1000, id -> p.complete())).compose(v -> provision(meter, triesLeft - 1));
+        });
   }
 
   @Override

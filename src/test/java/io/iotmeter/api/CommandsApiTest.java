@@ -39,7 +39,8 @@ class CommandsApiTest {
     JsonObject command = stored.stream().map(o -> (JsonObject) o)
         .filter(c -> c.getString("cmd_id").equals(body.getString("cmd_id"))).findFirst().orElseThrow();
     assertThat(command.fieldNames()).containsExactlyInAnyOrder("id", "cmd_id", "device_id", "cmd", "params", "status",
-        "ack_detail", "created_at", "acked_at", "delivered_at");
+        "ack_detail", "created_at", "acked_at", "delivered_at", "issued_by");
+    assertThat(command.getString("issued_by")).as("security off").isEqualTo("anonymous");
     assertThat(command.getString("status")).isEqualTo("pending");
     assertThat(command.getJsonObject("params")).isEqualTo(new JsonObject());
   }

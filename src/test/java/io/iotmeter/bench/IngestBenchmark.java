@@ -42,6 +42,8 @@ public final class IngestBenchmark {
     int window = Integer.parseInt(options.getOrDefault("window", "10"));
 
     JsonObject config = RunningPlatform.embeddedProfileConfig();
+    // The benchmark's meters connect without credentials (the cost of authentication is a connect, not a message).
+    config.getJsonObject("security").put("enabled", false);
     config.getJsonObject("intake").put("gap_alert_delay_ms", 60_000);
     // --durable false: PostgreSQL without fsync, to see what the disk's flush costs.
     config.getJsonObject("postgres").put("durable", Boolean.parseBoolean(options.getOrDefault("durable", "true")));

@@ -40,8 +40,15 @@ class LauncherIT {
     return builder.start();
   }
 
+  /** The admin key the first secured start generated and printed (read from its console output). */
+  private String key;
+
   private HttpResponse<String> call(String method, int port, String path, String body) throws Exception {
-    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+    HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
+    if (key != null) {
+      builder.header("Authorization", "Bearer " + key);
+    }
+    HttpRequest request = builder
         .timeout(Duration.ofSeconds(5))
         .header("content-type", "application/json")
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
@@ -81,7 +88,20 @@ class LauncherIT {
     Process first = launch(dataDir, port, firstLog);
     try {
       awaitReady(first, port, firstLog);
+      // Secure by default: no key, no API; the key printed once on the console works.
+      assertThat(call("GET", port, "/api/devices/dc-meter-001", null).statusCode()).isEqualTo(401);
+      java.util.regex.Matcher printed = java.util.regex.Pattern.compile("iot_admin_[A-Za-z0-9_-]{43}").matcher(Files.readString(firstLog));
+      assertThat(printed.find()).as("the generated admin key is printed").isTrue();
+      key = printed.group();
       assertThat(call("GET", port, "/api/devices/dc-meter-001", null).statusCode()).isEqualTo(200);
+      // ... and the simulated meters, which provisioned their own credentials, are online.
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      String status = "";
+      while (System.nanoTime() < until && !status.contains("\"online\"")) {
+        status = call("GET", port, "/api/devices/dc-meter-001/status", null).body();
+        Thread.sleep(500);
+      }
+      assertThat(status).contains("\"connection_status\":\"online\"");
       assertThat(call("POST", port, "/api/devices", "{\"device_id\":\"persist-1\",\"device_name\":\"Survives restarts\"}").statusCode())
           .isEqualTo(201);
       assertThat(call("POST", port, "/api/devices/persist-1/alerts", "{\"message\":\"kept\"}").statusCode()).isEqualTo(201);
@@ -103,7 +123,7 @@ class LauncherIT {
     } finally {
       stopWithSigterm(second);
     }
-    assertThat(Files.readString(secondLog)).doesNotContain("Applied migration");
+    assertThat(Files.readString(secondLog)).doesNotContain("Applied migration").doesNotContain("iot_admin_");
   }
 
   @Test

@@ -458,6 +458,8 @@ class FaultInjectionIT {
       env.put("IOT_TIMESERIES_QUESTDB_HTTP_PORT", String.valueOf(questHttp));
       env.put("IOT_TIMESERIES_QUESTDB_PG_PORT", String.valueOf(questPg));
       env.put("IOT_DEPLOY_SIMULATOR", "0");
+      // The suite is about durability: its meters connect without credentials.
+      env.put("IOT_SECURITY_ENABLED", "false");
     }
 
     /** Starts the process and waits until it is ready. */

@@ -132,6 +132,19 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
     config.getJsonObject("mqtt").put("host", "127.0.0.1").put("port", FreePorts.next());
     config.getJsonObject("postgres").mergeIn(TestPostgres.freshDatabase());
     config.getJsonObject("commands").put("publish_timeout_ms", 1000);
+    // The reference system's open behaviour, which the compatibility tests check; the security
+    // tests turn it on (securedConfig).
+    config.getJsonObject("security").put("enabled", false);
+    return config;
+  }
+
+  /** The bootstrap admin key of {@link #securedConfig()}. */
+  public static final String ADMIN_KEY = "test-admin-key-0123456789";
+
+  /** {@link #ingestConfig()} with security on, a known admin key and a cheap hash cost (tests only). */
+  public static JsonObject securedConfig() {
+    JsonObject config = ingestConfig();
+    config.getJsonObject("security").put("enabled", true).put("admin_key", ADMIN_KEY).put("hash_cost", 4);
     return config;
   }
 
@@ -177,7 +190,47 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
 
   /** Sends a request; a String body goes as is (for broken JSON), anything else as JSON. */
   public Reply send(HttpMethod method, String path, Object body) {
+    return send(method, path, body, null);
+  }
+
+  /** The same requests with {@code Authorization: Bearer <key>} (null: none). */
+  public final class As {
+    private final String key;
+
+    private As(String key) {
+      this.key = key;
+    }
+
+    public Reply get(String path) {
+      return RunningPlatform.this.send(HttpMethod.GET, path, null, key);
+    }
+
+    public Reply post(String path, Object body) {
+      return RunningPlatform.this.send(HttpMethod.POST, path, body, key);
+    }
+
+    public Reply put(String path, Object body) {
+      return RunningPlatform.this.send(HttpMethod.PUT, path, body, key);
+    }
+
+    public Reply delete(String path) {
+      return RunningPlatform.this.send(HttpMethod.DELETE, path, null, key);
+    }
+
+    public Reply send(HttpMethod method, String path, Object body) {
+      return RunningPlatform.this.send(method, path, body, key);
+    }
+  }
+
+  public As as(String key) {
+    return new As(key);
+  }
+
+  public Reply send(HttpMethod method, String path, Object body, String key) {
     var request = http.request(method, path).putHeader("content-type", "application/json");
+    if (key != null) {
+      request.putHeader("Authorization", "Bearer " + key);
+    }
     HttpResponse<Buffer> response = (body == null ? request.send()
         : request.sendBuffer(body instanceof String text ? Buffer.buffer(text)
             : body instanceof Buffer buffer ? buffer : Buffer.buffer(io.vertx.core.json.Json.encode(body)))).await();

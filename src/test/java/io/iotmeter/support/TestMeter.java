@@ -113,6 +113,11 @@ public final class TestMeter implements AutoCloseable {
     close();
   }
 
+  /** False once the platform closed the connection (or it was closed here). */
+  public boolean isConnected() {
+    return client.isConnected();
+  }
+
   @Override
   public void close() {
     if (client.isConnected()) {

@@ -1,0 +1,161 @@
+package io.iotmeter.mqtt;
+
+import io.iotmeter.bus.BusAddress;
+import io.iotmeter.ops.IngestMetrics;
+import io.iotmeter.protocol.Category;
+import io.iotmeter.protocol.DeviceTopic;
+import io.iotmeter.security.SecuritySettings;
+import io.iotmeter.security.VerifiedCache;
+import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.mqtt.MqttAuth;
+import io.vertx.mqtt.MqttEndpoint;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Who a client of the device endpoint is, and what it may touch. With security on a client
+ * connects as a device: user name = device id, password = the credential the API issued; it may
+ * publish only on its own device topics, subscribe only to its own command topic and leave a
+ * will only on its own status topic. Revoked or rotated credentials end its connections at once.
+ * With security off every client is anonymous and may do anything, as with the reference's
+ * Mosquitto.
+ */
+final class DeviceAuthenticator {
+
+  /** A refused CONNECT, with the CONNACK code to answer it with. */
+  static final class Refused extends RuntimeException {
+    final boolean badCredentials;
+
+    Refused(boolean badCredentials, String message) {
+      super(message, null, false, false);
+      this.badCredentials = badCredentials;
+    }
+
+    /** 3.1.1 codes 4 / 5, or their MQTT 5 equivalents. */
+    MqttConnectReturnCode code(int protocolVersion) {
+      if (protocolVersion >= 5) {
+        return badCredentials ? MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USERNAME_OR_PASSWORD
+            : MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED_5;
+      }
+      return badCredentials ? MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USER_NAME_OR_PASSWORD
+          : MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED;
+    }
+  }
+
+  private final Vertx vertx;
+  private final boolean enabled;
+  private final IngestMetrics metrics;
+  private final VerifiedCache verified;
+  /** Connections of this instance by device id, to end them when their credentials go. */
+  private final Map<String, Set<MqttEndpoint>> connected = new HashMap<>();
+  private final MessageConsumer<JsonObject> revocations;
+  private final io.iotmeter.security.FailedLogins failedLogins = new io.iotmeter.security.FailedLogins();
+
+  DeviceAuthenticator(Vertx vertx, SecuritySettings settings, IngestMetrics metrics) {
+    this.vertx = vertx;
+    this.enabled = settings.enabled();
+    this.metrics = metrics;
+    this.verified = new VerifiedCache(Duration.ofSeconds(settings.cacheSeconds()));
+    this.revocations = vertx.eventBus().<JsonObject>consumer(BusAddress.IDENTITY_REVOKED.address(), m -> {
+      String deviceId = m.body().getString("device_id");
+      if (deviceId != null) {
+        revoke(deviceId);
+      }
+    });
+  }
+
+  boolean enabled() {
+    return enabled;
+  }
+
+  /** The device the client authenticated as (null with security off), or a {@link Refused}. */
+  Future<String> authenticate(MqttEndpoint endpoint) {
+    if (!enabled) {
+      return Future.succeededFuture(null);
+    }
+    MqttAuth auth = endpoint.auth();
+    if (auth == null || auth.getUsername() == null || auth.getUsername().isEmpty() || auth.getPassword() == null) {
+      return refuse(false, "no user name and password");
+    }
+    String deviceId = auth.getUsername();
+    String password = auth.getPassword();
+    var will = endpoint.will();
+    if (will != null && will.isWillFlag() && !will.getWillTopic().equals(Category.STATUS.topicFor(deviceId))) {
+      return refuse(false, "a will outside " + Category.STATUS.topicFor(deviceId));
+    }
+    JsonObject known = verified.get(password);
+    if (known != null && deviceId.equals(known.getString("device_id"))) {
+      return Future.succeededFuture(deviceId);
+    }
+    String remote = endpoint.remoteAddress() == null ? "?" : endpoint.remoteAddress().hostAddress();
+    return vertx.eventBus().<JsonObject>request(BusAddress.IDENTITY_DEVICE_VERIFY.address(),
+            new JsonObject().put("device_id", deviceId).put("password", password))
+        .map(reply -> {
+          verified.put(password, deviceId, reply.body());
+          failedLogins.succeeded(remote);
+          return deviceId;
+        })
+        .recover(e -> {
+          if (!(e instanceof ReplyException reply) || reply.failureCode() != 401) {
+            return Future.failedFuture(e);
+          }
+          // A guesser gets its refusals later and later ({@link FailedLogins}).
+          Duration delay = failedLogins.failed(remote);
+          Future<String> refused = refuse(true, "bad user name or password for " + deviceId);
+          return delay.isZero() ? refused : Future.<Void>future(p -> vertx.setTimer(delay.toMillis(), id -> p.complete()))
+              .compose(v -> refused);
+        });
+  }
+
+  private Future<String> refuse(boolean badCredentials, String why) {
+    metrics.error("mqtt_auth_refused");
+    return Future.failedFuture(new Refused(badCredentials, why));
+  }
+
+  /** Whether {@code identity} may publish on {@code topic}: its own device topics only. */
+  boolean mayPublish(String identity, String topic) {
+    return identity == null || DeviceTopic.parse(topic).map(t -> t.deviceId().equals(identity)).orElse(false);
+  }
+
+  /** Whether {@code identity} may subscribe to {@code filter}: its own command topic only. */
+  boolean maySubscribe(String identity, String filter) {
+    return identity == null || filter.equals("iot/" + identity + "/command");
+  }
+
+  void connected(String identity, MqttEndpoint endpoint) {
+    if (identity != null) {
+      connected.computeIfAbsent(identity, d -> new HashSet<>()).add(endpoint);
+    }
+  }
+
+  void disconnected(String identity, MqttEndpoint endpoint) {
+    Set<MqttEndpoint> endpoints = identity == null ? null : connected.get(identity);
+    if (endpoints != null) {
+      endpoints.remove(endpoint);
+      if (endpoints.isEmpty()) {
+        connected.remove(identity);
+      }
+    }
+  }
+
+  private void revoke(String deviceId) {
+    verified.revoke(deviceId);
+    Set<MqttEndpoint> endpoints = connected.remove(deviceId);
+    if (endpoints != null) {
+      endpoints.forEach(MqttEndpoint::close);
+    }
+  }
+
+  void close() {
+    revocations.unregister();
+  }
+}

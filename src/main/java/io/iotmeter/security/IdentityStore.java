@@ -1,0 +1,96 @@
+package io.iotmeter.security;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+
+import java.util.Optional;
+
+/** All SQL of {@code api_keys} and {@code device_credentials}; only the identity verticle uses it. */
+final class IdentityStore {
+
+  /** A stored API key, without its hash. */
+  record StoredKey(String id, String name, Role role, String secretHash, String createdAt) {
+    JsonObject toJson() {
+      return new JsonObject().put("id", id).put("name", name).put("role", role.wireName()).put("created_at", createdAt);
+    }
+  }
+
+  private final Pool pool;
+
+  IdentityStore(Pool pool) {
+    this.pool = pool;
+  }
+
+  Future<Optional<StoredKey>> key(String id) {
+    return pool.preparedQuery("SELECT id, name, role, secret_hash, created_at FROM api_keys WHERE id = $1")
+        .execute(Tuple.of(id))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(toKey(rows.iterator().next())));
+  }
+
+  Future<JsonArray> keys() {
+    return pool.query("SELECT id, name, role, secret_hash, created_at FROM api_keys ORDER BY created_at, id").execute()
+        .map(rows -> {
+          JsonArray keys = new JsonArray();
+          rows.forEach(r -> keys.add(toKey(r).toJson()));
+          return keys;
+        });
+  }
+
+  Future<StoredKey> insertKey(String id, String name, Role role, String hash) {
+    return pool.preparedQuery("INSERT INTO api_keys (id, name, role, secret_hash) VALUES ($1, $2, $3, $4) "
+            + "RETURNING id, name, role, secret_hash, created_at")
+        .execute(Tuple.of(id, name, role.wireName(), hash))
+        .map(rows -> toKey(rows.iterator().next()));
+  }
+
+  /** Inserts the bootstrap admin key unless one exists; true when this call inserted it. */
+  Future<Boolean> insertBootstrapIfMissing(String name, String hash) {
+    return pool.preparedQuery("INSERT INTO api_keys (id, name, role, secret_hash) VALUES ($1, $2, 'admin', $3) "
+            + "ON CONFLICT (id) DO NOTHING")
+        .execute(Tuple.of(ApiKey.BOOTSTRAP_ID, name, hash))
+        .map(rows -> rows.rowCount() == 1);
+  }
+
+  /** Stores the configured bootstrap key's hash (inserted, or replacing another key's). */
+  Future<Void> upsertBootstrap(String name, String hash) {
+    return pool.preparedQuery("INSERT INTO api_keys (id, name, role, secret_hash) VALUES ($1, $2, 'admin', $3) "
+            + "ON CONFLICT (id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, role = 'admin'")
+        .execute(Tuple.of(ApiKey.BOOTSTRAP_ID, name, hash))
+        .mapEmpty();
+  }
+
+  Future<Boolean> deleteKey(String id) {
+    return pool.preparedQuery("DELETE FROM api_keys WHERE id = $1").execute(Tuple.of(id)).map(rows -> rows.rowCount() == 1);
+  }
+
+  Future<Boolean> deviceExists(String deviceId) {
+    return pool.preparedQuery("SELECT 1 FROM devices WHERE device_id = $1").execute(Tuple.of(deviceId))
+        .map(rows -> rows.size() == 1);
+  }
+
+  Future<Optional<String>> deviceHash(String deviceId) {
+    return pool.preparedQuery("SELECT secret_hash FROM device_credentials WHERE device_id = $1").execute(Tuple.of(deviceId))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next().getString(0)));
+  }
+
+  Future<Void> saveDeviceHash(String deviceId, String hash) {
+    return pool.preparedQuery("INSERT INTO device_credentials (device_id, secret_hash) VALUES ($1, $2) "
+            + "ON CONFLICT (device_id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, created_at = now()")
+        .execute(Tuple.of(deviceId, hash))
+        .mapEmpty();
+  }
+
+  Future<Boolean> deleteDeviceCredentials(String deviceId) {
+    return pool.preparedQuery("DELETE FROM device_credentials WHERE device_id = $1").execute(Tuple.of(deviceId))
+        .map(rows -> rows.rowCount() == 1);
+  }
+
+  private static StoredKey toKey(Row row) {
+    return new StoredKey(row.getString("id"), row.getString("name"), Role.parse(row.getString("role")),
+        row.getString("secret_hash"), row.getOffsetDateTime("created_at").toInstant().toString());
+  }
+}

@@ -1,0 +1,26 @@
+package io.iotmeter.security;
+
+import io.vertx.core.json.JsonObject;
+
+/**
+ * The {@code security} section, typed; its defaults live in {@code conf/default.yaml}.
+ *
+ * @param enabled       false reproduces the reference system: anonymous MQTT, open API, unknown
+ *                      devices registered on their first message
+ * @param adminKey      the bootstrap admin API key; empty: generated on the first start and
+ *                      printed once
+ * @param hashCost      bcrypt cost of stored secrets (2^cost rounds; 10 takes tens of ms)
+ * @param cacheSeconds  how long a node trusts a secret it verified (revocation clears it at once)
+ */
+public record SecuritySettings(boolean enabled, String adminKey, int hashCost, int cacheSeconds) {
+
+  public static SecuritySettings of(JsonObject config) {
+    JsonObject security = config.getJsonObject("security", new JsonObject());
+    int cost = security.getInteger("hash_cost", 10);
+    if (cost < 4 || cost > 31) {
+      throw new IllegalArgumentException("security.hash_cost must be between 4 and 31, got " + cost);
+    }
+    return new SecuritySettings(security.getBoolean("enabled", true), security.getString("admin_key", ""), cost,
+        security.getInteger("cache_s", 300));
+  }
+}

@@ -1,0 +1,190 @@
+package io.iotmeter.security;
+
+import io.iotmeter.support.Datagrams;
+import io.iotmeter.support.Eventually;
+import io.iotmeter.support.RunningPlatform;
+import io.iotmeter.support.RunningPlatform.Reply;
+import io.iotmeter.support.TestMeter;
+import io.iotmeter.support.TestPostgres;
+import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
+import io.netty.handler.codec.mqtt.MqttQoS;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.mqtt.MqttClient;
+import io.vertx.mqtt.MqttClientOptions;
+import io.vertx.mqtt.MqttConnectionException;
+import io.vertx.mqtt.messages.MqttSubAckMessage;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The device endpoint with security on: devices connect with the credentials the API issued,
+ * each reaches only its own topics, cannot take another's client id, and a rotation or a
+ * revocation ends its sessions at once.
+ */
+@Timeout(120)
+class DeviceAccessTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(20);
+
+  @RegisterExtension
+  static final RunningPlatform platform = RunningPlatform.perClassWith(RunningPlatform::securedConfig);
+  private static final Vertx devices = Vertx.vertx();
+
+  @AfterAll
+  static void close() {
+    devices.close().await();
+  }
+
+  private static RunningPlatform.As admin() {
+    return platform.as(RunningPlatform.ADMIN_KEY);
+  }
+
+  private static String issue(String deviceId) {
+    // The reference seeds three devices; the others are registered first (the provisioning path).
+    Reply registered = admin().post("/api/devices", new JsonObject().put("device_id", deviceId).put("device_name", deviceId));
+    assertThat(registered.status()).as(registered.toString()).isIn(201, 409);
+    Reply issued = admin().post("/api/devices/" + deviceId + "/credentials", null);
+    assertThat(issued.status()).as(issued.toString()).isEqualTo(201);
+    assertThat(issued.json().getString("username")).isEqualTo(deviceId);
+    return issued.json().getString("password");
+  }
+
+  private static MqttClientOptions login(String clientId, String username, String password) {
+    MqttClientOptions options = new MqttClientOptions().setClientId(clientId).setCleanSession(true);
+    if (username != null) {
+      options.setUsername(username).setPassword(password);
+    }
+    return options;
+  }
+
+  private static MqttConnectReturnCode refusal(MqttClientOptions options) {
+    MqttClient client = MqttClient.create(devices, options);
+    try {
+      client.connect(platform.mqttPort(), "127.0.0.1").await();
+      client.disconnect();
+      return MqttConnectReturnCode.CONNECTION_ACCEPTED;
+    } catch (Throwable e) { // MqttConnectionException is a Throwable, not an Exception
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof MqttConnectionException refused) {
+          return refused.code();
+        }
+      }
+      throw new AssertionError("not a CONNACK refusal", e);
+    }
+  }
+
+  private static long voltagePoints(String deviceId) {
+    return platform.as(RunningPlatform.ADMIN_KEY).get("/api/devices/" + deviceId
+        + "/metrics?start=2026-02-12T09:00:00Z&stop=2026-02-12T12:00:00Z&metric=voltage_dc").array().size();
+  }
+
+  @Test
+  void withoutOrWithWrongCredentialsTheConnectIsRefused() {
+    String password = issue("dc-meter-002");
+    assertThat(refusal(login("dc-meter-002", null, null))).isEqualTo(MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED);
+    assertThat(refusal(login("dc-meter-002", "dc-meter-002", "wrong")))
+        .isEqualTo(MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USER_NAME_OR_PASSWORD);
+    assertThat(refusal(login("dc-meter-002", "ac-meter-001", password))).as("another device's name")
+        .isEqualTo(MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USER_NAME_OR_PASSWORD);
+    assertThat(refusal(login("dc-meter-002", "dc-meter-002", password))).isEqualTo(MqttConnectReturnCode.CONNECTION_ACCEPTED);
+    assertThat(refusal(login("ghost-001", "ghost-001", password))).as("an unregistered device")
+        .isEqualTo(MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USER_NAME_OR_PASSWORD);
+    assertThat(admin().post("/api/devices/ghost-001/credentials", null).status()).isEqualTo(404);
+    assertThat(TestPostgresCount.keysStoredInClear(platform, password)).isZero();
+  }
+
+  @Test
+  void aDeviceReachesOnlyItsOwnTopics() {
+    String password = issue("dc-meter-001");
+    issue("ac-meter-001");
+    try (TestMeter meter = TestMeter.connect(devices, platform.mqttPort(), login("dc-meter-001", "dc-meter-001", password))) {
+      meter.send("iot/dc-meter-001/telemetry", Datagrams.telemetry("dc-meter-001", 0), 1);
+      // As another meter: acknowledged (MQTT 3.1.1 has no refusal for a PUBLISH) but dropped and counted.
+      meter.send("iot/ac-meter-001/telemetry", Datagrams.telemetry("ac-meter-001", 0), 1);
+      // Its own topic, but a payload that names another device.
+      meter.send("iot/dc-meter-001/telemetry", Datagrams.telemetry("ac-meter-001", 1), 1);
+      Eventually.within(WAIT, () -> assertThat(voltagePoints("dc-meter-001")).isEqualTo(1));
+      assertThat(voltagePoints("ac-meter-001")).isZero();
+      String metrics = platform.get("/metrics").body();
+      assertThat(counter(metrics, "mqtt_acl_denied")).isGreaterThanOrEqualTo(1.0);
+      assertThat(counter(metrics, "device_id_mismatch")).isGreaterThanOrEqualTo(1.0);
+    }
+    MqttClient client = MqttClient.create(devices, login("dc-meter-001", "dc-meter-001", password));
+    CompletableFuture<MqttSubAckMessage> suback = new CompletableFuture<>();
+    client.subscribeCompletionHandler(suback::complete);
+    client.connect(platform.mqttPort(), "127.0.0.1").await();
+    try {
+      client.subscribe(java.util.Map.of("iot/dc-meter-001/command", 1, "iot/ac-meter-001/command", 1, "iot/+/telemetry", 0)).await();
+      List<Integer> granted = suback.get(10, TimeUnit.SECONDS).grantedQoSLevels();
+      // Map order is not fixed: count what was granted and refused.
+      assertThat(granted).containsExactlyInAnyOrder(1, 0x80, 0x80);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  private static double counter(String metrics, String errorType) {
+    String prefix = "mqtt_collector_messages_errors_total{error_type=\"" + errorType + "\"} ";
+    return metrics.lines().filter(l -> l.startsWith(prefix)).mapToDouble(l -> Double.parseDouble(l.substring(prefix.length())))
+        .findFirst().orElse(0);
+  }
+
+  @Test
+  void aWillOutsideItsOwnStatusTopicIsRefused() {
+    String password = issue("dc-meter-003");
+    MqttClientOptions options = login("dc-meter-003", "dc-meter-003", password).setWillFlag(true)
+        .setWillTopic("iot/dc-meter-001/status").setWillQoS(1).setWillMessageBytes(io.vertx.core.buffer.Buffer.buffer("{}"));
+    assertThat(refusal(options)).isEqualTo(MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED);
+  }
+
+  @Test
+  void anotherDeviceCannotTakeOverAClientId() {
+    String mine = issue("ac-meter-002");
+    String theirs = issue("ac-meter-003");
+    try (TestMeter owner = TestMeter.connect(devices, platform.mqttPort(), login("ac-meter-002", "ac-meter-002", mine)
+        .setCleanSession(false))) {
+      assertThat(refusal(login("ac-meter-002", "ac-meter-003", theirs)))
+          .isEqualTo(MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED);
+      assertThat(owner.isConnected()).isTrue();
+    }
+  }
+
+  @Test
+  void rotationAndRevocationEndSessionsAtOnce() {
+    String first = issue("dc-meter-004");
+    try (TestMeter meter = TestMeter.connect(devices, platform.mqttPort(), login("dc-meter-004", "dc-meter-004", first))) {
+      String second = issue("dc-meter-004");
+      Eventually.within(WAIT, () -> assertThat(meter.isConnected()).as("disconnected by the rotation").isFalse());
+      assertThat(refusal(login("dc-meter-004", "dc-meter-004", first)))
+          .isEqualTo(MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USER_NAME_OR_PASSWORD);
+      try (TestMeter again = TestMeter.connect(devices, platform.mqttPort(), login("dc-meter-004", "dc-meter-004", second))) {
+        assertThat(admin().delete("/api/devices/dc-meter-004/credentials").status()).isEqualTo(200);
+        Eventually.within(WAIT, () -> assertThat(again.isConnected()).as("disconnected by the revocation").isFalse());
+      }
+      assertThat(refusal(login("dc-meter-004", "dc-meter-004", second)))
+          .isEqualTo(MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USER_NAME_OR_PASSWORD);
+      assertThat(admin().delete("/api/devices/dc-meter-004/credentials").status()).isEqualTo(404);
+    }
+    assertThat(TestPostgres.count(platform.postgres(), "SELECT count(*) FROM device_credentials WHERE device_id = 'dc-meter-004'"))
+        .isZero();
+  }
+
+  @Test
+  void anUnknownDeviceIsNotRegisteredWithSecurityOn() {
+    assertThat(refusal(login("new-meter-9", "new-meter-9", "x")))
+        .isEqualTo(MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USER_NAME_OR_PASSWORD);
+    assertThat(admin().get("/api/devices/new-meter-9").status()).isEqualTo(404);
+  }
+}
