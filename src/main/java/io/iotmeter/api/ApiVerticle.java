@@ -90,7 +90,16 @@ public final class ApiVerticle extends VerticleBase {
         .mount(routes);
     debug = DebugRoutes.mount(vertx, router, config, gate, audit);
 
-    return vertx.createHttpServer(new HttpServerOptions().setHost(http.getString("host", "0.0.0.0")))
+    HttpServerOptions serverOptions = new HttpServerOptions().setHost(http.getString("host", "0.0.0.0"));
+    io.iotmeter.security.TlsSettings tls = io.iotmeter.security.TlsSettings.of("http.tls", http.getJsonObject("tls"));
+    if (tls.enabled()) {
+      try {
+        tls.applyTo(serverOptions);
+      } catch (IllegalArgumentException e) {
+        return Future.failedFuture(new StartupException(e.getMessage()));
+      }
+    }
+    return vertx.createHttpServer(serverOptions)
         .requestHandler(router)
         .listen(port)
         .recover(e -> Future.failedFuture(StartupException.explainListenFailure(e, "HTTP", port, "http.port")));

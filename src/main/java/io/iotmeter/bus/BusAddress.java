@@ -78,8 +78,8 @@ public enum BusAddress {
           + "until iot.identity.revoked names the key."),
 
   IDENTITY_DEVICE_VERIFY("iot.identity.device.verify", Delivery.REQUEST, Scope.CLUSTER,
-      "request {device_id, password}; reply {device_id}",
-      "mqtt-server (a CONNECT with user name and password)",
+      "request {device_id, password} or {device_id, certificate: true}; reply {device_id}",
+      "mqtt-server (a CONNECT with user name and password, or with a verified client certificate whose CN is device_id)",
       "identity",
       "Checks a device's MQTT password. Failure 401: no credentials or a wrong password (CONNACK "
           + "'bad user name or password'); 503: the identity store is unavailable ('server unavailable')."),

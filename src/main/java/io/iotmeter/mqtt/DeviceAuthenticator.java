@@ -83,15 +83,28 @@ final class DeviceAuthenticator {
       return Future.succeededFuture(null);
     }
     MqttAuth auth = endpoint.auth();
-    if (auth == null || auth.getUsername() == null || auth.getUsername().isEmpty() || auth.getPassword() == null) {
-      return refuse(false, "no user name and password");
+    String username = auth == null || auth.getUsername() == null || auth.getUsername().isEmpty() ? null : auth.getUsername();
+    String certified = certificateName(endpoint);
+    if (certified != null && username != null && !username.equals(certified)) {
+      return refuse(false, "user name " + username + " is not the certificate's " + certified);
     }
-    String deviceId = auth.getUsername();
-    String password = auth.getPassword();
+    String deviceId = certified != null ? certified : username;
+    if (deviceId == null || (certified == null && auth.getPassword() == null)) {
+      return refuse(false, "no user name and password (nor a client certificate)");
+    }
     var will = endpoint.will();
     if (will != null && will.isWillFlag() && !will.getWillTopic().equals(Category.STATUS.topicFor(deviceId))) {
       return refuse(false, "a will outside " + Category.STATUS.topicFor(deviceId));
     }
+    if (certified != null) {
+      // The TLS handshake checked the certificate against mqtt.tls.client_ca_path; its CN must be a registered device.
+      return vertx.eventBus().<JsonObject>request(BusAddress.IDENTITY_DEVICE_VERIFY.address(),
+              new JsonObject().put("device_id", deviceId).put("certificate", true))
+          .map(reply -> deviceId)
+          .recover(e -> e instanceof ReplyException reply && reply.failureCode() == 401
+              ? refuse(false, "certificate of an unregistered device " + deviceId) : Future.failedFuture(e));
+    }
+    String password = auth.getPassword();
     JsonObject known = verified.get(password);
     if (known != null && deviceId.equals(known.getString("device_id"))) {
       return Future.succeededFuture(deviceId);
@@ -114,6 +127,29 @@ final class DeviceAuthenticator {
           return delay.isZero() ? refused : Future.<Void>future(p -> vertx.setTimer(delay.toMillis(), id -> p.complete()))
               .compose(v -> refused);
         });
+  }
+
+  /** The CN of the client certificate the TLS handshake verified, or null (no TLS, no certificate). */
+  static String certificateName(MqttEndpoint endpoint) {
+    if (!endpoint.isSsl() || endpoint.sslSession() == null) {
+      return null;
+    }
+    try {
+      java.security.cert.Certificate[] chain = endpoint.sslSession().getPeerCertificates();
+      if (chain.length == 0 || !(chain[0] instanceof java.security.cert.X509Certificate x509)) {
+        return null;
+      }
+      for (javax.naming.ldap.Rdn rdn : new javax.naming.ldap.LdapName(x509.getSubjectX500Principal().getName()).getRdns()) {
+        if (rdn.getType().equalsIgnoreCase("CN")) {
+          return String.valueOf(rdn.getValue());
+        }
+      }
+      return null;
+    } catch (javax.net.ssl.SSLPeerUnverifiedException noCertificate) {
+      return null;
+    } catch (javax.naming.InvalidNameException e) {
+      return null;
+    }
   }
 
   private Future<String> refuse(boolean badCredentials, String why) {

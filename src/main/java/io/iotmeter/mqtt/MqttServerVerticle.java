@@ -13,7 +13,11 @@ import io.vertx.mqtt.MqttServerOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.iotmeter.security.TlsSettings;
+
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.time.Instant;
 
 /**
@@ -29,7 +33,7 @@ public final class MqttServerVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(MqttServerVerticle.class);
   private static final String BROKER_KEY = "broker";
 
-  private MqttServer server;
+  private final List<MqttServer> servers = new ArrayList<>();
   private MessageConsumer<JsonObject> commands;
   private MessageConsumer<JsonObject> health;
   private long expiryTimer;
@@ -57,24 +61,29 @@ public final class MqttServerVerticle extends VerticleBase {
         .computeIfAbsent(BROKER_KEY, k -> new BrokerState(limits, metrics::error));
     Handoff handoff = new Handoff(vertx, Duration.ofMillis(mqtt.getLong("handoff_timeout_ms", 10_000L)));
 
-    MqttServerOptions options = new MqttServerOptions()
-        .setHost(mqtt.getString("host", "0.0.0.0"))
-        .setPort(port)
-        .setMaxMessageSize(mqtt.getInteger("max_message_bytes", 256 * 1024))
-        .setMaxClientIdLength(128)
-        .setTimeoutOnConnect(mqtt.getInteger("connect_timeout_s", 30));
-    // Half-open sockets of clients that asked for no keep-alive are found by TCP keep-alive and
-    // by DeviceConnection's idle limit (vertx-mqtt owns the channel's idle handler).
-    options.setTcpKeepAlive(true);
-    server = MqttServer.create(vertx, options);
-    CommandRouting sessionRouting = new CommandRouting(vertx, broker);
+    TlsSettings tls = TlsSettings.of("mqtt.tls", mqtt.getJsonObject("tls"));
+    boolean plain = mqtt.getBoolean("plain_enabled", true);
+    if (!plain && !tls.enabled()) {
+      return Future.failedFuture(new StartupException("mqtt.plain_enabled is false and mqtt.tls.enabled is false: "
+          + "the device endpoint would listen nowhere"));
+    }
+    MqttServerOptions tlsOptions = null;
+    if (tls.enabled()) {
+      try {
+        tlsOptions = tls.applyTo(serverOptions(mqtt, mqtt.getJsonObject("tls").getInteger("port", 8883)));
+      } catch (IllegalArgumentException e) {
+        return Future.failedFuture(new StartupException(e.getMessage()));
+      }
+    }
     authenticator = new DeviceAuthenticator(vertx, io.iotmeter.security.SecuritySettings.of(config()), metrics);
-    server.endpointHandler(endpoint -> new DeviceConnection(vertx, endpoint, broker, handoff, metrics, window,
-        sessionRouting::onSessionCommand, authenticator).accept());
-    server.exceptionHandler(e -> {
-      metrics.error("mqtt_protocol");
-      LOG.debug("MQTT endpoint: {}", e.getMessage());
-    });
+    CommandRouting sessionRouting = new CommandRouting(vertx, broker);
+    List<Future<MqttServer>> listening = new ArrayList<>();
+    if (plain) {
+      listening.add(listen(serverOptions(mqtt, port), broker, handoff, metrics, window, sessionRouting, "mqtt.port"));
+    }
+    if (tlsOptions != null) {
+      listening.add(listen(tlsOptions, broker, handoff, metrics, window, sessionRouting, "mqtt.tls.port"));
+    }
 
     CommandRouting routing = new CommandRouting(vertx, broker);
     commands = vertx.eventBus().consumer(BusAddress.COMMAND_SEND.address(), routing::onCommand);
@@ -86,10 +95,36 @@ public final class MqttServerVerticle extends VerticleBase {
         LOG.info("Expired {} MQTT sessions idle for more than {} s", expired, expiry.toSeconds());
       }
     });
-    return server.listen()
-        .recover(e -> Future.failedFuture(StartupException.explainListenFailure(e, "MQTT", port, "mqtt.port")))
+    return Future.all(listening)
         .onSuccess(s -> metrics.connection("endpoint-" + System.identityHashCode(this), true))
         .compose(s -> Future.all(commands.completion(), health.completion()));
+  }
+
+  private static MqttServerOptions serverOptions(JsonObject mqtt, int port) {
+    MqttServerOptions options = new MqttServerOptions()
+        .setHost(mqtt.getString("host", "0.0.0.0"))
+        .setPort(port)
+        .setMaxMessageSize(mqtt.getInteger("max_message_bytes", 256 * 1024))
+        .setMaxClientIdLength(128)
+        .setTimeoutOnConnect(mqtt.getInteger("connect_timeout_s", 30));
+    // Half-open sockets of clients that asked for no keep-alive are found by TCP keep-alive and
+    // by DeviceConnection's idle limit (vertx-mqtt owns the channel's idle handler).
+    options.setTcpKeepAlive(true);
+    return options;
+  }
+
+  private Future<MqttServer> listen(MqttServerOptions options, BrokerState broker, Handoff handoff, IngestMetrics metrics,
+                                    int window, CommandRouting sessionRouting, String setting) {
+    MqttServer server = MqttServer.create(vertx, options);
+    servers.add(server);
+    server.endpointHandler(endpoint -> new DeviceConnection(vertx, endpoint, broker, handoff, metrics, window,
+        sessionRouting::onSessionCommand, authenticator).accept());
+    server.exceptionHandler(e -> {
+      metrics.error("mqtt_protocol");
+      LOG.debug("MQTT endpoint: {}", e.getMessage());
+    });
+    return server.listen()
+        .recover(e -> Future.failedFuture(StartupException.explainListenFailure(e, "MQTT", options.getPort(), setting)));
   }
 
   @Override
@@ -97,6 +132,7 @@ public final class MqttServerVerticle extends VerticleBase {
     vertx.cancelTimer(expiryTimer);
     IngestMetrics.of(PlatformMetrics.registry(config())).connection("endpoint-" + System.identityHashCode(this), false);
     authenticator.close();
-    return Future.all(commands.unregister(), health.unregister()).eventually(() -> server.close());
+    return Future.all(commands.unregister(), health.unregister())
+        .eventually(() -> Future.join(servers.stream().map(MqttServer::close).toList()));
   }
 }

@@ -115,6 +115,17 @@ public final class IdentityVerticle extends VerticleBase {
 
   private void verifyDevice(Message<JsonObject> request) {
     String deviceId = request.body().getString("device_id", "");
+    if (request.body().getBoolean("certificate", false)) {
+      // A client certificate the TLS handshake verified: the device must be registered.
+      store.deviceExists(deviceId).onSuccess(exists -> {
+        if (exists) {
+          request.reply(new JsonObject().put("device_id", deviceId));
+        } else {
+          request.fail(401, "no registered device " + deviceId);
+        }
+      }).onFailure(e -> fail(request, e));
+      return;
+    }
     String password = request.body().getString("password", "");
     store.deviceHash(deviceId)
         .compose(hash -> hash.isEmpty() ? Future.succeededFuture(false) : matches(hash.get(), password))

@@ -63,8 +63,13 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
     this.vertx = Main.createVertx(effective).await();
     this.platform = new Platform(vertx, effective);
     platform.start().await();
-    this.http = WebClient.create(vertx, new WebClientOptions()
-        .setDefaultHost("127.0.0.1").setDefaultPort(effective.getJsonObject("http").getInteger("port")));
+    WebClientOptions options = new WebClientOptions()
+        .setDefaultHost("127.0.0.1").setDefaultPort(effective.getJsonObject("http").getInteger("port"));
+    if (effective.getJsonObject("http").getJsonObject("tls", new JsonObject()).getBoolean("enabled", false)) {
+      // HTTPS with a certificate the test made: the TLS tests check trust with clients of their own.
+      options.setSsl(true).setTrustAll(true).setVerifyHost(false);
+    }
+    this.http = WebClient.create(vertx, options);
     this.startedConfig = platform.effectiveConfig();
     return this;
   }
@@ -146,6 +151,10 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
     JsonObject config = ingestConfig();
     config.getJsonObject("security").put("enabled", true).put("admin_key", ADMIN_KEY).put("hash_cost", 4);
     return config;
+  }
+
+  public int httpPort() {
+    return startedConfig.getJsonObject("http").getInteger("port");
   }
 
   public int mqttPort() {

@@ -1,0 +1,53 @@
+package io.iotmeter.security;
+
+import io.vertx.core.http.ClientAuth;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A {@code tls} section ({@code mqtt.tls}, {@code http.tls}), typed: PEM certificate chain and
+ * private key, and optionally the CA whose client certificates a listener accepts (mutual TLS).
+ *
+ * @param section the configuration key, for error messages ({@code mqtt.tls})
+ */
+public record TlsSettings(String section, boolean enabled, String certPath, String keyPath, String clientCaPath) {
+
+  public static TlsSettings of(String section, JsonObject tls) {
+    JsonObject t = tls == null ? new JsonObject() : tls;
+    return new TlsSettings(section, t.getBoolean("enabled", false), t.getString("cert_path", ""), t.getString("key_path", ""),
+        t.getString("client_ca_path", ""));
+  }
+
+  public boolean mutual() {
+    return !clientCaPath.isEmpty();
+  }
+
+  /**
+   * Turns TLS on in {@code options}; a missing file is named in one line. With a client CA,
+   * client certificates are requested, not required: devices with a password still connect.
+   */
+  public <T extends NetServerOptions> T applyTo(T options) {
+    require(certPath, "cert_path");
+    require(keyPath, "key_path");
+    options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions().setCertPath(certPath).setKeyPath(keyPath));
+    if (mutual()) {
+      require(clientCaPath, "client_ca_path");
+      options.setTrustOptions(new PemTrustOptions().addCertPath(clientCaPath)).setClientAuth(ClientAuth.REQUEST);
+    }
+    return options;
+  }
+
+  private void require(String path, String key) {
+    if (path.isEmpty()) {
+      throw new IllegalArgumentException(section + "." + key + " is required when " + section + ".enabled is true");
+    }
+    if (!Files.isReadable(Path.of(path))) {
+      throw new IllegalArgumentException(section + "." + key + ": cannot read " + path);
+    }
+  }
+}
