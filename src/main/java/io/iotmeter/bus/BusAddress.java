@@ -94,6 +94,15 @@ public enum BusAddress {
       "The only place secrets are created; replies carry a new secret once and it is never stored "
           + "or logged. Failures: 400 invalid field, 404 no such key or device, 503 store unavailable."),
 
+  BRIDGE_PROVISION("iot.bridge.provision", Delivery.REQUEST, Scope.CLUSTER,
+      "request {action: set | delete, device_id, password (set)}; reply {brokers: {<host:port>: ok | <error>}}",
+      "identity (credentials issued or revoked)",
+      "mqtt-bridge with mqtt_bridge.dynamic_security (one instance provisions every broker)",
+      "Puts device credentials into each external broker's Mosquitto dynamic security (a role with "
+          + "the device's own topics only, a client with its password), or removes them. No consumer: "
+          + "no bridge provisions brokers, which is right for the device endpoint. Fails (503) only when "
+          + "no broker took them."),
+
   IDENTITY_REVOKED("iot.identity.revoked", Delivery.PUBLISH, Scope.CLUSTER,
       "{key_id} or {device_id}",
       "identity (a key deleted; device credentials issued again or revoked)",

@@ -37,8 +37,16 @@ final class BrokerLink {
 
   /** Where and how to connect. */
   record Settings(String host, int port, String clientId, String sharedGroup, int keepAliveSeconds,
-                  Duration minBackoff, Duration maxBackoff, String username, String password) {
+                  Duration minBackoff, Duration maxBackoff, String username, String password,
+                  boolean dynamicSecurity, boolean tls, io.vertx.core.net.TrustOptions trust) {
   }
+
+  /** Mosquitto's dynamic-security control topic; answers come on {@code <it>/response}. */
+  static final String CONTROL_TOPIC = "$CONTROL/dynamic-security/v1";
+  private static final String CONTROL_RESPONSE = CONTROL_TOPIC + "/response";
+  private static final long CONTROL_TIMEOUT_S = 10;
+  /** Control requests waiting for the broker's answer, by correlation id. */
+  private final Map<String, Promise<io.vertx.core.json.JsonArray>> controls = new java.util.HashMap<>();
 
   /**
    * Our subscriptions' QoS. Always 1: the Vert.x client answers a QoS 2 message with PUBREC
@@ -122,6 +130,12 @@ final class BrokerLink {
     if (settings.username() != null && !settings.username().isEmpty()) {
       options.setUsername(settings.username()).setPassword(settings.password());
     }
+    if (settings.tls()) {
+      options.setSsl(true).setHostnameVerificationAlgorithm("HTTPS");
+      if (settings.trust() != null) {
+        options.setTrustOptions(settings.trust());
+      }
+    }
     MqttClient attempt = MqttClient.create(vertx, options);
     client = attempt;
     acks = new OrderedAcks();
@@ -176,7 +190,49 @@ final class BrokerLink {
       String filter = category.filter();
       filters.put(settings.sharedGroup() == null ? filter : "$share/" + settings.sharedGroup() + "/" + filter, QOS);
     }
+    if (settings.dynamicSecurity()) {
+      filters.put(CONTROL_RESPONSE, QOS);
+    }
     return filters;
+  }
+
+  /**
+   * Sends dynamic-security commands to this broker and completes with its responses, in the
+   * commands' order ({@code [{command, error?}]}).
+   */
+  Future<io.vertx.core.json.JsonArray> control(io.vertx.core.json.JsonArray commands) {
+    if (!connected) {
+      return Future.failedFuture("not connected to " + name);
+    }
+    String correlation = java.util.UUID.randomUUID().toString();
+    io.vertx.core.json.JsonArray tagged = new io.vertx.core.json.JsonArray();
+    for (int i = 0; i < commands.size(); i++) {
+      tagged.add(commands.getJsonObject(i).copy().put("correlationData", correlation + ":" + i));
+    }
+    Promise<io.vertx.core.json.JsonArray> answered = Promise.promise();
+    controls.put(correlation, answered);
+    client.publish(CONTROL_TOPIC, new io.vertx.core.json.JsonObject().put("commands", tagged).toBuffer(), MqttQoS.AT_LEAST_ONCE,
+        false, false).onFailure(answered::tryFail);
+    return answered.future().timeout(CONTROL_TIMEOUT_S, TimeUnit.SECONDS).onComplete(done -> controls.remove(correlation));
+  }
+
+  private void onControlResponse(Buffer payload) {
+    io.vertx.core.json.JsonArray responses;
+    try {
+      responses = new io.vertx.core.json.JsonObject(payload).getJsonArray("responses", new io.vertx.core.json.JsonArray());
+    } catch (RuntimeException e) {
+      LOG.warn("Broker {}: unreadable dynamic-security response: {}", name, e.getMessage());
+      return;
+    }
+    if (responses.isEmpty()) {
+      return;
+    }
+    String data = responses.getJsonObject(0).getString("correlationData", "");
+    int colon = data.lastIndexOf(':');
+    Promise<io.vertx.core.json.JsonArray> waiting = colon < 0 ? null : controls.get(data.substring(0, colon));
+    if (waiting != null) {
+      waiting.tryComplete(responses);
+    }
   }
 
   private void onMessage(MqttPublishMessage message) {
@@ -188,6 +244,13 @@ final class BrokerLink {
         message.ack();
       }
     });
+    if (settings.dynamicSecurity() && message.topicName().equals(CONTROL_RESPONSE)) {
+      onControlResponse(message.payload());
+      if (slot != null) {
+        acks.ready(slot);
+      }
+      return;
+    }
     if (DeviceTopic.parse(message.topicName()).isEmpty()) {
       metrics.error("invalid_topic");
       if (slot != null) {

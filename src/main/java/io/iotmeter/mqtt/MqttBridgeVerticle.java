@@ -26,6 +26,7 @@ public final class MqttBridgeVerticle extends VerticleBase {
   private final List<BrokerLink> links = new ArrayList<>();
   private MessageConsumer<JsonObject> commands;
   private MessageConsumer<JsonObject> health;
+  private MessageConsumer<JsonObject> provisioning;
 
   @Override
   public Future<?> start() {
@@ -39,12 +40,23 @@ public final class MqttBridgeVerticle extends VerticleBase {
           + "at QoS 1, which with de-duplication loses and doubles nothing (QoS 2 through the Vert.x client could lose a "
           + "message in a crash); remove the setting"));
     }
+    boolean dynamicSecurity = bridge.getBoolean("dynamic_security", false);
+    boolean tls = bridge.getBoolean("tls", false);
+    String ca = bridge.getString("ca_path", "");
+    if (tls && !ca.isEmpty() && !java.nio.file.Files.isReadable(java.nio.file.Path.of(ca))) {
+      return Future.failedFuture(new StartupException("mqtt_bridge.ca_path: cannot read " + ca));
+    }
+    // Without a CA file the JVM's trust store decides (a broker with a public certificate).
+    io.vertx.core.net.TrustOptions trust = tls && !ca.isEmpty() ? new io.vertx.core.net.PemTrustOptions().addCertPath(ca) : null;
     for (Object entry : bridge.getJsonArray("brokers", new JsonArray())) {
       String[] hostPort = parse((String) entry);
       links.add(new BrokerLink(vertx, new BrokerLink.Settings(hostPort[0], Integer.parseInt(hostPort[1]), clientId,
           group.isEmpty() ? null : group, bridge.getInteger("keep_alive_s", 15),
           Duration.ofMillis(bridge.getLong("min_backoff_ms", 500L)), Duration.ofMillis(bridge.getLong("max_backoff_ms", 30_000L)),
-          bridge.getString("username"), bridge.getString("password")), handoff, metrics));
+          bridge.getString("username"), bridge.getString("password"), dynamicSecurity, tls, trust), handoff, metrics));
+    }
+    if (dynamicSecurity) {
+      provisioning = vertx.eventBus().consumer(BusAddress.BRIDGE_PROVISION.address(), this::provision);
     }
     if (links.isEmpty()) {
       return Future.failedFuture(new StartupException("mqtt_bridge.brokers lists no broker (host:port, ...)"));
@@ -75,14 +87,44 @@ public final class MqttBridgeVerticle extends VerticleBase {
           && links.stream().noneMatch(l -> l.connected() && !l.subscribed());
       request.reply(new JsonObject().put("ready", ready).put("detail", detail));
     });
-    return Future.all(commands.completion(), health.completion())
+    return Future.all(commands.completion(), health.completion(),
+            provisioning == null ? Future.succeededFuture() : provisioning.completion())
         .compose(v -> Future.all(links.stream().map(BrokerLink::start).toList()));
+  }
+
+  /**
+   * Device credentials into every broker's dynamic security: the reply names each broker's
+   * outcome, and fails only when no broker took them (a broker that missed them — down at the
+   * time — learns them at the next rotation).
+   */
+  private void provision(io.vertx.core.eventbus.Message<JsonObject> request) {
+    String deviceId = request.body().getString("device_id");
+    JsonArray commands = "delete".equals(request.body().getString("action"))
+        ? DynamicSecurity.revoke(deviceId) : DynamicSecurity.provision(deviceId, request.body().getString("password"));
+    List<Future<String>> outcomes = links.stream().map(link -> link.control(commands)
+        .map(DynamicSecurity::firstError)
+        .recover(e -> Future.succeededFuture(e.getMessage()))).toList();
+    Future.join(outcomes).onComplete(done -> {
+      JsonObject brokers = new JsonObject();
+      boolean any = false;
+      for (int i = 0; i < links.size(); i++) {
+        String error = outcomes.get(i).result();
+        brokers.put(links.get(i).name(), error == null ? "ok" : error);
+        any |= error == null;
+      }
+      if (any) {
+        request.reply(new JsonObject().put("brokers", brokers));
+      } else {
+        request.fail(503, "no broker took the credentials of " + deviceId + ": " + brokers.encode());
+      }
+    });
   }
 
   @Override
   public Future<?> stop() {
     return Future.join(links.stream().map(BrokerLink::stop).toList())
-        .eventually(() -> Future.all(commands.unregister(), health.unregister()));
+        .eventually(() -> Future.all(commands.unregister(), health.unregister(),
+            provisioning == null ? Future.succeededFuture() : provisioning.unregister()));
   }
 
   private static String[] parse(String hostPort) {

@@ -188,11 +188,13 @@ public final class IdentityVerticle extends VerticleBase {
     }
     String password = Secrets.newSecret();
     return store.deviceExists(deviceId).compose(exists -> exists
-        ? hash(password).compose(h -> store.saveDeviceHash(deviceId, h)).map(v -> {
+        ? hash(password).compose(h -> store.saveDeviceHash(deviceId, h)).compose(v -> {
           // A session that used the old password ends now.
           vertx.eventBus().publish(BusAddress.IDENTITY_REVOKED.address(), new JsonObject().put("device_id", deviceId));
           LOG.info("Credentials issued for device {}", deviceId);
-          return new JsonObject().put("device_id", deviceId).put("username", deviceId).put("password", password);
+          JsonObject issued = new JsonObject().put("device_id", deviceId).put("username", deviceId).put("password", password);
+          return provisionBrokers(new JsonObject().put("action", "set").put("device_id", deviceId).put("password", password))
+              .map(brokers -> brokers == null ? issued : issued.put("brokers", brokers));
         })
         : refused(404, "Device " + deviceId + " not found"));
   }
@@ -204,8 +206,27 @@ public final class IdentityVerticle extends VerticleBase {
       }
       vertx.eventBus().publish(BusAddress.IDENTITY_REVOKED.address(), new JsonObject().put("device_id", deviceId));
       LOG.info("Credentials of device {} revoked", deviceId);
-      return Future.succeededFuture(new JsonObject().put("device_id", deviceId).put("revoked", true));
+      JsonObject revoked = new JsonObject().put("device_id", deviceId).put("revoked", true);
+      return provisionBrokers(new JsonObject().put("action", "delete").put("device_id", deviceId))
+          .map(brokers -> brokers == null ? revoked : revoked.put("brokers", brokers));
     });
+  }
+
+  /**
+   * Into (or out of) external brokers' dynamic security, where a bridge provisions them: their
+   * outcome per broker, or null without such a bridge. A broker that missed them is named, not
+   * hidden; the platform's own endpoint already checks against the table.
+   */
+  private Future<JsonObject> provisionBrokers(JsonObject request) {
+    return vertx.eventBus().<JsonObject>request(BusAddress.BRIDGE_PROVISION.address(), request)
+        .map(reply -> reply.body().getJsonObject("brokers"))
+        .recover(e -> {
+          if (e instanceof ReplyException reply && reply.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS) {
+            return Future.succeededFuture(null);
+          }
+          LOG.warn("Brokers did not take the credentials change of {}: {}", request.getString("device_id"), e.getMessage());
+          return Future.succeededFuture(new JsonObject().put("error", e.getMessage()));
+        });
   }
 
   private Future<String> hash(String secret) {

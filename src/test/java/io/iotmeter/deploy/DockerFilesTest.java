@@ -79,7 +79,11 @@ class DockerFilesTest {
     String dockerfile = Files.readString(Path.of("docker/Dockerfile"));
     assertThat(dockerfile).contains("FROM eclipse-temurin:17-jre").contains("target/iot-meter.jar")
         .contains("iot-meter.jar run").contains("\"--profile\", \"compose\"").contains("EXPOSE 8080 1883");
-    assertThat(Files.readString(Path.of("docker/mosquitto/mosquitto.conf"))).contains("listener 1883").contains("persistence true");
+    assertThat(Files.readString(Path.of("docker/mosquitto/mosquitto.conf"))).contains("listener 1883").contains("persistence true")
+        .contains("allow_anonymous false").contains("plugin_opt_config_file /mosquitto/data/dynamic-security.json");
+    // The seed the compose file installs into the data volume; BridgeDynamicSecurityTest runs a real Mosquitto on it.
+    JsonObject dynsec = new JsonObject(Files.readString(Path.of("docker/mosquitto/dynamic-security.json")));
+    assertThat(dynsec.getJsonArray("clients").getJsonObject(0).getString("username")).isEqualTo("iot-platform");
   }
 
   /** The heap share of the image's JVM (MaxRAMPercentage in the Dockerfile). */

@@ -77,7 +77,7 @@ class BrokerLinkTest {
 
   private BrokerLink link() {
     link = new BrokerLink(vertx, new BrokerLink.Settings("127.0.0.1", port, "link-test", null, 30,
-        Duration.ofMillis(100), Duration.ofMillis(200), null, null), new Handoff(vertx, Duration.ofMillis(500)),
+        Duration.ofMillis(100), Duration.ofMillis(200), null, null, false, false, null), new Handoff(vertx, Duration.ofMillis(500)),
         IngestMetrics.of(new SimpleMeterRegistry()));
     link.start().await();
     return link;

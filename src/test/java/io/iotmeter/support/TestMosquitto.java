@@ -48,6 +48,42 @@ public final class TestMosquitto implements AutoCloseable {
     }
   }
 
+  /**
+   * A broker without anonymous access whose users and ACLs are Mosquitto's dynamic-security
+   * plugin (Debian's {@code mosquitto_dynamic_security.so}), starting from {@code seed} (a copy:
+   * the plugin rewrites its file).
+   */
+  public static TestMosquitto startWithDynamicSecurity(Path seed) {
+    try {
+      int port = FreePorts.next();
+      Path dir = Files.createTempDirectory("mosquitto-dynsec");
+      Path state = Files.copy(seed, dir.resolve("dynamic-security.json"));
+      Path plugin = java.util.stream.Stream.of("/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+              "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so", "/usr/lib/mosquitto_dynamic_security.so")
+          .map(Path::of).filter(Files::isReadable).findFirst()
+          .orElseThrow(() -> new IllegalStateException("mosquitto_dynamic_security.so not found (apt-get install mosquitto)"));
+      Path config = dir.resolve("mosquitto.conf");
+      Files.writeString(config, String.join("\n",
+          "listener " + port + " 127.0.0.1",
+          "allow_anonymous false",
+          "per_listener_settings false",
+          "plugin " + plugin,
+          "plugin_opt_config_file " + state,
+          "persistence false",
+          "max_queued_messages 100000",
+          "user root",
+          "log_dest stdout",
+          "log_type error",
+          "log_type warning",
+          ""));
+      TestMosquitto broker = new TestMosquitto(port, config);
+      broker.launch();
+      return broker;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   public int port() {
     return port;
   }
