@@ -50,6 +50,12 @@ public final class Platform {
 
   /** Starts everything; on failure, whatever did start is stopped again. */
   public Future<Void> start() {
+    java.util.List<String> defaults = io.iotmeter.security.DefaultSecrets.found(config);
+    if (!defaults.isEmpty()) {
+      return Future.failedFuture(new StartupException("The reference deployment's well-known passwords are in use ("
+          + String.join(", ", defaults) + "): set your own (IOT_" + defaults.get(0).toUpperCase(java.util.Locale.ROOT)
+          .replace('.', '_') + "=...), or IOT_SECURITY_ALLOW_DEFAULT_SECRETS=true for a development setup"));
+    }
     if (!io.iotmeter.security.SecuritySettings.of(config).enabled()) {
       LOG.warn("security.enabled is false: anonymous MQTT, an open REST API and unknown devices registered on their "
           + "first message, as in the reference system. For compatibility tests only; never on a network.");

@@ -139,7 +139,9 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
     config.getJsonObject("commands").put("publish_timeout_ms", 1000);
     // The reference system's open behaviour, which the compatibility tests check; the security
     // tests turn it on (securedConfig).
-    config.getJsonObject("security").put("enabled", false);
+    config.getJsonObject("security").put("enabled", false)
+        // The test servers use the reference's credentials (S3Proxy's minioadmin123).
+        .put("allow_default_secrets", true);
     return config;
   }
 

@@ -1,0 +1,42 @@
+package io.iotmeter.security;
+
+import io.iotmeter.boot.Platform;
+import io.iotmeter.support.Profiles;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The reference's well-known passwords stop a start against real servers, unless allowed. */
+class DefaultSecretsTest {
+
+  @Test
+  void theComposeProfileAsShippedUsesFourOfThem() {
+    assertThat(DefaultSecrets.found(Profiles.load("compose")))
+        .containsExactly("mqtt_bridge.password", "postgres.password", "s3.secret_key", "timeseries.influxdb.token");
+  }
+
+  @Test
+  void embeddedServersAndOwnPasswordsAreFine() {
+    assertThat(DefaultSecrets.found(Profiles.load("embedded"))).isEmpty();
+    JsonObject compose = Profiles.load("compose");
+    compose.getJsonObject("postgres").put("password", "s3cr3t-of-ours");
+    assertThat(DefaultSecrets.found(compose)).doesNotContain("postgres.password");
+    compose.getJsonObject("security").put("allow_default_secrets", true);
+    assertThat(DefaultSecrets.found(compose)).isEmpty();
+  }
+
+  @Test
+  void thePlatformRefusesToStartNamingTheSettingAndTheWayOut() {
+    Vertx vertx = Vertx.vertx();
+    try {
+      assertThatThrownBy(() -> new Platform(vertx, Profiles.load("compose")).start().await())
+          .hasMessageContaining("well-known passwords are in use (mqtt_bridge.password, postgres.password")
+          .hasMessageContaining("IOT_SECURITY_ALLOW_DEFAULT_SECRETS=true");
+    } finally {
+      vertx.close().await();
+    }
+  }
+}
