@@ -37,6 +37,10 @@ public final class ClusterSetup {
     hazelcast.getNetworkConfig().setPort(cluster.getInteger("port", 5701)).setPortAutoIncrement(false);
     hazelcast.getNetworkConfig().setPublicAddress(host + ":" + cluster.getInteger("port", 5701));
     hazelcast.getNetworkConfig().getInterfaces().setEnabled(!"0.0.0.0".equals(host)).addInterface(host);
+    if (!"0.0.0.0".equals(host)) {
+      // Listen on the configured interface only, not on every address of the machine.
+      hazelcast.setProperty("hazelcast.socket.bind.any", "false");
+    }
     JoinConfig join = hazelcast.getNetworkConfig().getJoin();
     join.getMulticastConfig().setEnabled(false);
     join.getAutoDetectionConfig().setEnabled(false);
@@ -54,11 +58,32 @@ public final class ClusterSetup {
     return new HazelcastClusterManager(hazelcast);
   }
 
-  /** Where this node's event bus listens for the other nodes. */
+  /**
+   * Where this node's event bus listens for the other nodes, and with {@code cluster.tls} how
+   * they prove they belong: mutual TLS with certificates of the cluster's CA, so a process that
+   * joined Hazelcast without one can neither receive its share of a request address nor send
+   * on the bus.
+   */
   public static EventBusOptions eventBusOptions(JsonObject config) {
     JsonObject cluster = config.getJsonObject("cluster");
     String host = cluster.getString("host", "127.0.0.1");
-    return new EventBusOptions().setHost(host).setPort(cluster.getInteger("bus_port", 0))
+    EventBusOptions options = new EventBusOptions().setHost(host).setPort(cluster.getInteger("bus_port", 0))
         .setClusterPublicHost(host);
+    JsonObject tls = cluster.getJsonObject("tls", new JsonObject());
+    if (tls.getBoolean("enabled", false)) {
+      for (String key : new String[] {"cert_path", "key_path", "ca_path"}) {
+        String path = tls.getString(key, "");
+        if (path.isEmpty() || !java.nio.file.Files.isReadable(java.nio.file.Path.of(path))) {
+          throw new StartupException("cluster.tls." + key + (path.isEmpty() ? " is required when cluster.tls.enabled is true"
+              : ": cannot read " + path));
+        }
+      }
+      options.setSsl(true)
+          .setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions().setCertPath(tls.getString("cert_path"))
+              .setKeyPath(tls.getString("key_path")))
+          .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(tls.getString("ca_path")))
+          .setClientAuth(io.vertx.core.http.ClientAuth.REQUIRED);
+    }
+    return options;
   }
 }

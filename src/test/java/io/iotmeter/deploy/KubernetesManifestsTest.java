@@ -98,4 +98,25 @@ class KubernetesManifestsTest {
     }
     assertThat(containers).isEqualTo(2);
   }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void onlyPlatformPodsReachTheClusterPorts() throws Exception {
+    Map<String, Object> policy = documents(BASE.resolve("network-policy.yaml")).get(0);
+    assertThat(policy.get("kind")).isEqualTo("NetworkPolicy");
+    Map<String, Object> spec = (Map<String, Object>) policy.get("spec");
+    Map<String, Object> platformPods = Map.of("matchLabels", Map.of("app.kubernetes.io/part-of", "iot-meter"));
+    assertThat(spec.get("podSelector")).isEqualTo(platformPods);
+    List<Map<String, Object>> rules = (List<Map<String, Object>>) spec.get("ingress");
+    for (Map<String, Object> rule : rules) {
+      List<Integer> ports = ((List<Map<String, Object>>) rule.get("ports")).stream().map(p -> (Integer) p.get("port")).toList();
+      if (ports.contains(5701) || ports.contains(5702)) {
+        assertThat(rule.get("from")).as("the cluster ports' rule names its peers").isEqualTo(List.of(Map.of("podSelector", platformPods)));
+      }
+    }
+    // The bus port the policy names is the one the pods use.
+    for (String manifest : List.of("api.yaml", "ingest.yaml")) {
+      assertThat(Files.readString(BASE.resolve(manifest))).contains("name: IOT_CLUSTER_BUS_PORT\n              value: \"5702\"");
+    }
+  }
 }

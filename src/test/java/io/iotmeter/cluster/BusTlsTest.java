@@ -1,0 +1,116 @@
+package io.iotmeter.cluster;
+
+import io.iotmeter.Main;
+import io.iotmeter.bus.BusAddress;
+import io.iotmeter.support.Datagrams;
+import io.iotmeter.support.Eventually;
+import io.iotmeter.support.FreePorts;
+import io.iotmeter.support.RunningPlatform;
+import io.iotmeter.support.RunningPlatform.Reply;
+import io.iotmeter.support.SharedStores;
+import io.iotmeter.support.TestCertificates;
+import io.iotmeter.support.TestMeter;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Mutual TLS on the event bus between nodes: an API node and an ingest node with certificates of
+ * the cluster's CA work together, while a process that joined Hazelcast without one (it can: the
+ * open-source edition authenticates no member) and registered consumers on the command and health
+ * addresses never receives a message.
+ */
+@Timeout(240)
+class BusTlsTest {
+
+  private final String clusterName = "tls-" + UUID.randomUUID();
+  private final List<Integer> memberPorts = List.of(FreePorts.next(), FreePorts.next(), FreePorts.next());
+  private final List<AutoCloseable> started = new ArrayList<>();
+  private final SharedStores stores = new SharedStores();
+
+  @AfterEach
+  void tearDown() throws Exception {
+    for (int i = started.size() - 1; i >= 0; i--) {
+      started.get(i).close();
+    }
+    stores.close();
+  }
+
+  private JsonObject cluster(int index, JsonObject tls) {
+    return new JsonObject().put("enabled", true).put("name", clusterName).put("host", "127.0.0.1")
+        .put("port", memberPorts.get(index)).put("bus_port", 0).put("tls", tls)
+        .put("members", new JsonArray(memberPorts.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.toList())));
+  }
+
+  private JsonObject node(int index, String roles, JsonObject tls) {
+    JsonObject config = stores.apply(RunningPlatform.ingestConfig());
+    config.put("roles", new JsonArray(List.of(roles.split(","))));
+    config.put("cluster", cluster(index, tls));
+    config.getJsonObject("ops").put("host", "127.0.0.1").put("port", FreePorts.next());
+    return config;
+  }
+
+  private static JsonObject tls(TestCertificates ca, String name) {
+    TestCertificates.Issued cert = ca.server(name);
+    return new JsonObject().put("enabled", true).put("cert_path", cert.cert().toString()).put("key_path", cert.key().toString())
+        .put("ca_path", ca.caFile().toString());
+  }
+
+  @Test
+  void aNodeWithoutTheClusterCertificateGetsNoShareOfCommandsOrHealthRequests() throws Exception {
+    Path dir = Files.createTempDirectory("bus-tls");
+    TestCertificates ca = new TestCertificates(dir, "cluster");
+    RunningPlatform ingest = RunningPlatform.start(node(0, "ingest", tls(ca, "ingest")));
+    started.add(ingest);
+    RunningPlatform api = RunningPlatform.start(node(1, "api", tls(ca, "api")));
+    started.add(api);
+
+    // The intruder: a clustered Vert.x without the certificate, on the same Hazelcast cluster.
+    JsonObject rogueConfig = new JsonObject().put("cluster", cluster(2, new JsonObject().put("enabled", false)));
+    Vertx rogue = Main.createVertx(rogueConfig).await();
+    started.add(() -> rogue.close().await());
+    AtomicInteger stolen = new AtomicInteger();
+    rogue.eventBus().consumer(BusAddress.COMMAND_SEND.address(), m -> {
+      stolen.incrementAndGet();
+      m.reply(new JsonObject().put("delivered", true));
+    }).completion().await();
+    rogue.eventBus().consumer(BusAddress.HEALTH.address("intake"), m -> {
+      stolen.incrementAndGet();
+      m.reply(new JsonObject().put("ready", true).put("detail", "rogue"));
+    }).completion().await();
+
+    Vertx devices = Vertx.vertx();
+    started.add(() -> devices.close().await());
+    try (TestMeter meter = TestMeter.connect(devices, ingest.mqttPort(), "dc-meter-001", false)) {
+      meter.subscribe("iot/dc-meter-001/command", 1);
+      meter.send("iot/dc-meter-001/telemetry", Datagrams.telemetry("dc-meter-001", 0), 1);
+      int delivered = 0;
+      for (int i = 0; i < 6; i++) {
+        Reply posted = api.post("/api/devices/dc-meter-001/commands", new JsonObject().put("cmd", "request_status"));
+        assertThat(posted.status()).as(posted.toString()).isIn(201, 202);
+        if (posted.status() == 201) {
+          delivered++;
+          meter.receive(Duration.ofSeconds(10));
+        }
+        api.get("/readyz");
+      }
+      assertThat(delivered).as("commands reach the meter through the TLS bus").isPositive();
+    }
+    assertThat(stolen.get()).as("messages the intruder received").isZero();
+    Eventually.within(Duration.ofSeconds(5), () -> assertThat(stolen.get()).isZero());
+  }
+}
