@@ -32,6 +32,8 @@ class ApiAccessTest {
   static final RunningPlatform platform = RunningPlatform.perClassWith(() -> {
     JsonObject config = RunningPlatform.securedConfig();
     config.put("debug", new JsonObject().put("bus_tap", true));
+    // A component that runs nowhere: /readyz fails, and says why only to a caller with a key.
+    config.getJsonObject("readiness").getJsonArray("components").add("ghost");
     config.getJsonObject("http").put("cors", new JsonObject().put("allowed_origins", new io.vertx.core.json.JsonArray()
         .add("https://ops.example.com")));
     return config;
@@ -144,11 +146,17 @@ class ApiAccessTest {
   }
 
   @Test
-  void probesAndMetricsStayOpen() {
+  void probesAndMetricsStayOpenAndReadinessExplainsOnlyToACaller() {
     assertThat(platform.get("/healthz").status()).isEqualTo(200);
     assertThat(platform.get("/metrics").status()).isEqualTo(200);
-    Eventually.within(Duration.ofSeconds(20), () -> assertThat(platform.get("/readyz").status()).isEqualTo(200));
     assertThat(platform.get("/metrics").body()).doesNotContain(RunningPlatform.ADMIN_KEY);
+    Reply open = platform.get("/readyz");
+    assertThat(open.status()).isEqualTo(503);
+    assertThat(open.json().getJsonArray("failed").getList()).containsExactly("ghost");
+    assertThat(open.body()).doesNotContain("reason").doesNotContain("not running");
+    Reply explained = platform.as(KEYS.get(Role.VIEWER)).get("/readyz");
+    assertThat(explained.status()).isEqualTo(503);
+    assertThat(explained.body()).contains("\"reason\":\"ghost is not running\"");
   }
 
   @Test

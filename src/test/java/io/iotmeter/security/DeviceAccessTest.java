@@ -142,6 +142,21 @@ class DeviceAccessTest {
   }
 
   @Test
+  void aDeviceThatKeepsPublishingOutsideItsTopicsIsDisconnected() {
+    String password = issue("dc-meter-005");
+    try (TestMeter meter = TestMeter.connect(devices, platform.mqttPort(), login("dc-meter-005", "dc-meter-005", password))) {
+      for (int i = 0; i < 50 && meter.isConnected(); i++) { // the endpoint allows 10
+        try {
+          meter.send("iot/dc-meter-001/hello", Datagrams.hello("dc-meter-001", i, Datagrams.T0, "1.0.0", 1), 0);
+        } catch (RuntimeException closedMeanwhile) {
+          break;
+        }
+      }
+      Eventually.within(WAIT, () -> assertThat(meter.isConnected()).as("disconnected after repeated attempts").isFalse());
+    }
+  }
+
+  @Test
   void aWillOutsideItsOwnStatusTopicIsRefused() {
     String password = issue("dc-meter-003");
     MqttClientOptions options = login("dc-meter-003", "dc-meter-003", password).setWillFlag(true)
