@@ -73,10 +73,6 @@ final class DeviceAuthenticator {
     });
   }
 
-  boolean enabled() {
-    return enabled;
-  }
-
   /** The device the client authenticated as (null with security off), or a {@link Refused}. */
   Future<String> authenticate(MqttEndpoint endpoint) {
     if (!enabled) {

@@ -56,8 +56,4 @@ public final class VerifiedCache {
   public void revoke(String owner) {
     entries.values().removeIf(e -> e.owner().equals(owner));
   }
-
-  int size() {
-    return entries.size();
-  }
 }
