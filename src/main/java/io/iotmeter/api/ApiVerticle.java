@@ -37,6 +37,7 @@ public final class ApiVerticle extends VerticleBase {
   private ArchiveListing archive;
   private DebugRoutes debug;
   private ApiGate gate;
+  private long statsTimer = -1;
 
   @Override
   public Future<?> start() {
@@ -85,7 +86,12 @@ public final class ApiVerticle extends VerticleBase {
     timeSeries = new TimeSeriesQueries(config.getJsonObject("timeseries"), storeWorkers);
     archive = new ArchiveListing(ObjectStores.open(config.getJsonObject("s3")), storeWorkers);
     new TelemetryRoutes(devices, timeSeries, archive, metrics, http.getInteger("max_metric_points", 100_000)).mount(routes);
-    new StatsRoutes(new RegistryStats(pool), gauges).mount(routes);
+    RegistryStats registryStats = new RegistryStats(pool);
+    new StatsRoutes(registryStats, gauges).mount(routes);
+    // The registry gauges are scraped without anybody reading /api/stats: refresh them now and then.
+    statsTimer = io.iotmeter.ops.Periodic.every(vertx, http.getLong("stats_refresh_ms", 30_000L), "Registry gauges",
+        org.slf4j.LoggerFactory.getLogger(ApiVerticle.class), () -> registryStats.read().onSuccess(gauges::update)
+            .compose(v -> registryStats.connections()).onSuccess(gauges::updateConnections));
     new QuarantineRoutes(pool, vertx.eventBus(), config.getJsonObject("commands").getLong("publish_timeout_ms", 2_000L))
         .mount(routes);
     debug = DebugRoutes.mount(vertx, router, config, gate, audit);
@@ -95,6 +101,7 @@ public final class ApiVerticle extends VerticleBase {
     if (tls.enabled()) {
       try {
         tls.applyTo(serverOptions);
+        tls.exportExpiry(metrics, "http");
       } catch (IllegalArgumentException e) {
         return Future.failedFuture(new StartupException(e.getMessage()));
       }
@@ -122,6 +129,7 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    vertx.cancelTimer(statsTimer);
     debug.close();
     gate.close();
     return storeWorkers.executeBlocking(() -> {

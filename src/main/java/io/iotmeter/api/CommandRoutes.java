@@ -42,6 +42,12 @@ public final class CommandRoutes {
   CommandRoutes(DeviceRepository devices, CommandRepository commands, EventBus bus,
                 long publishTimeoutMs, MeterRegistry metrics, CommandDestinations destinations) {
     this.destinations = destinations;
+    // Every command and outcome from the first scrape, at 0.
+    for (CommandName name : CommandName.values()) {
+      for (String outcome : new String[] {"published", "not_published"}) {
+        commandCounter(metrics, WireEnum.wire(name), outcome);
+      }
+    }
     this.devices = devices;
     this.commands = commands;
     this.bus = bus;
@@ -114,9 +120,12 @@ public final class CommandRoutes {
   }
 
   private void count(CommandEnvelope envelope, String outcome) {
-    Counter.builder("device_manager.mqtt.commands").description("Commands handed to MQTT, by command and outcome")
-        .tags("cmd", WireEnum.wire(envelope.cmd()), "status", outcome)
-        .register(metrics).increment();
+    commandCounter(metrics, WireEnum.wire(envelope.cmd()), outcome).increment();
+  }
+
+  private static Counter commandCounter(MeterRegistry metrics, String cmd, String outcome) {
+    return Counter.builder("device_manager.mqtt.commands").description("Commands handed to MQTT, by command and outcome")
+        .tags("cmd", cmd, "status", outcome).register(metrics);
   }
 
   private Future<ApiResponse> list(RoutingContext ctx) {

@@ -21,6 +21,18 @@ public final class HttpMetrics {
 
   public HttpMetrics(MeterRegistry registry) {
     this.registry = registry;
+    // Every route's success series from the first scrape, at 0 (rate() needs a series to exist).
+    for (io.iotmeter.security.AccessRules.Rule rule : io.iotmeter.security.AccessRules.HTTP) {
+      register(rule.method().name(), "2xx", rule.path());
+    }
+    register("GET", "2xx", "/metrics");
+  }
+
+  private Counter register(String method, String status, String handler) {
+    PlatformMetrics.latencyTimer("http.request.duration", "HTTP request latency")
+        .tags("method", method, "status", status, "handler", handler).register(registry);
+    return Counter.builder("http.requests").description("HTTP requests by method, status class and handler")
+        .tags("method", method, "status", status, "handler", handler).register(registry);
   }
 
   static void tagRoute(RoutingContext ctx, String template) {

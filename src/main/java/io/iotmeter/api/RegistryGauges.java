@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The registry gauges of the reference ({@code device_manager_devices_total{status}},
- * {@code device_manager_alerts_unacknowledged}), refreshed whenever {@code /api/stats} is read.
+ * {@code device_manager_alerts_unacknowledged}), refreshed whenever {@code /api/stats} is read and every {@code http.stats_refresh_ms} (30 s).
  * One holder per meter registry: a gauge is bound to one value object, and every API verticle
  * instance on the node must update that same object.
  *
@@ -28,9 +28,21 @@ final class RegistryGauges {
   private final MeterRegistry registry;
   private final Map<String, AtomicLong> devicesByStatus = new ConcurrentHashMap<>();
   private final AtomicLong unacknowledgedAlerts = new AtomicLong();
+  private final Map<String, AtomicLong> devicesByConnection = new ConcurrentHashMap<>();
 
   private RegistryGauges(MeterRegistry registry) {
     this.registry = registry;
+    // The statuses a device can have, at 0 until the first refresh: the series exist from the first scrape.
+    for (io.iotmeter.registry.DeviceStatus status : io.iotmeter.registry.DeviceStatus.values()) {
+      devicesByStatus.put(status.name().toLowerCase(java.util.Locale.ROOT), new AtomicLong());
+    }
+    for (io.iotmeter.protocol.ConnectionStatus status : io.iotmeter.protocol.ConnectionStatus.values()) {
+      String name = status.name().toLowerCase(java.util.Locale.ROOT);
+      AtomicLong value = new AtomicLong();
+      devicesByConnection.put(name, value);
+      Gauge.builder("device_manager.devices.connection", value, AtomicLong::get)
+          .description("Registered devices by connection status").tag("connection_status", name).register(registry);
+    }
     Gauge.builder("device_manager.alerts.unacknowledged", unacknowledgedAlerts, AtomicLong::get)
         .description("Unacknowledged alerts (refreshed on /api/stats)").register(registry);
   }
@@ -48,6 +60,11 @@ final class RegistryGauges {
       devicesByStatus.computeIfAbsent(entry.getString("status"), status -> new AtomicLong()).set(entry.getLong("count"));
     });
     unacknowledgedAlerts.set(stats.getLong("unacknowledged_alerts"));
+  }
+
+  /** Takes the devices per connection status. */
+  void updateConnections(Map<String, Long> counts) {
+    devicesByConnection.forEach((status, value) -> value.set(counts.getOrDefault(status, 0L)));
   }
 
   /** The gauges Micrometer cannot name, in Prometheus text format. */

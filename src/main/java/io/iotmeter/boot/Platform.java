@@ -31,6 +31,7 @@ import java.util.List;
 public final class Platform {
 
   private static final Logger LOG = LoggerFactory.getLogger(Platform.class);
+  private io.iotmeter.ops.EventLoopProbe loopProbe;
 
   private final Vertx vertx;
   private final JsonObject config;
@@ -60,6 +61,8 @@ public final class Platform {
       LOG.warn("security.enabled is false: anonymous MQTT, an open REST API and unknown devices registered on their "
           + "first message, as in the reference system. For compatibility tests only; never on a network.");
     }
+    loopProbe = io.iotmeter.ops.EventLoopProbe.start(vertx, io.iotmeter.ops.PlatformMetrics.registry(config),
+        Math.max(1, 2 * Runtime.getRuntime().availableProcessors()));
     return startEmbeddedServers(config)
         .compose(v -> usesDatabase(config) ? migrate(config) : Future.<Void>succeededFuture())
         .compose(v -> deployAll(config))
@@ -149,6 +152,9 @@ public final class Platform {
 
   /** Undeploys the verticles in reverse start order, then stops the embedded servers. */
   public Future<Void> stop() {
+    if (loopProbe != null) {
+      loopProbe.stop();
+    }
     Future<Void> chain = Future.succeededFuture();
     while (!deployments.isEmpty()) {
       String id = deployments.pop();

@@ -47,7 +47,11 @@ public final class LifecycleVerticle extends VerticleBase {
             LOG.info("{} device(s) went silent and are now offline", n);
           }
         })));
-    timers.add(Periodic.every(vertx, commands.getLong("timeout_scan_ms", 10_000L), "Command time-out scan", LOG, timeouts::run));
+    io.micrometer.core.instrument.Counter timedOut = io.micrometer.core.instrument.Counter
+        .builder("device_manager.commands.timed.out").description("Commands that got no acknowledgement within commands.ack_timeout_s")
+        .register(io.iotmeter.ops.PlatformMetrics.registry(config()));
+    timers.add(Periodic.every(vertx, commands.getLong("timeout_scan_ms", 10_000L), "Command time-out scan", LOG,
+        () -> timeouts.run().onSuccess(timedOut::increment)));
     consumers.add(vertx.eventBus().consumer(BusAddress.COMMAND_DELIVERED.address(), message ->
         redelivery.delivered(message.body().getString("cmd_id"), message.body().getString("device_id"))));
     for (Category category : Category.values()) {

@@ -59,6 +59,8 @@ public final class MqttServerVerticle extends VerticleBase {
     IngestMetrics metrics = IngestMetrics.of(PlatformMetrics.registry(config()));
     BrokerState broker = (BrokerState) vertx.sharedData().getLocalMap("iot.mqtt.server")
         .computeIfAbsent(BROKER_KEY, k -> new BrokerState(limits, metrics::error));
+    io.micrometer.core.instrument.Gauge.builder("mqtt_collector.mqtt.clients", broker, BrokerState::connectedCount)
+        .description("MQTT clients connected to this node's device endpoint").register(PlatformMetrics.registry(config()));
     Handoff handoff = new Handoff(vertx, Duration.ofMillis(mqtt.getLong("handoff_timeout_ms", 10_000L)));
 
     TlsSettings tls = TlsSettings.of("mqtt.tls", mqtt.getJsonObject("tls"));
@@ -71,6 +73,7 @@ public final class MqttServerVerticle extends VerticleBase {
     if (tls.enabled()) {
       try {
         tlsOptions = tls.applyTo(serverOptions(mqtt, mqtt.getJsonObject("tls").getInteger("port", 8883)));
+        tls.exportExpiry(PlatformMetrics.registry(config()), "mqtt");
       } catch (IllegalArgumentException e) {
         return Future.failedFuture(new StartupException(e.getMessage()));
       }

@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.WeakHashMap;
@@ -26,11 +27,48 @@ public final class IngestMetrics {
   private final AtomicInteger minioReady = new AtomicInteger();
   private final AtomicInteger influxReady = new AtomicInteger();
   private final java.util.concurrent.atomic.AtomicLong quarantineWaiting = new java.util.concurrent.atomic.AtomicLong();
+  private final Map<String, java.util.concurrent.atomic.AtomicLong[]> journalBacklog = new ConcurrentHashMap<>();
   private final Timer minioStore;
   private final Timer influxWrite;
 
+  /**
+   * Every error type the platform counts. All are registered at 0 on the first scrape, so that
+   * {@code rate()} and alert rules see a series from the start instead of an absent one.
+   */
+  public static final List<String> ERROR_TYPES = List.of(
+      // the reference's
+      "json_decode", "processing", "minio_store", "influxdb_write",
+      // refused at the intake
+      "invalid_payload", "invalid_topic", "unknown_device", "device_id_mismatch", "intake_queue_full",
+      "unmatched_command_ack", "unmatched_ota_status", "invalid_cmd_id",
+      // a sink's store refused a message: it went to the quarantine; a registry write failed
+      "quarantined", "registry_write",
+      // the MQTT endpoint and the bridge
+      "mqtt_protocol", "mqtt_auth_refused", "mqtt_acl_denied", "mqtt_refused_client_id", "mqtt_refused_topic",
+      "mqtt_refused_subscription", "mqtt_subscription_refused", "mqtt_backpressure_disconnect", "mqtt_idle_closed",
+      "mqtt_qos0_dropped", "mqtt_sessions_full", "mqtt_client_id_taken", "mqtt_retained_refused", "mqtt_queue_full",
+      "mqtt_queue_overflow", "mqtt_subscription_limit");
+
+  /** The topic_suffix label values of received / processed messages (a category's name; "other" for the rest). */
+  public static final List<String> TOPIC_SUFFIXES = List.of("telemetry", "hello", "status", "command_ack", "ota_status", "other");
+
   private IngestMetrics(MeterRegistry registry) {
     this.registry = registry;
+    for (String suffix : TOPIC_SUFFIXES) {
+      Counter.builder("mqtt_collector.messages.received").description("Messages received by topic suffix")
+          .tag("topic_suffix", suffix).register(registry);
+      Counter.builder("mqtt_collector.messages.processed").description("Messages accepted into the intake journal")
+          .tag("topic_suffix", suffix).register(registry);
+    }
+    for (String type : ERROR_TYPES) {
+      Counter.builder("mqtt_collector.messages.errors").description("Messages refused or failed, by error type")
+          .tag("error_type", type).register(registry);
+    }
+    Counter.builder("mqtt_collector.duplicates.dropped").description("Copies dropped by de-duplication").register(registry);
+    for (String sink : new String[] {"archive", "timeseries", "registry"}) {
+      backlog(sink);
+    }
+    Counter.builder("mqtt_collector.sequence.gaps").description("Sequence gaps that stayed open (alerted)").register(registry);
     Gauge.builder("mqtt_collector.devices.seen", devicesSeen, Set::size)
         .description("Unique devices seen since startup").register(registry);
     Gauge.builder("mqtt_collector.minio.ready", minioReady, AtomicInteger::get)
@@ -97,6 +135,24 @@ public final class IngestMetrics {
   public void mqttPaused() {
     Counter.builder("mqtt_collector.mqtt.paused").description("Times a device connection's reading was paused (back-pressure)")
         .register(registry).increment();
+  }
+
+  /** What one sink has not stored yet: journal rows and the age of the oldest, in seconds. */
+  public void journalBacklog(String sink, long pending, long oldestAgeSeconds) {
+    backlog(sink)[0].set(pending);
+    backlog(sink)[1].set(oldestAgeSeconds);
+  }
+
+  private java.util.concurrent.atomic.AtomicLong[] backlog(String sink) {
+    return journalBacklog.computeIfAbsent(sink, s -> {
+      java.util.concurrent.atomic.AtomicLong[] values = {new java.util.concurrent.atomic.AtomicLong(),
+          new java.util.concurrent.atomic.AtomicLong()};
+      Gauge.builder("mqtt_collector.journal.pending", values[0], java.util.concurrent.atomic.AtomicLong::get)
+          .description("Journal messages this sink has not stored yet").tag("sink", s).register(registry);
+      Gauge.builder("mqtt_collector.journal.oldest.pending.seconds", values[1], java.util.concurrent.atomic.AtomicLong::get)
+          .description("Age of the oldest message this sink has not stored yet (0: none)").tag("sink", s).register(registry);
+      return values;
+    });
   }
 
   public void quarantineWaiting(long count) {

@@ -35,4 +35,14 @@ public final class RegistryStats {
           .put("unacknowledged_alerts", unacknowledged.result());
     });
   }
+
+  /** Devices by connection status (online, offline, unknown) → count; statuses without devices are absent. */
+  public Future<java.util.Map<String, Long>> connections() {
+    return pool.preparedQuery("SELECT connection_status, count(*) FROM devices GROUP BY connection_status").execute()
+        .map(rows -> {
+          java.util.Map<String, Long> counts = new java.util.HashMap<>();
+          rows.forEach(r -> counts.put(String.valueOf(r.getString(0)).toLowerCase(java.util.Locale.ROOT), r.getLong(1)));
+          return counts;
+        });
+  }
 }

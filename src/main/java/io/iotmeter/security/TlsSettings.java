@@ -42,6 +42,23 @@ public record TlsSettings(String section, boolean enabled, String certPath, Stri
     return options;
   }
 
+  /**
+   * {@code iot_meter_tls_certificate_expiry_seconds{listener}}: how long this listener's
+   * certificate is still valid (negative once expired), read from {@code cert_path}.
+   */
+  public void exportExpiry(io.micrometer.core.instrument.MeterRegistry registry, String listener) {
+    java.time.Instant notAfter;
+    try (java.io.InputStream in = Files.newInputStream(Path.of(certPath))) {
+      notAfter = ((java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificate(in)).getNotAfter().toInstant();
+    } catch (java.io.IOException | java.security.cert.CertificateException e) {
+      throw new IllegalArgumentException(section + ".cert_path: not a PEM certificate: " + e.getMessage());
+    }
+    io.micrometer.core.instrument.Gauge.builder("iot_meter.tls.certificate.expiry.seconds",
+            () -> java.time.Duration.between(java.time.Instant.now(), notAfter).toSeconds())
+        .description("Seconds until the listener's TLS certificate expires").tag("listener", listener).register(registry);
+  }
+
   private void require(String path, String key) {
     if (path.isEmpty()) {
       throw new IllegalArgumentException(section + "." + key + " is required when " + section + ".enabled is true");

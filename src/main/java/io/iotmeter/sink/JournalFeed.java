@@ -116,13 +116,34 @@ public final class JournalFeed {
       consumers.add(consumer);
     }
     recoveryTimer = vertx.setPeriodic(0, options.recoveryInterval().toMillis(), id -> recover());
+    backlogTimer = io.iotmeter.ops.Periodic.every(vertx, BACKLOG_INTERVAL.toMillis(), kind.configName() + " journal backlog", LOG,
+        this::measureBacklog);
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList()).mapEmpty();
+  }
+
+  private static final Duration BACKLOG_INTERVAL = Duration.ofSeconds(10);
+  private long backlogTimer = -1;
+
+  /**
+   * What this sink has still to store, for {@code mqtt_collector_journal_pending{sink}} and the
+   * age of its oldest message: the pending rows are few and indexed, so it is a cheap look.
+   */
+  private Future<?> measureBacklog() {
+    return pool.preparedQuery("SELECT count(*), min(accepted_at) FROM intake_journal WHERE pending <> 0 AND (pending & $1) <> 0")
+        .execute(io.vertx.sqlclient.Tuple.of((short) kind.bit()))
+        .onSuccess(rows -> {
+          io.vertx.sqlclient.Row row = rows.iterator().next();
+          java.time.OffsetDateTime oldest = row.getOffsetDateTime(1);
+          metrics.journalBacklog(kind.configName(), row.getLong(0),
+              oldest == null ? 0 : Math.max(0, Duration.between(oldest.toInstant(), java.time.Instant.now()).toSeconds()));
+        });
   }
 
   /** Stops taking messages and makes one last attempt to store what is buffered. */
   public Future<Void> stop() {
     stopping = true;
     vertx.cancelTimer(recoveryTimer);
+    vertx.cancelTimer(backlogTimer);
     return Future.all(consumers.stream().map(MessageConsumer::unregister).toList())
         .compose(v -> drain())
         .recover(e -> {
@@ -287,6 +308,12 @@ public final class JournalFeed {
   }
 
   private Future<Void> retryLater(List<AcceptedMessage> batch, int failures, Throwable e) {
+    // Counted per failed write, under the reference's names for its two stores.
+    metrics.error(switch (kind) {
+      case ARCHIVE -> "minio_store";
+      case TIMESERIES -> "influxdb_write";
+      case REGISTRY -> "registry_write";
+    });
     Duration delay = backoff.next();
     LOG.warn("{} sink: writing {} messages failed ({}); retrying in {} ms", kind.configName(), batch.size(),
         e.getMessage(), delay.toMillis());
