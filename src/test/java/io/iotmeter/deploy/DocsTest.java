@@ -1,0 +1,52 @@
+package io.iotmeter.deploy;
+
+import io.iotmeter.bus.BusAddress;
+import io.iotmeter.support.Monitoring;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The documentation stays true to the code: every address, every alert, no file outside the repository. */
+class DocsTest {
+
+  private static final List<Path> DOCS = List.of(Path.of("README.md"), Path.of("docs/protocol.md"),
+      Path.of("docs/architecture.md"), Path.of("docs/operations.md"));
+
+  @Test
+  void theReadmeLinksTheDeeperDocs() throws Exception {
+    String readme = Files.readString(Path.of("README.md"));
+    for (Path doc : DOCS.subList(1, DOCS.size())) {
+      assertThat(readme).contains("(" + doc + ")");
+    }
+  }
+
+  @Test
+  void theArchitectureAndTheReadmeListEveryBusAddress() throws Exception {
+    String architecture = Files.readString(Path.of("docs/architecture.md"));
+    String readme = Files.readString(Path.of("README.md"));
+    for (BusAddress address : BusAddress.values()) {
+      assertThat(architecture).as(address.name()).contains("| `" + address.address() + "` |");
+      assertThat(readme).as(address.name()).contains("`" + address.address());
+    }
+  }
+
+  @Test
+  void everyAlertHasARunbookEntry() throws Exception {
+    String operations = Files.readString(Path.of("docs/operations.md"));
+    for (String alert : Monitoring.alertExpressions().keySet()) {
+      assertThat(operations).as(alert).contains("`" + alert + "`");
+    }
+  }
+
+  @Test
+  void noDocumentPointsOutsideTheRepository() throws Exception {
+    for (Path doc : DOCS) {
+      assertThat(Files.readString(doc)).as(doc.toString()).doesNotContain("../shared").doesNotContain("spec/")
+          .doesNotContain("platform-notes");
+    }
+  }
+}
