@@ -77,6 +77,7 @@ public final class ApiVerticle extends VerticleBase {
     ApiRoutes routes = new ApiRoutes(router, gate, audit);
     new HealthRoutes(readiness, ctx -> !gate.enabled() || ApiGate.caller(ctx) != null).mount(routes);
     new IdentityRoutes(vertx.eventBus(), audit).mount(routes);
+    ApiDocsRoutes.load().mount(routes, router);
     new DeviceRoutes(devices).mount(routes);
     new AlertRoutes(devices, new AlertRepository(pool)).mount(routes);
     new CommandRoutes(devices, new CommandRepository(pool), vertx.eventBus(),

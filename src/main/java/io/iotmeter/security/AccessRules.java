@@ -21,6 +21,9 @@ public final class AccessRules {
       new Rule(HttpMethod.GET, "/health", Access.PUBLIC),
       new Rule(HttpMethod.GET, "/healthz", Access.PUBLIC),
       new Rule(HttpMethod.GET, "/readyz", Access.PUBLIC),
+      // The API's description and its documentation page (their assets are static files).
+      new Rule(HttpMethod.GET, "/openapi.json", Access.PUBLIC),
+      new Rule(HttpMethod.GET, "/docs", Access.PUBLIC),
       // viewer: every GET under /api (keys, the audit trail and the bus tap excepted)
       new Rule(HttpMethod.GET, "/api/devices", Access.VIEWER),
       new Rule(HttpMethod.GET, "/api/devices/:id", Access.VIEWER),
