@@ -50,7 +50,10 @@ public final class TelemetryRoutes {
   }
 
   public void mount(ApiRoutes routes) {
-    routes.get("/api/devices/:id/metrics", this::metrics)
+    routes.get("/api/devices/:id/metrics", ctx -> {
+          boolean csv = wantsCsv(ctx);
+          return metrics(ctx).map(response -> csv ? csv(ctx, response) : response);
+        })
         .get("/api/devices/:id/raw-data", this::rawData);
   }
 
@@ -101,6 +104,37 @@ public final class TelemetryRoutes {
           }
           return ApiResponse.ok(points);
         });
+  }
+
+  /** {@code format=csv}, or an Accept header that prefers {@code text/csv} to JSON. */
+  private static boolean wantsCsv(RoutingContext ctx) {
+    Optional<String> format = Inputs.query(ctx, "format", 10);
+    if (format.isPresent()) {
+      return switch (format.get()) {
+        case "csv" -> true;
+        case "json" -> false;
+        default -> throw ApiException.badRequest("Query parameter 'format' must be json or csv");
+      };
+    }
+    String accept = ctx.request().getHeader("Accept");
+    return accept != null && accept.contains("text/csv") && !accept.contains("application/json");
+  }
+
+  /**
+   * The points as CSV ({@code time,device_id,metric,value}, a header line first): ids and metric
+   * names hold no comma or quote, so no field needs quoting. Paging headers stay as they are.
+   */
+  private static ApiResponse csv(RoutingContext ctx, ApiResponse response) {
+    StringBuilder text = new StringBuilder("time,device_id,metric,value\r\n");
+    for (Object o : (JsonArray) response.body()) {
+      JsonObject point = (JsonObject) o;
+      text.append(point.getString("time")).append(',').append(point.getString("device_id")).append(',')
+          .append(point.getString("metric")).append(',').append(point.getValue("value")).append("\r\n");
+    }
+    ctx.response().setStatusCode(response.status()).putHeader("content-type", "text/csv; charset=utf-8")
+        .putHeader("Content-Disposition", "attachment; filename=\"" + Inputs.deviceIdParam(ctx) + "-metrics.csv\"")
+        .end(text.toString());
+    return response;
   }
 
   /** A range holding more than one answer may is refused with what to do instead. */

@@ -154,6 +154,10 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
         throw invalid("measurements[" + i + "] must be an object");
       }
       String where = "measurements[" + i + "].";
+      if (!m.containsKey("type") && m.containsKey("n")) {
+        list.add(senml(m, where, json));
+        continue;
+      }
       if (!(m.getValue("type") instanceof String type) || !MEASUREMENT_TYPE.matcher(type).matches()) {
         throw invalid(where + "type must be a measurement name");
       }
@@ -164,6 +168,41 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
       list.add(new Measurement(instant(m, "ts", where + "ts"), type, val.doubleValue(), unit));
     }
     return list;
+  }
+
+  /** SenML's boundary between relative and absolute times (RFC 8428, 4.5.3): 2^28 seconds. */
+  private static final double SENML_ABSOLUTE = 268_435_456;
+
+  /**
+   * A measurement in SenML form (RFC 8428: {@code n} name, {@code v} value, {@code u} unit,
+   * {@code t} time), as the reference's example client sends them: the same measurement as
+   * {@code type}, {@code val}, {@code unit}, {@code ts}. {@code t} is seconds since 1970 from
+   * 2^28 on; below that (or absent) it is relative to the message's {@code ts}.
+   */
+  private static Measurement senml(JsonObject m, String where, JsonObject message) {
+    if (!(m.getValue("n") instanceof String name) || !MEASUREMENT_TYPE.matcher(name).matches()) {
+      throw invalid(where + "n must be a measurement name");
+    }
+    if (!(m.getValue("v") instanceof Number v) || !storable(v)) {
+      throw invalid(where + "v must be a number of magnitude at most " + MAX_MAGNITUDE);
+    }
+    String unit = unitOf(m.getValue("u"), where + "u");
+    Object t = m.getValue("t");
+    if (t != null && !(t instanceof Number)) {
+      throw invalid(where + "t must be a number of seconds");
+    }
+    double seconds = t == null ? 0 : ((Number) t).doubleValue();
+    if (!Double.isFinite(seconds) || Math.abs(seconds) > 1e11) {
+      throw invalid(where + "t must be a number of seconds since 1970 (or relative to ts)");
+    }
+    long nanos = Math.round((seconds - Math.floor(seconds)) * 1e9);
+    Instant time = seconds >= SENML_ABSOLUTE
+        ? Instant.ofEpochSecond((long) Math.floor(seconds), nanos)
+        : instant(message, "ts").plusSeconds((long) Math.floor(seconds)).plusNanos(nanos);
+    if (time.isBefore(EARLIEST) || time.isAfter(LATEST)) {
+      throw invalid(where + "t is outside the years 1678 to 2261");
+    }
+    return new Measurement(time, name, v.doubleValue(), unit);
   }
 
   private static DeviceMessage parseLegacy(DeviceTopic topic, JsonObject json) {

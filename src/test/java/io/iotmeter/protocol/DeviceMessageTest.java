@@ -7,6 +7,7 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -120,5 +121,37 @@ class DeviceMessageTest {
     refused("iot/dc-meter-001/telemetry", "[1,2]", MalformedMessageException.JSON_DECODE, "JSON object");
     refused("iot/dc-meter-001/telemetry", "{\"v\":2,\"x\":\"\\u0000\"}", MalformedMessageException.INVALID_PAYLOAD, "NUL");
     refused("iot/not a device/telemetry", "{}", MalformedMessageException.INVALID_TOPIC, "Not a device topic");
+  }
+
+  @Test
+  void senmlEntriesAreTheSameMeasurements() {
+    DeviceMessage message = parse("iot/dc-meter-001/telemetry", "{\"v\":2,\"device_id\":\"dc-meter-001\","
+        + "\"ts\":\"2026-02-12T10:00:10Z\",\"seq\":7,\"msg_type\":\"telemetry\",\"measurements\":["
+        + "{\"n\":\"voltage_dc\",\"v\":751.5,\"u\":\"V\",\"t\":1770890401.5},"
+        + "{\"n\":\"current_dc\",\"v\":300,\"u\":\"A\",\"t\":-9},"
+        + "{\"n\":\"temperature\",\"v\":21.5},"
+        + "{\"ts\":\"2026-02-12T10:00:01Z\",\"type\":\"pf\",\"val\":0.9}]}");
+    List<Measurement> m = message.measurements();
+    assertThat(m).extracting(Measurement::type).containsExactly("voltage_dc", "current_dc", "temperature", "pf");
+    assertThat(m.get(0).ts()).isEqualTo(Instant.parse("2026-02-12T10:00:01.500Z"));
+    assertThat(m.get(0).unit()).isEqualTo("V");
+    assertThat(m.get(0).value()).isEqualTo(751.5);
+    assertThat(m.get(1).ts()).as("relative to ts").isEqualTo(Instant.parse("2026-02-12T10:00:01Z"));
+    assertThat(m.get(2).ts()).as("no t: the message's time").isEqualTo(Instant.parse("2026-02-12T10:00:10Z"));
+    assertThat(m.get(2).unit()).isNull();
+  }
+
+  @Test
+  void badSenmlEntriesAreRefusedNamingTheField() {
+    String envelope = "{\"v\":2,\"device_id\":\"dc-meter-001\",\"ts\":\"2026-02-12T10:00:10Z\",\"seq\":7,"
+        + "\"msg_type\":\"telemetry\",\"measurements\":[";
+    assertThatThrownBy(() -> parse("iot/dc-meter-001/telemetry", envelope + "{\"n\":\"bad name\",\"v\":1}]}"))
+        .hasMessageContaining("measurements[0].n");
+    assertThatThrownBy(() -> parse("iot/dc-meter-001/telemetry", envelope + "{\"n\":\"x\",\"v\":\"1\"}]}"))
+        .hasMessageContaining("measurements[0].v");
+    assertThatThrownBy(() -> parse("iot/dc-meter-001/telemetry", envelope + "{\"n\":\"x\",\"v\":1,\"t\":\"now\"}]}"))
+        .hasMessageContaining("measurements[0].t");
+    assertThatThrownBy(() -> parse("iot/dc-meter-001/telemetry", envelope + "{\"n\":\"x\",\"v\":1,\"t\":1e300}]}"))
+        .hasMessageContaining("measurements[0].t");
   }
 }

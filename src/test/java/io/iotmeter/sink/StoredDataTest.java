@@ -5,6 +5,7 @@ import io.iotmeter.archive.ObjectStores;
 import io.iotmeter.support.Datagrams;
 import io.iotmeter.support.Eventually;
 import io.iotmeter.support.RunningPlatform;
+import io.iotmeter.support.RunningPlatform.Reply;
 import io.iotmeter.support.TestMeter;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -119,5 +120,30 @@ class StoredDataTest {
     assertThat(ready.getString("status")).as(ready.encode()).isEqualTo("ready");
     assertThat(ready.getJsonArray("checks").stream().map(o -> ((JsonObject) o).getString("name")).toList())
         .containsExactlyInAnyOrder("database", "intake", "archive", "timeseries", "registry", "mqtt");
+  }
+
+  @Test
+  void senmlMeasurementsAreStoredAndMetricsExportAsCsv() {
+    JsonObject senml = Datagrams.envelope("dc-meter-002", 0, "telemetry", Datagrams.T0).put("measurements", new JsonArray()
+        .add(new JsonObject().put("n", "voltage_dc").put("v", 752.0).put("u", "V").put("t", -5))
+        .add(new JsonObject().put("n", "current_dc").put("v", 301.0).put("u", "A").put("t", -5)));
+    try (TestMeter meter = TestMeter.connect(platform.vertx(), platform.mqttPort(), "dc-meter-002", false)) {
+      meter.send("iot/dc-meter-002/telemetry", senml, 1);
+    }
+    String query = "/api/devices/dc-meter-002/metrics?start=2026-02-12T09:00:00Z&stop=2026-02-12T11:00:00Z";
+    // Two measurements and the active power derived from them, as for any datagram.
+    JsonArray points = Eventually.value(WAIT, () -> platform.get(query).array(), a -> a.size() >= 3);
+    assertThat(points).hasSize(3);
+    String time = Datagrams.T0.minusSeconds(5).toString();
+    Reply csv = platform.get(query + "&format=csv");
+    assertThat(csv.status()).isEqualTo(200);
+    assertThat(csv.contentType()).startsWith("text/csv");
+    assertThat(csv.body().split("\r\n")).containsExactly("time,device_id,metric,value",
+        time + ",dc-meter-002,current_dc,301.0", time + ",dc-meter-002,power_active,226352.0", time + ",dc-meter-002,voltage_dc,752.0");
+    Reply accepted = platform.send(io.vertx.core.http.HttpMethod.GET, query, null);
+    assertThat(accepted.contentType()).startsWith("application/json");
+    assertThat(platform.get(query + "&format=xml").status()).isEqualTo(400);
+    // A device without any data: an empty array, as the reference answers.
+    assertThat(platform.get("/api/devices/ac-meter-001/metrics?start=2020-01-01T00:00:00Z&stop=2020-01-02T00:00:00Z").array()).isEmpty();
   }
 }
