@@ -71,6 +71,7 @@ public final class Main {
     JsonObject config;
     try {
       config = loadConfig(cli, env);
+      io.iotmeter.boot.LogFormat.apply(config);
     } catch (StartupException e) {
       System.err.println("iot-meter: " + e.getMessage());
       return false;

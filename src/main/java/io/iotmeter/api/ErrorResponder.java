@@ -75,7 +75,12 @@ public final class ErrorResponder {
 
   private static void serverError(RoutingContext ctx, Throwable failure) {
     String correlationId = UUID.randomUUID().toString();
-    LOG.error("[{}] {} {} failed", correlationId, ctx.request().method(), ctx.request().path(), failure);
+    org.slf4j.MDC.put("correlation_id", correlationId);
+    try {
+      LOG.error("[{}] {} {} failed", correlationId, ctx.request().method(), ctx.request().path(), failure);
+    } finally {
+      org.slf4j.MDC.remove("correlation_id");
+    }
     ctx.response().putHeader("X-Correlation-Id", correlationId);
     respond(ctx, 500, new JsonObject().put("error", "Internal server error").put("correlation_id", correlationId));
   }

@@ -357,8 +357,13 @@ public final class JournalFeed {
           if (done.succeeded()) {
             if (done.result()) {
               metrics.error("quarantined");
-              LOG.warn("{} sink: quarantined message {} of {} ({} seq {}): {}", kind.configName(), message.journalId(),
-                  message.deviceId(), message.category().categoryName(), message.seq(), reason);
+              org.slf4j.MDC.put("device_id", message.deviceId());
+              try {
+                LOG.warn("{} sink: quarantined message {} of {} ({} seq {}): {}", kind.configName(), message.journalId(),
+                    message.deviceId(), message.category().categoryName(), message.seq(), reason);
+              } finally {
+                org.slf4j.MDC.remove("device_id");
+              }
             }
             return Future.succeededFuture();
           }
