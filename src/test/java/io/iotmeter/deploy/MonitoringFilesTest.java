@@ -97,6 +97,11 @@ class MonitoringFilesTest {
     Map<String, Object> services = (Map<String, Object>) ((Map<String, Object>) new Yaml()
         .load(Files.readString(Path.of("docker/docker-compose.yml")))).get("services");
     assertThat(services).containsKeys("prometheus", "alertmanager", "grafana");
+    services.forEach((name, service) -> assertThat((Map<String, Object>) service).as(name + ": healthcheck").containsKey("healthcheck"));
+    // The ports of the reference's table, and the two it did not have.
+    Map<String, String> ports = Map.of("platform", "8080:8080", "prometheus", "9091:9090", "minio", "9090:9090",
+        "influxdb", "8086:8086", "postgres", "5432:5432", "mosquitto", "1883:1883", "grafana", "3000:3000", "alertmanager", "9093:9093");
+    ports.forEach((name, port) -> assertThat((List<String>) ((Map<String, Object>) services.get(name)).get("ports")).as(name).contains(port));
     List<String> prometheus = (List<String>) ((Map<String, Object>) services.get("prometheus")).get("command");
     assertThat(prometheus).contains("--storage.tsdb.retention.time=90d", "--web.enable-otlp-receiver");
     for (String service : List.of("prometheus", "alertmanager", "grafana")) {
