@@ -51,7 +51,7 @@ public final class Platform {
 
   /** Starts everything; on failure, whatever did start is stopped again. */
   public Future<Void> start() {
-    java.util.List<String> defaults = io.iotmeter.security.DefaultSecrets.found(config);
+    java.util.List<String> defaults = io.iotmeter.security.DefaultSecrets.found(config, name -> deploys(config, name));
     if (!defaults.isEmpty()) {
       return Future.failedFuture(new StartupException("The reference deployment's well-known passwords are in use ("
           + String.join(", ", defaults) + "): set your own (IOT_" + defaults.get(0).toUpperCase(java.util.Locale.ROOT)
@@ -108,6 +108,14 @@ public final class Platform {
   }
 
   /** A node of simulated meters only (the simulator profile or the sim role) needs no registry. */
+  /** Whether this node deploys the verticle of that configuration name (its roles and its deploy count). */
+  private static boolean deploys(JsonObject config, String configName) {
+    JsonObject deploy = config.getJsonObject("deploy", new JsonObject());
+    List<String> roles = config.getJsonArray("roles", new io.vertx.core.json.JsonArray()).stream().map(String::valueOf).toList();
+    return java.util.Arrays.stream(VerticleCatalog.values()).anyMatch(v -> v.configName().equals(configName)
+        && deploy.getInteger(configName, 0) > 0 && NodeRole.deploys(roles, v));
+  }
+
   private static boolean usesDatabase(JsonObject config) {
     JsonObject deploy = config.getJsonObject("deploy", new JsonObject());
     List<String> roles = config.getJsonArray("roles", new io.vertx.core.json.JsonArray()).stream().map(String::valueOf).toList();

@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
 /** A copy of the configuration fit for logs: values of secret-looking keys become "****". */
 public final class SecretMasker {
 
-  private static final Pattern SECRET_KEY = Pattern.compile(".*(password|secret|token|credential|access_key|admin_key).*");
+  private static final Pattern SECRET_KEY = Pattern.compile(".*(password|secret|token|credential|access_key|admin_key|api_key).*");
 
   private SecretMasker() {
   }

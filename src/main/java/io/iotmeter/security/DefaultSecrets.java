@@ -18,19 +18,31 @@ public final class DefaultSecrets {
       "postgres.password", "iot_password",
       "s3.secret_key", "minioadmin123",
       "timeseries.influxdb.token", "iot-admin-token-secret-12345",
-      "mqtt_bridge.password", "iot-platform-password");
+      "mqtt_bridge.password", "iot-platform-password",
+      // docker/docker-compose.yml's development admin key (shared with its simulator service)
+      "security.admin_key", "iot-dev-admin-key");
 
   private DefaultSecrets() {
   }
 
-  /** The settings that hold a well-known password and are in use; empty when none (or allowed). */
+  /** Like {@link #found(JsonObject, java.util.function.Predicate)} for a node that deploys everything its configuration lists. */
   public static List<String> found(JsonObject config) {
+    JsonObject deploy = config.getJsonObject("deploy", new JsonObject());
+    return found(config, name -> deploy.getInteger(name, 0) > 0);
+  }
+
+  /**
+   * The settings that hold a well-known password and that this node uses; empty when none (or
+   * allowed). {@code deploys} tells whether the node runs a verticle (by its configuration name):
+   * a simulator-only node uses no store.
+   */
+  public static List<String> found(JsonObject config, java.util.function.Predicate<String> deploys) {
     if (config.getJsonObject("security", new JsonObject()).getBoolean("allow_default_secrets", false)) {
       return List.of();
     }
     List<String> found = new ArrayList<>();
     KNOWN.forEach((key, value) -> {
-      if (value.equals(value(config, key)) && inUse(config, key)) {
+      if (value.equals(value(config, key)) && inUse(config, key, deploys)) {
         found.add(key);
       }
     });
@@ -38,13 +50,17 @@ public final class DefaultSecrets {
     return found;
   }
 
-  private static boolean inUse(JsonObject config, String key) {
-    JsonObject deploy = config.getJsonObject("deploy", new JsonObject());
+  private static boolean inUse(JsonObject config, String key, java.util.function.Predicate<String> deploys) {
+    boolean registry = java.util.stream.Stream.of("intake", "registry_sink", "lifecycle", "identity", "api", "archive_sink",
+        "timeseries_sink").anyMatch(deploys);
     return switch (key) {
-      case "postgres.password" -> !config.getJsonObject("postgres", new JsonObject()).getBoolean("embedded", false);
-      case "s3.secret_key" -> !config.getJsonObject("s3", new JsonObject()).getBoolean("embedded", false);
-      case "timeseries.influxdb.token" -> "influxdb".equals(config.getJsonObject("timeseries", new JsonObject()).getString("store"));
-      case "mqtt_bridge.password" -> deploy.getInteger("mqtt_bridge", 0) > 0;
+      case "postgres.password" -> registry && !config.getJsonObject("postgres", new JsonObject()).getBoolean("embedded", false);
+      case "s3.secret_key" -> (deploys.test("archive_sink") || deploys.test("api"))
+          && !config.getJsonObject("s3", new JsonObject()).getBoolean("embedded", false);
+      case "timeseries.influxdb.token" -> (deploys.test("timeseries_sink") || deploys.test("api"))
+          && "influxdb".equals(config.getJsonObject("timeseries", new JsonObject()).getString("store"));
+      case "mqtt_bridge.password" -> deploys.test("mqtt_bridge");
+      case "security.admin_key" -> deploys.test("identity");
       default -> true;
     };
   }

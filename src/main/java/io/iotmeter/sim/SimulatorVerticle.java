@@ -61,6 +61,10 @@ public final class SimulatorVerticle extends VerticleBase {
           return null;
         })
         .recover(e -> {
+          if (e instanceof io.vertx.core.eventbus.ReplyException r && r.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS
+              && !config().getJsonObject("simulator", new io.vertx.core.json.JsonObject()).getString("platform_url", "").isEmpty()) {
+            return provisionOverHttp(meter); // a simulator of its own, beside a remote platform
+          }
           boolean notRegistered = e instanceof io.vertx.core.eventbus.ReplyException r && r.failureCode() == 404;
           if (notRegistered || triesLeft <= 1) {
             LOG.warn("Simulated meter {} got no credentials ({}); the platform will refuse it{}", meter.deviceId(), e.getMessage(),
@@ -71,8 +75,45 @@ public final class SimulatorVerticle extends VerticleBase {
         });
   }
 
+  private io.vertx.ext.web.client.WebClient http;
+
+  /** {@code POST <platform_url>/api/devices/{id}/credentials} with {@code simulator.api_key}, as an operator would. */
+  private Future<Void> provisionOverHttp(SimulatedMeter meter) {
+    io.vertx.core.json.JsonObject simulator = config().getJsonObject("simulator");
+    if (http == null) {
+      http = io.vertx.ext.web.client.WebClient.create(vertx);
+    }
+    String base = simulator.getString("platform_url").replaceAll("/+$", "");
+    String url = base + "/api/devices/" + meter.deviceId() + "/credentials";
+    String authorization = "Bearer " + simulator.getString("api_key", "");
+    return http.postAbs(url).putHeader("Authorization", authorization).send()
+        .compose(response -> response.statusCode() != 404 ? Future.succeededFuture(response)
+            // A generated meter the registry does not know yet: register it, as an operator would, then ask again.
+            : http.postAbs(base + "/api/devices").putHeader("Authorization", authorization)
+                .sendJsonObject(new io.vertx.core.json.JsonObject().put("device_id", meter.deviceId())
+                    .put("device_name", "Simulated meter " + meter.deviceId()).put("device_type", meter.type() == MeterType.DC ? "power_meter_dc" : "power_meter_ac"))
+                .compose(created -> http.postAbs(url).putHeader("Authorization", authorization).send()))
+        .<Void>compose(response -> {
+          if (response.statusCode() == 201) {
+            io.vertx.core.json.JsonObject issued = response.bodyAsJsonObject();
+            meter.useCredentials(new MeterCredentials(issued.getString("username"), issued.getString("password")));
+            return Future.succeededFuture();
+          }
+          LOG.warn("Simulated meter {} got no credentials from {}: HTTP {} {}", meter.deviceId(), url, response.statusCode(),
+              response.bodyAsString());
+          return Future.succeededFuture();
+        })
+        .recover(e -> {
+          LOG.warn("Simulated meter {} got no credentials from {}: {}", meter.deviceId(), url, e.getMessage());
+          return Future.succeededFuture();
+        });
+  }
+
   @Override
   public Future<?> stop() {
+    if (http != null) {
+      http.close();
+    }
     return Future.join(meters.stream().map(SimulatedMeter::stop).toList()).onComplete(done -> release());
   }
 

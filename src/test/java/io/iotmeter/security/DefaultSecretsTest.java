@@ -19,6 +19,11 @@ class DefaultSecretsTest {
   }
 
   @Test
+  void aSimulatorOnlyNodeUsesNoStore() {
+    assertThat(DefaultSecrets.found(Profiles.load("simulator"))).isEmpty();
+  }
+
+  @Test
   void embeddedServersAndOwnPasswordsAreFine() {
     assertThat(DefaultSecrets.found(Profiles.load("embedded"))).isEmpty();
     JsonObject compose = Profiles.load("compose");
