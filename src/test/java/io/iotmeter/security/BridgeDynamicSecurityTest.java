@@ -10,9 +10,7 @@ import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.mqtt.MqttClient;
 import io.vertx.mqtt.MqttClientOptions;
-import io.vertx.mqtt.MqttConnectionException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,20 +60,9 @@ class BridgeDynamicSecurityTest {
   }
 
   private static MqttConnectReturnCode connect(MqttClientOptions options) {
-    MqttClient client = MqttClient.create(devices, options);
-    try {
-      client.connect(broker.port(), "127.0.0.1").await();
-      client.disconnect();
-      return MqttConnectReturnCode.CONNECTION_ACCEPTED;
-    } catch (Throwable e) { // MqttConnectionException is a Throwable, not an Exception
-      for (Throwable t = e; t != null; t = t.getCause()) {
-        if (t instanceof MqttConnectionException refused) {
-          return refused.code();
-        }
-      }
-      throw new AssertionError("no CONNACK", e);
-    }
+    return TestMeter.connackOf(devices, broker.port(), options);
   }
+
 
   private static String issue(String deviceId) {
     Reply issued = platform.as(RunningPlatform.ADMIN_KEY).post("/api/devices/" + deviceId + "/credentials", null);

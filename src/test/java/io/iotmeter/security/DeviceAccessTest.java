@@ -12,7 +12,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.mqtt.MqttClient;
 import io.vertx.mqtt.MqttClientOptions;
-import io.vertx.mqtt.MqttConnectionException;
 import io.vertx.mqtt.messages.MqttSubAckMessage;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -68,20 +67,9 @@ class DeviceAccessTest {
   }
 
   private static MqttConnectReturnCode refusal(MqttClientOptions options) {
-    MqttClient client = MqttClient.create(devices, options);
-    try {
-      client.connect(platform.mqttPort(), "127.0.0.1").await();
-      client.disconnect();
-      return MqttConnectReturnCode.CONNECTION_ACCEPTED;
-    } catch (Throwable e) { // MqttConnectionException is a Throwable, not an Exception
-      for (Throwable t = e; t != null; t = t.getCause()) {
-        if (t instanceof MqttConnectionException refused) {
-          return refused.code();
-        }
-      }
-      throw new AssertionError("not a CONNACK refusal", e);
-    }
+    return TestMeter.connackOf(devices, platform.mqttPort(), options);
   }
+
 
   private static long voltagePoints(String deviceId) {
     return platform.as(RunningPlatform.ADMIN_KEY).get("/api/devices/" + deviceId

@@ -15,7 +15,6 @@ import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.mqtt.MqttClient;
 import io.vertx.mqtt.MqttClientOptions;
-import io.vertx.mqtt.MqttConnectionException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -72,20 +71,9 @@ class TlsTest {
   }
 
   private static MqttConnectReturnCode connect(MqttClientOptions options) {
-    MqttClient client = MqttClient.create(devices, options);
-    try {
-      client.connect(tlsPort, "127.0.0.1").await();
-      client.disconnect();
-      return MqttConnectReturnCode.CONNECTION_ACCEPTED;
-    } catch (Throwable e) { // MqttConnectionException is a Throwable, not an Exception
-      for (Throwable t = e; t != null; t = t.getCause()) {
-        if (t instanceof MqttConnectionException refused) {
-          return refused.code();
-        }
-      }
-      return null; // no CONNACK at all: the TLS handshake failed
-    }
+    return TestMeter.connackOf(devices, tlsPort, options);
   }
+
 
   private static WebClient https() {
     return WebClient.create(devices, new WebClientOptions().setSsl(true).setVerifyHost(true)

@@ -44,6 +44,27 @@ public final class TestMeter implements AutoCloseable {
         .setWillMessageBytes(Datagrams.status(deviceId, "offline", java.time.Instant.now()).toBuffer()));
   }
 
+  /**
+   * What the server answers a CONNECT with these options: CONNECTION_ACCEPTED (then the client
+   * disconnects), the CONNACK refusal code, or null when no CONNACK came (a failed TLS handshake,
+   * a closed port).
+   */
+  public static io.netty.handler.codec.mqtt.MqttConnectReturnCode connackOf(Vertx vertx, int port, MqttClientOptions options) {
+    MqttClient client = MqttClient.create(vertx, options);
+    try {
+      client.connect(port, "127.0.0.1").await();
+      client.disconnect();
+      return io.netty.handler.codec.mqtt.MqttConnectReturnCode.CONNECTION_ACCEPTED;
+    } catch (Throwable e) { // MqttConnectionException is a Throwable, not an Exception
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof io.vertx.mqtt.MqttConnectionException refused) {
+          return refused.code();
+        }
+      }
+      return null;
+    }
+  }
+
   public static TestMeter connect(Vertx vertx, int port, MqttClientOptions options) {
     MqttClient client = MqttClient.create(vertx, options.setMaxInflightQueue(100).setAckTimeout(30));
     client.connect(port, "127.0.0.1").await();
