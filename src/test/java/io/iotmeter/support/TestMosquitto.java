@@ -84,6 +84,31 @@ public final class TestMosquitto implements AutoCloseable {
     }
   }
 
+  /** A broker that speaks MQTT over TLS only, with this PEM certificate and key (anonymous clients allowed). */
+  public static TestMosquitto startWithTls(Path cert, Path key) {
+    try {
+      int port = FreePorts.next();
+      Path dir = Files.createTempDirectory("mosquitto-tls");
+      Path config = dir.resolve("mosquitto.conf");
+      Files.writeString(config, String.join("\n",
+          "listener " + port + " 127.0.0.1",
+          "certfile " + cert,
+          "keyfile " + key,
+          "allow_anonymous true",
+          "persistence false",
+          "user root",
+          "log_dest stdout",
+          "log_type error",
+          "log_type warning",
+          ""));
+      TestMosquitto broker = new TestMosquitto(port, config);
+      broker.launch();
+      return broker;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   public int port() {
     return port;
   }
