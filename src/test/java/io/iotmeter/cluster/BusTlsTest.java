@@ -4,14 +4,13 @@ import io.iotmeter.Main;
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.support.Datagrams;
 import io.iotmeter.support.Eventually;
-import io.iotmeter.support.FreePorts;
 import io.iotmeter.support.RunningPlatform;
 import io.iotmeter.support.RunningPlatform.Reply;
 import io.iotmeter.support.SharedStores;
 import io.iotmeter.support.TestCertificates;
+import io.iotmeter.support.TestCluster;
 import io.iotmeter.support.TestMeter;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -22,9 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -37,8 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(240)
 class BusTlsTest {
 
-  private final String clusterName = "tls-" + UUID.randomUUID();
-  private final List<Integer> memberPorts = List.of(FreePorts.next(), FreePorts.next(), FreePorts.next());
+  private final TestCluster cluster = new TestCluster(3);
   private final List<AutoCloseable> started = new ArrayList<>();
   private final SharedStores stores = new SharedStores();
 
@@ -50,17 +46,9 @@ class BusTlsTest {
     stores.close();
   }
 
-  private JsonObject cluster(int index, JsonObject tls) {
-    return new JsonObject().put("enabled", true).put("name", clusterName).put("host", "127.0.0.1")
-        .put("port", memberPorts.get(index)).put("bus_port", 0).put("tls", tls)
-        .put("members", new JsonArray(memberPorts.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.toList())));
-  }
-
   private JsonObject node(int index, String roles, JsonObject tls) {
-    JsonObject config = stores.apply(RunningPlatform.ingestConfig());
-    config.put("roles", new JsonArray(List.of(roles.split(","))));
-    config.put("cluster", cluster(index, tls));
-    config.getJsonObject("ops").put("host", "127.0.0.1").put("port", FreePorts.next());
+    JsonObject config = cluster.node(stores.apply(RunningPlatform.ingestConfig()), index, roles);
+    config.getJsonObject("cluster").put("tls", tls);
     return config;
   }
 
@@ -80,7 +68,7 @@ class BusTlsTest {
     started.add(api);
 
     // The intruder: a clustered Vert.x without the certificate, on the same Hazelcast cluster.
-    JsonObject rogueConfig = new JsonObject().put("cluster", cluster(2, new JsonObject().put("enabled", false)));
+    JsonObject rogueConfig = new JsonObject().put("cluster", cluster.section(2));
     Vertx rogue = Main.createVertx(rogueConfig).await();
     started.add(() -> rogue.close().await());
     AtomicInteger stolen = new AtomicInteger();

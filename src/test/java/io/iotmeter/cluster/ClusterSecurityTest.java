@@ -1,13 +1,12 @@
 package io.iotmeter.cluster;
 
 import io.iotmeter.support.Eventually;
-import io.iotmeter.support.FreePorts;
 import io.iotmeter.support.RunningPlatform;
 import io.iotmeter.support.RunningPlatform.Reply;
 import io.iotmeter.support.SharedStores;
+import io.iotmeter.support.TestCluster;
 import io.iotmeter.support.TestMeter;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.mqtt.MqttClientOptions;
 import org.junit.jupiter.api.AfterEach;
@@ -17,8 +16,6 @@ import org.junit.jupiter.api.Timeout;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
-import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -31,8 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ClusterSecurityTest {
 
   private static final Duration WAIT = Duration.ofSeconds(20);
-  private final String clusterName = "sec-" + UUID.randomUUID();
-  private final List<Integer> memberPorts = List.of(FreePorts.next(), FreePorts.next(), FreePorts.next());
+  private final TestCluster cluster = new TestCluster(3);
   private final List<AutoCloseable> started = new ArrayList<>();
   private final SharedStores stores = new SharedStores();
 
@@ -45,14 +41,7 @@ class ClusterSecurityTest {
   }
 
   private RunningPlatform node(int index, String roles) {
-    JsonObject config = stores.apply(RunningPlatform.securedConfig());
-    config.put("roles", new JsonArray(List.of(roles.split(","))));
-    config.put("cluster", new JsonObject().put("enabled", true).put("name", clusterName).put("host", "127.0.0.1")
-        .put("port", memberPorts.get(index)).put("bus_port", 0)
-        .put("members", new JsonArray(memberPorts.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.toList()))));
-    config.getJsonObject("ops").put("host", "127.0.0.1").put("port", FreePorts.next());
-    config.getJsonObject("deploy").put("ops", 1);
-    RunningPlatform node = RunningPlatform.start(config);
+    RunningPlatform node = RunningPlatform.start(cluster.node(stores.apply(RunningPlatform.securedConfig()), index, roles));
     started.add(node);
     return node;
   }

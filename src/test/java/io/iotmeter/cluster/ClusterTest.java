@@ -7,10 +7,10 @@ import io.iotmeter.protocol.Category;
 import io.iotmeter.support.AcceptedTap;
 import io.iotmeter.support.Datagrams;
 import io.iotmeter.support.Eventually;
-import io.iotmeter.support.FreePorts;
 import io.iotmeter.support.RunningPlatform;
 import io.iotmeter.support.RunningPlatform.Reply;
 import io.iotmeter.support.SharedStores;
+import io.iotmeter.support.TestCluster;
 import io.iotmeter.support.TestMeter;
 import io.iotmeter.support.TestMosquitto;
 import io.iotmeter.support.TestPostgres;
@@ -30,9 +30,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -45,8 +43,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ClusterTest {
 
   private static final Duration WAIT = Duration.ofSeconds(30);
-  private final String clusterName = "test-" + UUID.randomUUID();
-  private final List<Integer> memberPorts = new ArrayList<>();
+  private final TestCluster cluster = new TestCluster(3);
   private final List<RunningPlatform> nodes = new ArrayList<>();
   private final List<TestMosquitto> brokers = new ArrayList<>();
   private SharedStores stores;
@@ -56,9 +53,6 @@ class ClusterTest {
   void setUp() {
     stores = new SharedStores();
     devices = Vertx.vertx();
-    for (int i = 0; i < 3; i++) {
-      memberPorts.add(FreePorts.next());
-    }
   }
 
   @AfterEach
@@ -71,14 +65,7 @@ class ClusterTest {
 
   /** Node {@code index} of the cluster with the given roles; the caller adjusts the rest. */
   private JsonObject nodeConfig(int index, String roles) {
-    JsonObject config = stores.apply(RunningPlatform.ingestConfig());
-    config.put("roles", new JsonArray(List.of(roles.split(","))));
-    config.put("cluster", new JsonObject().put("enabled", true).put("name", clusterName).put("host", "127.0.0.1")
-        .put("port", memberPorts.get(index)).put("bus_port", 0)
-        .put("members", new JsonArray(memberPorts.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.toList()))));
-    config.getJsonObject("ops").put("host", "127.0.0.1").put("port", FreePorts.next());
-    config.getJsonObject("deploy").put("ops", 1);
-    return config;
+    return cluster.node(stores.apply(RunningPlatform.ingestConfig()), index, roles);
   }
 
   private RunningPlatform start(JsonObject config) {

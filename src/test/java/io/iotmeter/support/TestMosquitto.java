@@ -6,6 +6,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -24,28 +25,37 @@ public final class TestMosquitto implements AutoCloseable {
   }
 
   public static TestMosquitto start() {
+    return start("mosquitto", dir -> List.of("allow_anonymous true", "max_inflight_messages 20"));
+  }
+
+  /**
+   * A broker on a free port with a configuration of its own in a fresh folder: the listener, the
+   * settings {@code settings} gives for that folder, and the common ones.
+   */
+  private static TestMosquitto start(String name, SettingsFor settings) {
     try {
       int port = FreePorts.next();
-      Path dir = Files.createTempDirectory("mosquitto");
+      Path dir = Files.createTempDirectory(name);
       Path config = dir.resolve("mosquitto.conf");
-      Files.writeString(config, String.join("\n",
-          "listener " + port + " 127.0.0.1",
-          "allow_anonymous true",
-          "persistence false",
-          "max_queued_messages 100000",
-          "max_inflight_messages 20",
+      List<String> lines = new java.util.ArrayList<>();
+      lines.add("listener " + port + " 127.0.0.1");
+      lines.addAll(settings.of(dir));
+      lines.addAll(List.of("persistence false", "max_queued_messages 100000",
           // As root, Mosquitto would switch to a 'mosquitto' user that may lack access to the temp folder.
-          "user root",
-          "log_dest stdout",
-          "log_type error",
-          "log_type warning",
-          ""));
+          "user root", "log_dest stdout", "log_type error", "log_type warning", ""));
+      Files.writeString(config, String.join("\n", lines));
       TestMosquitto broker = new TestMosquitto(port, config);
       broker.launch();
       return broker;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** The broker-specific lines of a configuration, given its folder. */
+  @FunctionalInterface
+  private interface SettingsFor {
+    List<String> of(Path dir) throws IOException;
   }
 
   /**
@@ -54,59 +64,17 @@ public final class TestMosquitto implements AutoCloseable {
    * the plugin rewrites its file).
    */
   public static TestMosquitto startWithDynamicSecurity(Path seed) {
-    try {
-      int port = FreePorts.next();
-      Path dir = Files.createTempDirectory("mosquitto-dynsec");
-      Path state = Files.copy(seed, dir.resolve("dynamic-security.json"));
-      Path plugin = java.util.stream.Stream.of("/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
-              "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so", "/usr/lib/mosquitto_dynamic_security.so")
-          .map(Path::of).filter(Files::isReadable).findFirst()
-          .orElseThrow(() -> new IllegalStateException("mosquitto_dynamic_security.so not found (apt-get install mosquitto)"));
-      Path config = dir.resolve("mosquitto.conf");
-      Files.writeString(config, String.join("\n",
-          "listener " + port + " 127.0.0.1",
-          "allow_anonymous false",
-          "per_listener_settings false",
-          "plugin " + plugin,
-          "plugin_opt_config_file " + state,
-          "persistence false",
-          "max_queued_messages 100000",
-          "user root",
-          "log_dest stdout",
-          "log_type error",
-          "log_type warning",
-          ""));
-      TestMosquitto broker = new TestMosquitto(port, config);
-      broker.launch();
-      return broker;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    Path plugin = java.util.stream.Stream.of("/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+            "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so", "/usr/lib/mosquitto_dynamic_security.so")
+        .map(Path::of).filter(Files::isReadable).findFirst()
+        .orElseThrow(() -> new IllegalStateException("mosquitto_dynamic_security.so not found (apt-get install mosquitto)"));
+    return start("mosquitto-dynsec", dir -> List.of("allow_anonymous false", "per_listener_settings false", "plugin " + plugin,
+        "plugin_opt_config_file " + Files.copy(seed, dir.resolve("dynamic-security.json"))));
   }
 
   /** A broker that speaks MQTT over TLS only, with this PEM certificate and key (anonymous clients allowed). */
   public static TestMosquitto startWithTls(Path cert, Path key) {
-    try {
-      int port = FreePorts.next();
-      Path dir = Files.createTempDirectory("mosquitto-tls");
-      Path config = dir.resolve("mosquitto.conf");
-      Files.writeString(config, String.join("\n",
-          "listener " + port + " 127.0.0.1",
-          "certfile " + cert,
-          "keyfile " + key,
-          "allow_anonymous true",
-          "persistence false",
-          "user root",
-          "log_dest stdout",
-          "log_type error",
-          "log_type warning",
-          ""));
-      TestMosquitto broker = new TestMosquitto(port, config);
-      broker.launch();
-      return broker;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return start("mosquitto-tls", dir -> List.of("certfile " + cert, "keyfile " + key, "allow_anonymous true"));
   }
 
   public int port() {
