@@ -1,269 +1,535 @@
 package io.iotmeter.bench;
 
+import io.iotmeter.support.FreePorts;
 import io.iotmeter.support.RunningPlatform;
-import io.netty.handler.codec.mqtt.MqttQoS;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.mqtt.MqttClient;
-import io.vertx.mqtt.MqttClientOptions;
 
-import java.time.Instant;
+import java.io.IOException;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Ingest benchmark (not a test): N simulated meters publish full telemetry datagrams (20
- * measurements each) as fast as their in-flight windows allow to the embedded platform — its
- * durable PostgreSQL journal, S3Proxy archive and QuestDB — and the run prints:
+ * The platform's benchmark (a program, not a test): every figure comes from separate processes —
+ * the load generator ({@link LoadGenerator}), the platform ({@link BenchNode} platform), its
+ * embedded stores ({@link BenchNode} stores: PostgreSQL, S3Proxy, QuestDB) and, for the
+ * baseline, Debian's Mosquitto with one acknowledging subscriber — so each is charged its own CPU
+ * (from /proc), and the platform's rate is quoted against what a bare broker does with the same
+ * load in the same run, on the same machine.
+ *
+ * <p>Suites ({@code --suite}, comma-separated):
  * <ul>
- *   <li>durable throughput: messages and measurements per second acknowledged by the platform
- *       (PUBACK/PUBCOMP is sent only once a message is committed to the journal);</li>
- *   <li>acknowledgement latency percentiles (publish → acknowledgement);</li>
- *   <li>stored throughput: measurements per second until every sink had stored everything,
- *       and how long the sinks trailed the last acknowledgement.</li>
+ *   <li>{@code ingest} (the default, ~5 min): Mosquitto at QoS 1 and 2, then the platform with all
+ *       three sinks at QoS 1 and 2 as fast as the meters' windows allow, then both at a fixed
+ *       50 % of their saturated QoS 2 rate for latency. After each platform run it waits until
+ *       the journal is drained and counts what the archive, the time series and the registry hold
+ *       against what was acknowledged.</li>
+ *   <li>{@code connections} (~12 min): 10,000 meters at the protocol's cadence (one datagram every
+ *       10 s each) for 10 minutes; heap and RSS per idle connection, ack latency.</li>
+ *   <li>{@code api} (~2 min): device list and status at a fixed 1,000 requests/s; one day of a 1 Hz
+ *       metric (86,400 points) read in one request.</li>
  * </ul>
- * Run: {@code mvn -B -q test-compile exec:java -Dexec.args="--devices 100 --seconds 30 --qos 1"}.
- * Meters and platform share the machine, so the numbers are a floor for a dedicated server.
+ * Run: {@code mvn -B -q test-compile exec:java -Dexec.args="--suite ingest"}; options:
+ * {@code --devices 100 --window 10 --seconds 20 --sinks archive,timeseries,registry --durable true
+ * --scale-devices 10000 --scale-minutes 10}. Prints one Markdown table.
  */
 public final class IngestBenchmark {
 
+  /** A DC datagram: 10 voltage and 10 current samples, and the 10 powers derived from them. */
+  private static final int POINTS_PER_DATAGRAM = 30;
+
+  private final Map<String, String> options;
+  private final Path work;
+  private final List<String> rows = new ArrayList<>();
+  private final List<String> notes = new ArrayList<>();
+  private final int devices;
+  private final int window;
+  private final int seconds;
+
+  private IngestBenchmark(Map<String, String> options) throws IOException {
+    this.options = options;
+    this.work = Files.createTempDirectory("iot-bench");
+    this.devices = Integer.parseInt(options.getOrDefault("devices", "100"));
+    this.window = Integer.parseInt(options.getOrDefault("window", "10"));
+    this.seconds = Integer.parseInt(options.getOrDefault("seconds", "20"));
+  }
+
   public static void main(String[] args) throws Exception {
-    Map<String, String> options = parse(args);
-    int devices = Integer.parseInt(options.getOrDefault("devices", "100"));
-    int seconds = Integer.parseInt(options.getOrDefault("seconds", "30"));
-    int qos = Integer.parseInt(options.getOrDefault("qos", "1"));
-    int window = Integer.parseInt(options.getOrDefault("window", "10"));
-
-    JsonObject config = RunningPlatform.embeddedProfileConfig();
-    // The benchmark's meters connect without credentials (the cost of authentication is a connect, not a message).
-    config.getJsonObject("security").put("enabled", false);
-    config.getJsonObject("intake").put("gap_alert_delay_ms", 60_000);
-    // --durable false: PostgreSQL without fsync, to see what the disk's flush costs.
-    config.getJsonObject("postgres").put("durable", Boolean.parseBoolean(options.getOrDefault("durable", "true")));
-    int intakes = Integer.parseInt(options.getOrDefault("intake-instances", "1"));
-    config.getJsonObject("deploy").put("intake", intakes);
-    if (options.containsKey("sinks")) {
-      // e.g. --sinks registry: measure the intake with fewer stores behind it
-      List<String> sinks = options.get("sinks").isEmpty() ? List.of() : List.of(options.get("sinks").split(","));
-      config.getJsonObject("intake").put("sinks", new JsonArray(new ArrayList<>(sinks)));
-      for (String sink : List.of("archive", "timeseries", "registry")) {
-        config.getJsonObject("deploy").put(sink + "_sink", sinks.contains(sink) ? 1 : 0);
-      }
-      config.getJsonObject("readiness").put("components", new JsonArray());
+    IngestBenchmark bench = new IngestBenchmark(options(args));
+    List<String> suites = List.of(bench.options.getOrDefault("suite", "ingest").split(","));
+    System.out.printf("Benchmark work directory (logs of every process): %s%n", bench.work);
+    if (suites.contains("ingest")) {
+      bench.ingest(true);
+    } else if (suites.contains("platform")) {
+      bench.ingest(false);
     }
-    System.out.printf("Starting the embedded platform (data in %s)...%n", config.getString("data_dir"));
-    try (RunningPlatform platform = RunningPlatform.start(config)) {
-      JsonObject postgres = platform.postgres();
-      // Every meter is registered first, as in production (auto-registration is measured elsewhere).
-      StringBuilder insert = new StringBuilder("INSERT INTO devices (device_id, device_name, device_type) VALUES ");
-      for (int d = 0; d < devices; d++) {
-        insert.append(d == 0 ? "" : ",").append("('bench-").append(d).append("','Bench meter ").append(d).append("','power_meter_dc')");
-      }
-      sql(postgres, insert.toString());
-
-      Vertx meters = Vertx.vertx();
-      List<MqttClient> clients = new ArrayList<>();
-      for (int d = 0; d < devices; d++) {
-        MqttClientOptions o = new MqttClientOptions().setClientId("bench-" + d).setCleanSession(false)
-            .setMaxInflightQueue(window + 1).setAckTimeout(60);
-        MqttClient client = MqttClient.create(meters, o);
-        client.connect(platform.mqttPort(), "127.0.0.1").await();
-        clients.add(client);
-      }
-      System.out.printf("%d meters connected; publishing telemetry at QoS %d for %d s (window %d per meter)...%n",
-          devices, qos, seconds, window);
-
-      LatencyRecorder latency = new LatencyRecorder();
-      AtomicLong acked = new AtomicLong();
-      long start = System.nanoTime();
-      long end = start + TimeUnit.SECONDS.toNanos(seconds);
-      CountDownLatch done = new CountDownLatch(devices);
-      for (int d = 0; d < devices; d++) {
-        new MeterLoad("bench-" + d, clients.get(d), MqttQoS.valueOf(qos), window, end, latency, acked, done).start();
-      }
-      done.await(seconds + 120L, TimeUnit.SECONDS);
-      long ackedAt = System.nanoTime();
-      double publishSeconds = (ackedAt - start) / 1e9;
-      long messages = acked.get();
-
-      // Wait until every sink has stored everything (journal rows are pruned once all sinks did).
-      long pending;
-      do {
-        Thread.sleep(100);
-        pending = count(postgres, "SELECT count(*) FROM intake_journal WHERE pending <> 0");
-      } while (pending > 0 && System.nanoTime() - ackedAt < TimeUnit.MINUTES.toNanos(10));
-      long storedAt = System.nanoTime();
-      double storedSeconds = (storedAt - start) / 1e9;
-      long objects = count(postgres, "SELECT count(DISTINCT archive_key) FROM intake_journal");
-
-      System.out.println();
-      System.out.println("=== IoT Meter ingest benchmark ===");
-      System.out.printf("machine: %d cores, %s %s, Java %s%n", Runtime.getRuntime().availableProcessors(),
-          System.getProperty("os.name"), System.getProperty("os.arch"), System.getProperty("java.version"));
-      System.out.printf("meters: %d, QoS %d, window %d, 20 measurements per message; intake instances %d; sinks %s; fsync %s%n",
-          devices, qos, window, intakes, config.getJsonObject("intake").getJsonArray("sinks").encode(),
-          config.getJsonObject("postgres").getBoolean("durable") ? "on" : "off");
-      System.out.printf("acknowledged (durable in the journal): %d messages in %.1f s = %.0f msg/s = %.0f measurements/s%n",
-          messages, publishSeconds, messages / publishSeconds, messages * 20 / publishSeconds);
-      System.out.printf("acknowledgement latency: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms%n",
-          latency.percentile(50), latency.percentile(95), latency.percentile(99), latency.percentile(100));
-      System.out.printf("stored in archive, time series and registry: %.0f measurements/s end to end; sinks finished %.1f s after the last acknowledgement%n",
-          messages * 20 / storedSeconds, (storedAt - ackedAt) / 1e9);
-      System.out.printf("still pending after the wait: %d%n", pending);
-      clients.forEach(c -> c.disconnect());
-      meters.close().await();
+    if (suites.contains("connections")) {
+      bench.connections();
     }
+    if (suites.contains("api")) {
+      bench.api();
+    }
+    bench.print();
     System.exit(0);
   }
 
-  /**
-   * One meter publishing datagrams back to back, at most {@code window} unacknowledged. The
-   * publish future (which knows the packet id) and the acknowledgement may complete in either
-   * order, so whichever comes second records the latency.
-   */
-  private static final class MeterLoad {
-    private final String deviceId;
-    private final MqttClient client;
-    private final MqttQoS qos;
-    private final int window;
-    private final long end;
-    private final LatencyRecorder latency;
-    private final AtomicLong acked;
-    private final CountDownLatch done;
-    private final Map<Integer, Long> sentAt = new HashMap<>();
-    private final Map<Integer, Long> ackedAt = new HashMap<>();
-    private long seq;
-    private int inFlight;
-    private boolean finished;
+  // ---------------------------------------------------------------- suites
 
-    MeterLoad(String deviceId, MqttClient client, MqttQoS qos, int window, long end, LatencyRecorder latency,
-              AtomicLong acked, CountDownLatch done) {
-      this.deviceId = deviceId;
-      this.client = client;
-      this.qos = qos;
-      this.window = window;
-      this.end = end;
-      this.latency = latency;
-      this.acked = acked;
-      this.done = done;
+  private void ingest(boolean baseline) throws Exception {
+    double mosquittoQos2 = Double.NaN;
+    if (baseline) {
+      mosquittoQos2 = baseline();
     }
-
-    void start() {
-      client.publishCompletionHandler(this::onAck);
-      fill();
+    // --runs 2: only the saturated QoS 2 run (for profiling and quick comparisons)
+    List<String> runs = List.of(options.getOrDefault("runs", "1,2,half").split(","));
+    try (Child stores = stores(); Platform platform = platform(stores, new JsonObject())) {
+      if (runs.contains("1")) {
+        platformRun(platform, "p1-", 1, 0, devices, mosquittoQos2, null);
+      }
+      double qos2 = platformRun(platform, "p2-", 2, 0, devices, mosquittoQos2, null);
+      if (runs.contains("half")) {
+        platformRun(platform, "ph-", 2, qos2 / 2, devices, mosquittoQos2, null);
+      }
     }
+  }
 
-    private synchronized void fill() {
-      if (System.nanoTime() >= end) {
-        if (inFlight == 0 && !finished) {
-          finished = true;
-          done.countDown();
+  /** Mosquitto at QoS 1 and 2, and at half its QoS 2 rate; returns the QoS 2 rate its subscriber got. */
+  private double baseline() throws Exception {
+    double mosquittoQos2;
+    try (Child mosquitto = mosquitto(); Child subscriber = subscriber(mosquitto)) {
+      int port = ports.get(mosquitto);
+      baselineRun(mosquitto, subscriber, port, "mq1-", 1, 0);
+      mosquittoQos2 = baselineRun(mosquitto, subscriber, port, "mq2-", 2, 0);
+      baselineRun(mosquitto, subscriber, port, "mqh-", 2, mosquittoQos2 / 2);
+    }
+    return mosquittoQos2;
+  }
+
+  private void connections() throws Exception {
+    int meters = Integer.parseInt(options.getOrDefault("scale-devices", "10000"));
+    int minutes = Integer.parseInt(options.getOrDefault("scale-minutes", "10"));
+    try (Child stores = stores(); Platform platform = platform(stores, new JsonObject())) {
+      register(platform, "c-", meters);
+      JsonObject before = platform.stats();
+      // One datagram every 10 s per meter: the protocol's default send interval.
+      platformRun(platform, "c-", 1, meters / 10.0, meters, Double.NaN, new Scale(before, minutes * 60));
+    }
+  }
+
+  private void api() throws Exception {
+    try (Child stores = stores(); Platform platform = platform(stores, new JsonObject())) {
+      register(platform, "a-", devices);
+      register(platform, "day-", 1);
+      // Every device has reported, so list and status read real rows.
+      load(platform.mqttPort, "a-", devices, 1, 0, 0, 20, "dc").close();
+      // One day of a 1 Hz metric: 4,320 datagrams of 20 consecutive seconds.
+      load(platform.mqttPort, "day-", 1, 1, 0, 0, 4320, "metric").close();
+      awaitDrained(platform);
+      awaitPoints(platform, "day-", 86_400);
+      try (Child api = Child.java("api-load", work, List.of(), LoadGenerator.class, "--mode", "api",
+          "--port", Integer.toString(platform.httpPort), "--rate", "1000", "--seconds", "30",
+          "--paths", "/api/devices,/api/devices/a-0/status,/api/devices/a-1")) {
+        JsonObject result = api.await("RESULT", 120, TimeUnit.SECONDS);
+        JsonObject latency = result.getJsonObject("latency_ms");
+        rows.add(String.format("| API: device list, status, device at a fixed 1,000 req/s (30 s) | %,d requests, %d errors "
+                + "| p50 %.2f ms, p99 %.2f ms, max %.1f ms |", result.getLong("requests"), result.getLong("errors"),
+            latency.getDouble("p50"), latency.getDouble("p99"), latency.getDouble("max")));
+      }
+      HttpClient http = HttpClient.newHttpClient();
+      URI day = URI.create("http://127.0.0.1:" + platform.httpPort
+          + "/api/devices/day-0/metrics?metric=voltage_dc&start=2026-01-01T00:00:00Z&stop=2026-01-02T00:00:00Z");
+      long[] millis = new long[6];
+      int points = 0;
+      for (int i = 0; i < millis.length; i++) {
+        long start = System.nanoTime();
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(day).build(), HttpResponse.BodyHandlers.ofString());
+        millis[i] = (System.nanoTime() - start) / 1_000_000;
+        if (response.statusCode() != 200) {
+          throw new IllegalStateException("GET " + day + " answered " + response.statusCode() + ": " + response.body());
         }
+        points = new JsonArray(response.body()).size();
+      }
+      long[] timed = Arrays.copyOfRange(millis, 1, millis.length);
+      Arrays.sort(timed);
+      rows.add(String.format("| API: one day of a 1 Hz metric in one request | %,d points | first %d ms, then median %d ms, "
+          + "max %d ms (5 reads) |", points, millis[0], timed[timed.length / 2], timed[timed.length - 1]));
+    }
+  }
+
+  // ---------------------------------------------------------------- runs
+
+  /** One load against Mosquitto; returns the rate its subscriber received everything at. */
+  private double baselineRun(Child mosquitto, Child subscriber, int port, String prefix, int qos, double rate)
+      throws Exception {
+    JsonObject before = subscriberReport(subscriber);
+    Cpu cpu = new Cpu().add("server", mosquitto.pid(), false).add("consumer", subscriber.pid(), false);
+    Child load = load(port, prefix, devices, qos, rate, seconds, 0, "dc");
+    cpu.add("load", load.pid(), false).start();
+    load.send("go");
+    JsonObject result = load.await("RESULT", seconds + 300L, TimeUnit.SECONDS);
+    long acked = result.getLong("acked");
+    // Mosquitto acknowledges before its subscriber has the message: wait until it got all of them.
+    JsonObject after = subscriberReport(subscriber);
+    long stalledSince = System.nanoTime();
+    while (after.getLong("distinct") - before.getLong("distinct") < acked
+        && System.nanoTime() - stalledSince < TimeUnit.SECONDS.toNanos(5)) {
+      Thread.sleep(200);
+      JsonObject next = subscriberReport(subscriber);
+      if (next.getLong("received") != after.getLong("received")) {
+        stalledSince = System.nanoTime();
+      }
+      after = next;
+    }
+    Map<String, Long> used = cpu.stop();
+    load.close();
+    long distinct = after.getLong("distinct") - before.getLong("distinct");
+    long received = after.getLong("received") - before.getLong("received");
+    double ackSeconds = result.getDouble("seconds");
+    double deliveredSeconds = Math.max(ackSeconds, (after.getLong("last_ms") - result.getLong("start_ms")) / 1000.0);
+    double delivered = distinct / deliveredSeconds;
+    row(String.format("Mosquitto %s, QoS %d%s", mosquittoVersion(), qos, rate > 0 ? offered(rate) : ""),
+        acked / ackSeconds, delivered, Double.NaN, result, used, acked, null,
+        String.format("%d / %d", Math.max(0, acked - distinct), received - distinct));
+    return delivered;
+  }
+
+  /** Extra measurements of the connection-scale run. */
+  private record Scale(JsonObject statsBefore, int seconds) {
+  }
+
+  /** One load against the platform; returns its durable, stored rate (messages/s). */
+  private double platformRun(Platform platform, String prefix, int qos, double rate, int meters, double baseline,
+                             Scale scale) throws Exception {
+    if (scale == null) {
+      register(platform, prefix, meters);
+    }
+    Cpu cpu = new Cpu().add("server", platform.child.pid(), false).add("stores", platform.stores.pid(), false)
+        .add("postgres", platform.postmaster, true);
+    Child load = load(platform.mqttPort, prefix, meters, qos, rate, scale == null ? seconds : scale.seconds(), 0, "dc");
+    String perConnection = null;
+    if (scale != null) {
+      Thread.sleep(10_000);
+      JsonObject idle = platform.stats();
+      perConnection = String.format("%.1f KiB heap, %.1f KiB RSS per idle connection",
+          (idle.getLong("heap_used") - scale.statsBefore().getLong("heap_used")) / 1024.0 / meters,
+          (idle.getLong("rss") - scale.statsBefore().getLong("rss")) / 1024.0 / meters);
+    }
+    cpu.add("load", load.pid(), false).start();
+    load.send("go");
+    JsonObject result = load.await("RESULT", (scale == null ? seconds : scale.seconds()) + 300L, TimeUnit.SECONDS);
+    long acked = result.getLong("acked");
+    long drainedAt = awaitDrained(platform);
+    Map<String, Long> used = cpu.stop();
+    load.close();
+    double storedSeconds = (drainedAt - result.getLong("start_ms")) / 1000.0;
+    double stored = acked / storedSeconds;
+    awaitPoints(platform, prefix, acked * POINTS_PER_DATAGRAM);
+    String counts = StoreCount.of(platform.config, prefix, meters, acked, POINTS_PER_DATAGRAM).describe();
+    JsonObject stats = platform.stats();
+    String memory = String.format("%,d / %,d", stats.getLong("heap_used") >> 20, stats.getLong("rss") >> 20);
+    String name = scale != null
+        ? String.format("IoT Meter, %,d meters at one datagram per 10 s, QoS %d, %d min", meters, qos, scale.seconds() / 60)
+        : String.format("IoT Meter, QoS %d%s", qos, rate > 0 ? offered(rate) : "");
+    row(name, acked / result.getDouble("seconds"), stored, baseline, result, used, acked, memory, counts);
+    if (perConnection != null) {
+      notes.add(name + ": " + perConnection + ".");
+    }
+    return stored;
+  }
+
+  private static String offered(double rate) {
+    return String.format(", fixed %,.0f msg/s offered (50 %%)", rate);
+  }
+
+  private void row(String name, double ackRate, double storedRate, double baseline, JsonObject result,
+                   Map<String, Long> cpu, long acked, String memory, String lostDoubled) {
+    JsonObject latency = result.getJsonObject("latency_ms");
+    String ratio = Double.isNaN(baseline) || name.startsWith("Mosquitto") ? "—" : String.format("%.2f×", storedRate / baseline);
+    rows.add(String.format("| %s | %,.0f | %,.0f | %s | %.1f / %.1f | %.0f / %.0f / %.0f / %.0f | %s | %s |%s", name,
+        ackRate, storedRate, ratio, latency.getDouble("p50"), latency.getDouble("p99"),
+        perDatagram(cpu, "server", acked), perDatagram(cpu, "postgres", acked),
+        perDatagram(cpu, "stores", acked) + perDatagram(cpu, "consumer", acked), perDatagram(cpu, "load", acked), memory == null ? "—" : memory, lostDoubled,
+        result.getLong("late", 0L) > 0 ? " late sends: " + result.getLong("late") : ""));
+  }
+
+  private static double perDatagram(Map<String, Long> cpu, String part, long acked) {
+    return acked == 0 ? 0 : cpu.getOrDefault(part, 0L) / 1000.0 / acked;
+  }
+
+  private void print() {
+    System.out.println();
+    System.out.printf("IoT Meter benchmark, %s: %d cores, %s %s, Java %s; %d meters, window %d, %d s runs, 20 measurements "
+            + "a datagram, all three sinks, embedded stores (each a process of its own), security off (no per-message cost)%n",
+        LocalDate.now(), Runtime.getRuntime().availableProcessors(), System.getProperty("os.name"),
+        System.getProperty("os.arch"), System.getProperty("java.version"), devices, window, seconds);
+    System.out.println();
+    System.out.println("| run | acked msg/s | stored msg/s | stored vs Mosquitto QoS 2 | ack p50 / p99 ms "
+        + "| CPU µs/datagram: server / PostgreSQL / QuestDB + S3Proxy (or subscriber) / load | heap / RSS MiB "
+        + "| lost / doubled |");
+    System.out.println("|---|---|---|---|---|---|---|---|");
+    rows.forEach(System.out::println);
+    notes.forEach(n -> System.out.println("\n" + n));
+  }
+
+  // ---------------------------------------------------------------- processes
+
+  private Child mosquitto() throws Exception {
+    int port = FreePorts.next();
+    Path conf = work.resolve("mosquitto.conf");
+    // Mosquitto as Debian ships it (no persistence), open on loopback. The queue bound is lifted so
+    // that its one subscriber is never dropped a message while it catches up, and TCP_NODELAY is on:
+    // without it, Nagle's algorithm holds each small PUBREL until the delayed ACK of the previous
+    // packet and the QoS 2 subscriber crawls at a few hundred messages a second.
+    Files.writeString(conf, "listener " + port + " 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
+        + "max_queued_bytes 0\nset_tcp_nodelay true\nlog_type error\n");
+    Child mosquitto = Child.program("mosquitto", work, mosquittoBinary(), "-c", conf.toString());
+    awaitPort(port);
+    ports.put(mosquitto, port);
+    return mosquitto;
+  }
+
+  /** The port each Mosquitto of this run listens on. */
+  private final Map<Child, Integer> ports = new HashMap<>();
+
+  private Child subscriber(Child mosquitto) throws Exception {
+    Child subscriber = Child.java("subscriber", work, List.of(), LoadGenerator.class, "--mode", "subscribe",
+        "--port", Integer.toString(ports.get(mosquitto)), "--qos", "2");
+    subscriber.await("CONNECTED", 60, TimeUnit.SECONDS);
+    return subscriber;
+  }
+
+  private static JsonObject subscriberReport(Child subscriber) throws InterruptedException {
+    subscriber.send("report");
+    return subscriber.await("RESULT", 30, TimeUnit.SECONDS);
+  }
+
+  private Child load(int port, String prefix, int meters, int qos, double rate, int runSeconds, int count, String payload)
+      throws Exception {
+    Child load = Child.java("load-" + prefix.replace("-", ""), work, List.of(), LoadGenerator.class, "--mode", "publish",
+        "--port", Integer.toString(port), "--devices", Integer.toString(meters), "--prefix", prefix,
+        "--qos", Integer.toString(qos), "--window", Integer.toString(window), "--rate", Double.toString(rate),
+        "--seconds", Integer.toString(count > 0 ? 0 : runSeconds), "--count", Integer.toString(count),
+        "--payload", payload, "--connect-rate", meters > 1000 ? "1000" : "0");
+    load.await("CONNECTED", Math.max(60, meters / 100), TimeUnit.SECONDS);
+    if (count > 0) {
+      load.send("go");
+      JsonObject result = load.await("RESULT", 600, TimeUnit.SECONDS);
+      if (result.getLong("acked") != (long) count * meters) {
+        throw new IllegalStateException("Only " + result.getLong("acked") + " of " + count * meters + " acknowledged");
+      }
+    }
+    return load;
+  }
+
+  private Child stores() throws IOException {
+    return Child.java("stores", work, List.of(), BenchNode.class, "stores", work.resolve("stores").toString());
+  }
+
+  /** The platform process on the stores process, with the embedded profile's settings. */
+  private final class Platform implements AutoCloseable {
+    final Child stores;
+    final Child child;
+    final JsonObject config;
+    final int mqttPort;
+    final int httpPort;
+    final long postmaster;
+
+    Platform(Child stores, JsonObject overrides) throws Exception {
+      this.stores = stores;
+      JsonObject endpoints = stores.await("READY", 300, TimeUnit.SECONDS);
+      JsonObject config = RunningPlatform.embeddedProfileConfig();
+      // The load's meters connect without credentials: authentication costs one check per connection, not per message.
+      config.getJsonObject("security").put("enabled", false).put("allow_default_secrets", true);
+      config.getJsonObject("intake").put("gap_alert_delay_ms", 60_000);
+      config.getJsonObject("postgres").mergeIn(endpoints.getJsonObject("postgres")).put("embedded", false)
+          .put("durable", Boolean.parseBoolean(options.getOrDefault("durable", "true")));
+      config.getJsonObject("s3").mergeIn(endpoints.getJsonObject("s3")).put("embedded", false);
+      config.getJsonObject("timeseries").put("embedded", false).getJsonObject("questdb").mergeIn(endpoints.getJsonObject("questdb"));
+      if (options.containsKey("sinks")) {
+        List<String> sinks = List.of(options.get("sinks").split(","));
+        config.getJsonObject("intake").put("sinks", new JsonArray(new ArrayList<>(sinks)));
+        for (String sink : List.of("archive", "timeseries", "registry")) {
+          config.getJsonObject("deploy").put(sink + "_sink", sinks.contains(sink) ? 1 : 0);
+        }
+      }
+      config.mergeIn(overrides, true);
+      this.config = config;
+      this.mqttPort = config.getJsonObject("mqtt").getInteger("port");
+      this.httpPort = config.getJsonObject("http").getInteger("port");
+      this.postmaster = ProcStat.postmaster(Path.of(endpoints.getJsonObject("postgres").getString("data_dir")));
+      Path file = work.resolve("platform.json");
+      Files.writeString(file, config.encodePrettily());
+      // --jfr true: a JFR profile of the platform for the whole run (jfr print --events jdk.ExecutionSample).
+      List<String> jvm = Boolean.parseBoolean(options.getOrDefault("jfr", "false"))
+          ? List.of("-XX:StartFlightRecording=filename=" + work.resolve("platform.jfr") + ",settings=profile")
+          : List.of();
+      this.child = Child.java("platform", work, jvm, BenchNode.class, "platform", file.toString());
+      child.await("READY", 300, TimeUnit.SECONDS);
+    }
+
+    JsonObject stats() throws InterruptedException {
+      child.send("stats");
+      return child.await("STATS", 60, TimeUnit.SECONDS);
+    }
+
+    Connection database() throws SQLException {
+      JsonObject postgres = config.getJsonObject("postgres");
+      return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + postgres.getInteger("port") + "/"
+          + postgres.getString("database"), postgres.getString("user"), "");
+    }
+
+    @Override
+    public void close() {
+      child.close();
+    }
+  }
+
+  private Platform platform(Child stores, JsonObject overrides) throws Exception {
+    return new Platform(stores, overrides);
+  }
+
+  /** Registers the meters first, as in production (unknown devices are refused with security on). */
+  private static void register(Platform platform, String prefix, int meters) throws SQLException {
+    try (Connection c = platform.database(); var s = c.prepareStatement(
+        "INSERT INTO devices (device_id, device_name, device_type) VALUES (?, ?, 'power_meter_dc') ON CONFLICT DO NOTHING")) {
+      for (int d = 0; d < meters; d++) {
+        s.setString(1, prefix + d);
+        s.setString(2, "Bench meter " + prefix + d);
+        s.addBatch();
+      }
+      s.executeBatch();
+    }
+  }
+
+  /** Waits until no journal row waits for a sink; returns when that was (epoch ms). */
+  private static long awaitDrained(Platform platform) throws Exception {
+    try (Connection c = platform.database(); var s = c.createStatement()) {
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+      while (System.nanoTime() < deadline) {
+        try (var rs = s.executeQuery("SELECT count(*) FROM intake_journal WHERE pending <> 0")) {
+          rs.next();
+          if (rs.getLong(1) == 0) {
+            return System.currentTimeMillis();
+          }
+        }
+        Thread.sleep(100);
+      }
+    }
+    throw new IllegalStateException("The sinks did not drain the journal within 10 minutes");
+  }
+
+  /** QuestDB applies its write-ahead log after it answered the write: wait until the points are visible. */
+  private static void awaitPoints(Platform platform, String prefix, long expected) throws Exception {
+    long last = -1;
+    long stalledSince = System.nanoTime();
+    while (System.nanoTime() - stalledSince < TimeUnit.SECONDS.toNanos(10)) {
+      long now = StoreCount.points(platform.config, prefix);
+      if (now >= expected) {
         return;
       }
-      while (inFlight < window) {
-        inFlight++;
-        long sent = System.nanoTime();
-        client.publish("iot/" + deviceId + "/telemetry", datagram().toBuffer(), qos, false, false)
-            .onSuccess(id -> onSent(id, sent));
+      if (now != last) {
+        last = now;
+        stalledSince = System.nanoTime();
       }
-    }
-
-    private synchronized void onSent(int id, long sent) {
-      Long ack = ackedAt.remove(id);
-      if (ack == null) {
-        sentAt.put(id, sent);
-      } else {
-        completed(ack - sent);
-      }
-    }
-
-    private void onAck(int id) {
-      long now = System.nanoTime();
-      synchronized (this) {
-        Long sent = sentAt.remove(id);
-        if (sent == null) {
-          ackedAt.put(id, now);
-          return;
-        }
-        completed(now - sent);
-      }
-    }
-
-    private void completed(long nanos) {
-      latency.record(nanos);
-      acked.incrementAndGet();
-      inFlight--;
-      fill();
-    }
-
-    private JsonObject datagram() {
-      Instant ts = Instant.parse("2026-01-01T00:00:00Z").plusSeconds(10 * seq);
-      JsonArray measurements = new JsonArray();
-      for (int i = 0; i < 10; i++) {
-        Instant sample = ts.plusSeconds(i);
-        measurements.add(new JsonObject().put("ts", sample.toString()).put("type", "voltage_dc").put("val", 700 + (seq + i) % 100).put("unit", "V"));
-        measurements.add(new JsonObject().put("ts", sample.toString()).put("type", "current_dc").put("val", 200 + (seq * 7 + i) % 200).put("unit", "A"));
-      }
-      return new JsonObject().put("v", 2).put("device_id", deviceId).put("ts", ts.plusSeconds(10).toString())
-          .put("seq", seq++).put("msg_type", "telemetry").put("measurements", measurements);
+      Thread.sleep(250);
     }
   }
 
-  /** Latencies in nanoseconds; percentiles in milliseconds. */
-  private static final class LatencyRecorder {
-    private long[] values = new long[1 << 16];
-    private int size;
+  /** CPU time per part over one run, from /proc. */
+  private static final class Cpu {
+    private final List<Object[]> parts = new ArrayList<>();
+    private final Map<String, Long> startedAt = new LinkedHashMap<>();
 
-    synchronized void record(long nanos) {
-      if (size == values.length) {
-        values = Arrays.copyOf(values, size * 2);
+    Cpu add(String part, long pid, boolean tree) {
+      parts.add(new Object[] {part, pid, tree});
+      return this;
+    }
+
+    Cpu start() {
+      startedAt.clear();
+      startedAt.putAll(sample());
+      return this;
+    }
+
+    Map<String, Long> stop() {
+      Map<String, Long> used = new LinkedHashMap<>();
+      sample().forEach((part, nanos) -> used.put(part, nanos - startedAt.getOrDefault(part, 0L)));
+      return used;
+    }
+
+    private Map<String, Long> sample() {
+      Map<String, Long> sample = new LinkedHashMap<>();
+      for (Object[] p : parts) {
+        sample.merge((String) p[0], ProcStat.cpuNanos((Long) p[1], (Boolean) p[2]), Long::sum);
       }
-      values[size++] = nanos;
+      return sample;
     }
+  }
 
-    synchronized double percentile(double p) {
-      if (size == 0) {
-        return Double.NaN;
+  private static String mosquittoBinary() {
+    for (String candidate : List.of("/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto")) {
+      if (Files.isExecutable(Path.of(candidate))) {
+        return candidate;
       }
-      long[] sorted = Arrays.copyOf(values, size);
-      Arrays.sort(sorted);
-      int index = (int) Math.min(size - 1, Math.ceil(p / 100.0 * size) - 1);
-      return sorted[Math.max(index, 0)] / 1e6;
+    }
+    throw new IllegalStateException("Mosquitto is not installed (apt-get install mosquitto): the baseline needs it");
+  }
+
+  private static String mosquittoVersion() {
+    try {
+      Process p = new ProcessBuilder(mosquittoBinary(), "-h").redirectErrorStream(true).start();
+      String text = new String(p.getInputStream().readAllBytes());
+      p.waitFor();
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("version ([0-9.]+)").matcher(text);
+      return m.find() ? m.group(1) : "";
+    } catch (IOException | InterruptedException e) {
+      return "";
     }
   }
 
-  private static void sql(JsonObject postgres, String sql) throws Exception {
-    try (var c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + postgres.getInteger("port") + "/"
-        + postgres.getString("database"), postgres.getString("user"), ""); var s = c.createStatement()) {
-      s.execute(sql);
+  private static void awaitPort(int port) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (System.nanoTime() < deadline) {
+      try (Socket socket = new Socket("127.0.0.1", port)) {
+        return;
+      } catch (IOException e) {
+        Thread.sleep(100);
+      }
+    }
+    throw new IllegalStateException("Nothing listens on port " + port);
+  }
+
+  // ---------------------------------------------------------------- shared with the child processes
+
+  /** A report line for the process that started this one. */
+  static void report(String tag, JsonObject body) {
+    synchronized (System.out) {
+      System.out.println("@" + tag + " " + body.encode());
+      System.out.flush();
     }
   }
 
-  private static long count(JsonObject postgres, String sql) throws Exception {
-    try (var c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + postgres.getInteger("port") + "/"
-        + postgres.getString("database"), postgres.getString("user"), ""); var s = c.createStatement();
-         var rs = s.executeQuery(sql)) {
-      rs.next();
-      return rs.getLong(1);
-    }
-  }
-
-  private static Map<String, String> parse(String[] args) {
-    Map<String, String> options = new java.util.HashMap<>();
+  static Map<String, String> options(String[] args) {
+    Map<String, String> options = new HashMap<>();
     for (int i = 0; i + 1 < args.length; i += 2) {
       options.put(args[i].replaceFirst("^--", ""), args[i + 1]);
     }
     return options;
-  }
-
-  private IngestBenchmark() {
   }
 }

@@ -1,0 +1,86 @@
+package io.iotmeter.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * CPU time and memory of processes, read from Linux's {@code /proc} — so the benchmark can
+ * charge each process (platform, stores, load, baseline broker) for its own CPU.
+ */
+final class ProcStat {
+
+  /** Clock ticks per second of /proc/PID/stat; 100 on every Linux this runs on. */
+  private static final long TICKS_PER_SECOND = 100;
+
+  private ProcStat() {
+  }
+
+  /**
+   * CPU time (user + system) of the process, in nanoseconds; with {@code tree}, also its children:
+   * the live ones and those that ended (PostgreSQL forks a backend per connection).
+   */
+  static long cpuNanos(long pid, boolean tree) {
+    long ticks = ticks(pid, tree);
+    if (tree) {
+      for (long child : children(pid)) {
+        ticks += cpuNanos(child, true) / (1_000_000_000L / TICKS_PER_SECOND);
+      }
+    }
+    return ticks * (1_000_000_000L / TICKS_PER_SECOND);
+  }
+
+  private static long ticks(long pid, boolean withEndedChildren) {
+    String[] fields = fields(pid);
+    if (fields == null) {
+      return 0;
+    }
+    // After the command name: state is field 3; utime 14, stime 15, cutime 16, cstime 17 (1-based).
+    long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+    if (withEndedChildren) {
+      ticks += Long.parseLong(fields[13]) + Long.parseLong(fields[14]);
+    }
+    return ticks;
+  }
+
+  /** The fields after "pid (comm) ", which may itself hold spaces and parentheses. */
+  private static String[] fields(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      return stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  private static List<Long> children(long pid) {
+    List<Long> children = new ArrayList<>();
+    ProcessHandle.of(pid).ifPresent(p -> p.children().forEach(c -> children.add(c.pid())));
+    return children;
+  }
+
+  /** Resident set size in bytes (VmRSS). */
+  static long rssBytes(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        }
+      }
+    } catch (IOException e) {
+      return -1;
+    }
+    return -1;
+  }
+
+  /** The PostgreSQL postmaster of a data directory (first line of postmaster.pid). */
+  static long postmaster(Path dataDirectory) {
+    try {
+      return Long.parseLong(Files.readAllLines(dataDirectory.resolve("postmaster.pid")).get(0).trim());
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalStateException("No postmaster.pid in " + dataDirectory, e);
+    }
+  }
+}
