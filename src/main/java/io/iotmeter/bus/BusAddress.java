@@ -12,7 +12,8 @@ package io.iotmeter.bus;
 public enum BusAddress {
 
   INBOUND("iot.inbound", Delivery.REQUEST, Scope.LOCAL,
-      "{topic, payload (bytes; URL-safe base64 without padding in JSON), qos, source ('endpoint' | 'broker:<host:port>'), client_id, received_at (epoch ms)}",
+      "an intake.InboundMessage object (LocalCodec); as JSON {topic, payload (bytes; URL-safe base64 without padding), "
+          + "qos, source ('endpoint' | 'broker:<host:port>'), client_id, received_at (epoch ms)}",
       "mqtt-server (device endpoint), mqtt-bridge (broker client)",
       "intake",
       "Reply {outcome: accepted | duplicate | rejected, error_type?} once the message is committed to "
@@ -22,7 +23,8 @@ public enum BusAddress {
           + "verticles and its intake together, and no message crosses the network twice."),
 
   ACCEPTED("iot.accepted.<category>", Delivery.PUBLISH, Scope.LOCAL,
-      "{journal_id, device_id, category, epoch, seq, device_ts, received_at (epoch ms), topic, source, payload (text as received)}",
+      "an intake.AcceptedMessage object (LocalCodec) with the parsed message; as JSON {journal_id, device_id, category, "
+          + "epoch, seq, device_ts, received_at (epoch ms), topic, source, payload (text as received)}",
       "intake, after the journal commit; sinks' journal recovery for what they missed",
       "archive, time-series and registry sinks; lifecycle (redelivery of waiting commands)",
       "One address per category (telemetry, hello, status, command_ack, ota_status). Node-local: "

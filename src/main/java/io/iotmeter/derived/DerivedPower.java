@@ -4,7 +4,6 @@ import io.iotmeter.protocol.Measurement;
 
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -25,26 +24,40 @@ public final class DerivedPower {
   private DerivedPower() {
   }
 
+  /** The inputs of one sample instant, NaN where the datagram has none. */
+  private static final int VDC = 0;
+  private static final int IDC = 1;
+  private static final int VAC = 2;
+  private static final int IAC = 3;
+  private static final int PF = 4;
+
+  /** Runs for every datagram: one small array per instant, no map of boxed values. */
   public static List<Measurement> of(List<Measurement> samples) {
-    Map<Instant, Map<String, Double>> byInstant = new TreeMap<>();
+    Map<Instant, double[]> byInstant = new TreeMap<>();
     for (Measurement m : samples) {
-      byInstant.computeIfAbsent(m.ts(), ts -> new HashMap<>()).put(m.type(), m.value());
-    }
-    List<Measurement> derived = new ArrayList<>();
-    byInstant.forEach((ts, values) -> {
-      Double vdc = values.get("voltage_dc");
-      Double idc = values.get("current_dc");
-      if (vdc != null && idc != null) {
-        derived.add(new Measurement(ts, ACTIVE, vdc * idc, "W"));
+      int slot = switch (m.type()) {
+        case "voltage_dc" -> VDC;
+        case "current_dc" -> IDC;
+        case "voltage_ac" -> VAC;
+        case "current_ac" -> IAC;
+        case "pf" -> PF;
+        default -> -1;
+      };
+      if (slot >= 0) {
+        byInstant.computeIfAbsent(m.ts(), ts -> new double[] {Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN})[slot]
+            = m.value();
       }
-      Double vac = values.get("voltage_ac");
-      Double iac = values.get("current_ac");
-      Double pf = values.get("pf");
-      if (vac != null && iac != null) {
-        double apparent = vac * iac;
+    }
+    List<Measurement> derived = new ArrayList<>(byInstant.size());
+    byInstant.forEach((ts, v) -> {
+      if (!Double.isNaN(v[VDC]) && !Double.isNaN(v[IDC])) {
+        derived.add(new Measurement(ts, ACTIVE, v[VDC] * v[IDC], "W"));
+      }
+      if (!Double.isNaN(v[VAC]) && !Double.isNaN(v[IAC])) {
+        double apparent = v[VAC] * v[IAC];
         derived.add(new Measurement(ts, APPARENT, apparent, "VA"));
-        if (pf != null) {
-          double active = apparent * pf;
+        if (!Double.isNaN(v[PF])) {
+          double active = apparent * v[PF];
           derived.add(new Measurement(ts, ACTIVE, active, "W"));
           // Rounding can make P² exceed S² by a hair when |PF| = 1: that is Q = 0, not NaN.
           derived.add(new Measurement(ts, REACTIVE, Math.sqrt(Math.max(0, apparent * apparent - active * active)), "var"));

@@ -8,15 +8,32 @@ import java.time.Instant;
 
 /**
  * A message the intake committed to its journal, on its way to the sinks
- * ({@code iot.accepted.<category>}). {@code payload} is the text exactly as received, so the
- * archive stores the device's bytes, not a re-encoding.
+ * ({@code iot.accepted.<category>}, as this object through {@link io.iotmeter.bus.LocalCodec}).
+ * {@code payload} is the text exactly as received, so the archive stores the device's bytes,
+ * not a re-encoding.
  *
- * @param epoch the device's boot epoch as the intake counts them (null for v1 payloads)
- * @param seq   the device's counter (null for status and v1 payloads)
+ * @param epoch  the device's boot epoch as the intake counts them (null for v1 payloads)
+ * @param seq    the device's counter (null for status and v1 payloads)
+ * @param parsed the message as the intake parsed and validated it, shared by every sink so that
+ *               none parses it again (read only: its JSON tree is shared too); null for a message
+ *               read back from the journal, which {@link #parse} then parses once more
  */
 public record AcceptedMessage(long journalId, String deviceId, Category category, Integer epoch, Long seq,
-                              Instant deviceTs, Instant receivedAt, String topic, String source, String payload) {
+                              Instant deviceTs, Instant receivedAt, String topic, String source, String payload,
+                              DeviceMessage parsed) implements io.iotmeter.bus.LocalBody {
 
+  /** A message read back from the journal (recovery, replays): its payload is parsed when a sink needs it. */
+  public AcceptedMessage(long journalId, String deviceId, Category category, Integer epoch, Long seq,
+                         Instant deviceTs, Instant receivedAt, String topic, String source, String payload) {
+    this(journalId, deviceId, category, epoch, seq, deviceTs, receivedAt, topic, source, payload, null);
+  }
+
+  /** The body of an {@code iot.accepted.*} message: this object, or its JSON shape from another sender. */
+  public static AcceptedMessage of(Object body) {
+    return body instanceof AcceptedMessage message ? message : fromJson((JsonObject) body);
+  }
+
+  @Override
   public JsonObject toJson() {
     return new JsonObject()
         .put("journal_id", journalId)
@@ -41,8 +58,8 @@ public record AcceptedMessage(long journalId, String deviceId, Category category
         json.getString("topic"), json.getString("source"), json.getString("payload"));
   }
 
-  /** The payload parsed again (sinks that need fields; validated once by the intake already). */
+  /** The parsed message: the intake's, or the payload parsed again when it came from the journal. */
   public DeviceMessage parse() {
-    return DeviceMessage.parse(topic, payload.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    return parsed != null ? parsed : DeviceMessage.parse(topic, payload.getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 }

@@ -1,6 +1,7 @@
 package io.iotmeter.intake;
 
 import io.iotmeter.bus.BusAddress;
+import io.iotmeter.bus.LocalCodec;
 import io.iotmeter.intake.SequenceTracker.Decision;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.ops.PlatformMetrics;
@@ -50,7 +51,7 @@ public final class IntakeVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(IntakeVerticle.class);
 
   /** A request waiting for its batch. */
-  private record Pending(Message<JsonObject> request, InboundMessage inbound) {
+  private record Pending(Message<Object> request, InboundMessage inbound) {
   }
 
   /** What a batch decided, on its way into the journal. */
@@ -66,6 +67,8 @@ public final class IntakeVerticle extends VerticleBase {
     boolean unknownDevice;
     boolean duplicate;
     long journalId;
+    /** The payload as text, made once for the journal row and the sinks. */
+    String payloadText;
 
     Candidate(Pending pending, DeviceMessage message) {
       this.pending = pending;
@@ -95,7 +98,7 @@ public final class IntakeVerticle extends VerticleBase {
   private long queuedBytes;
   private boolean committing;
   private volatile String lastFailure;
-  private MessageConsumer<JsonObject> inbound;
+  private MessageConsumer<Object> inbound;
   private MessageConsumer<JsonObject> health;
   private MessageConsumer<JsonObject> replay;
   private GapAlerts gapAlerts;
@@ -137,6 +140,7 @@ public final class IntakeVerticle extends VerticleBase {
     pruneTimer = Periodic.every(vertx, config.getLong("prune_interval_ms", 5_000L), "Journal and quarantine pruning", LOG,
         this::prune);
     // Node-local: the MQTT verticles of a node hand their messages to the intake of that node.
+    LocalCodec.register(vertx, AcceptedMessage.class);
     inbound = vertx.eventBus().localConsumer(BusAddress.INBOUND.address(), this::onInbound);
     health = vertx.eventBus().consumer(BusAddress.HEALTH.address("intake"), request -> request.reply(
         new JsonObject().put("ready", lastFailure == null).put("detail", lastFailure == null ? "ok" : lastFailure)));
@@ -163,8 +167,8 @@ public final class IntakeVerticle extends VerticleBase {
         .compose(v -> pool.close());
   }
 
-  private void onInbound(Message<JsonObject> request) {
-    InboundMessage inbound = InboundMessage.fromJson(request.body());
+  private void onInbound(Message<Object> request) {
+    InboundMessage inbound = InboundMessage.of(request.body());
     long size = inbound.payload() == null ? 0 : inbound.payload().length;
     if (queue.size() >= maxQueue || queuedBytes + size > maxQueueBytes) {
       // Not acknowledged: the MQTT side holds the message and retries; its sockets pause at their bounds.
@@ -323,9 +327,10 @@ public final class IntakeVerticle extends VerticleBase {
           deviceSeen.computeIfAbsent(key.seq(), q -> new HashSet<>()).add(key.deviceTs());
           accepted.add(key);
         }
+        c.payloadText = new String(in.payload(), java.nio.charset.StandardCharsets.UTF_8);
         entries.add(new IntakeJournal.Entry(m.deviceId(), m.category().categoryName(),
             c.decision == null ? null : c.decision.epoch(), m.seq(), m.ts(), in.topic(),
-            new String(in.payload(), java.nio.charset.StandardCharsets.UTF_8), in.qos(), in.source(), in.receivedAt(),
+            c.payloadText, in.qos(), in.source(), in.receivedAt(),
             SinkKind.pendingMask(m.category(), sinks)));
         appended.add(c);
       }
@@ -470,8 +475,8 @@ public final class IntakeVerticle extends VerticleBase {
       InboundMessage in = c.pending.inbound();
       AcceptedMessage accepted = new AcceptedMessage(c.journalId, m.deviceId(), m.category(),
           c.decision == null ? null : c.decision.epoch(), m.seq(), m.ts(), in.receivedAt(), in.topic(), in.source(),
-          new String(in.payload(), java.nio.charset.StandardCharsets.UTF_8));
-      vertx.eventBus().publish(BusAddress.ACCEPTED.address(m.category().categoryName()), accepted.toJson());
+          c.payloadText, m);
+      vertx.eventBus().publish(BusAddress.ACCEPTED.address(m.category().categoryName()), accepted, LocalCodec.OPTIONS);
     }
   }
 }

@@ -27,7 +27,7 @@ public final class LifecycleVerticle extends VerticleBase {
 
   private Pool pool;
   private final List<Long> timers = new ArrayList<>();
-  private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
+  private final List<MessageConsumer<?>> consumers = new ArrayList<>();
 
   @Override
   public Future<?> start() {
@@ -52,13 +52,12 @@ public final class LifecycleVerticle extends VerticleBase {
         .register(io.iotmeter.ops.PlatformMetrics.registry(config()));
     timers.add(Periodic.every(vertx, commands.getLong("timeout_scan_ms", 10_000L), "Command time-out scan", LOG,
         () -> timeouts.run().onSuccess(timedOut::increment)));
-    consumers.add(vertx.eventBus().consumer(BusAddress.COMMAND_DELIVERED.address(), message ->
+    consumers.add(vertx.eventBus().<JsonObject>consumer(BusAddress.COMMAND_DELIVERED.address(), message ->
         redelivery.delivered(message.body().getString("cmd_id"), message.body().getString("device_id"))));
     for (Category category : Category.values()) {
-      consumers.add(vertx.eventBus().localConsumer(BusAddress.ACCEPTED.address(category.categoryName()), message -> {
-        AcceptedMessage accepted = AcceptedMessage.fromJson(message.body());
-        boolean online = category == Category.STATUS
-            && "online".equals(new JsonObject(accepted.payload()).getString("status"));
+      consumers.add(vertx.eventBus().<Object>localConsumer(BusAddress.ACCEPTED.address(category.categoryName()), message -> {
+        AcceptedMessage accepted = AcceptedMessage.of(message.body());
+        boolean online = category == Category.STATUS && "online".equals(accepted.parse().payload().getString("status"));
         if (category != Category.STATUS || online) {
           redelivery.deviceActive(accepted.deviceId(), online);
         }

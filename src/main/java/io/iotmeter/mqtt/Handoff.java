@@ -26,12 +26,13 @@ public final class Handoff {
 
   public Handoff(Vertx vertx, Duration timeout) {
     this.vertx = vertx;
-    this.options = new DeliveryOptions().setSendTimeout(timeout.toMillis());
+    this.options = new DeliveryOptions(io.iotmeter.bus.LocalCodec.OPTIONS.toJson()).setSendTimeout(timeout.toMillis());
+    io.iotmeter.bus.LocalCodec.register(vertx, InboundMessage.class);
   }
 
   /** Succeeds with the intake's answer ({@code outcome}: accepted, duplicate, rejected). */
   public Future<JsonObject> send(InboundMessage message) {
-    return attempt(message.toJson(), 0, () -> false);
+    return attempt(message, 0, () -> false);
   }
 
   /**
@@ -41,12 +42,12 @@ public final class Handoff {
    * connection. Fails only once nobody wants the answer any more.
    */
   public Future<JsonObject> sendWhile(InboundMessage message, BooleanSupplier wanted) {
-    return attempt(message.toJson(), 0, wanted);
+    return attempt(message, 0, wanted);
   }
 
   static final Duration PATIENCE = Duration.ofSeconds(5);
 
-  private Future<JsonObject> attempt(JsonObject body, int retry, BooleanSupplier wanted) {
+  private Future<JsonObject> attempt(InboundMessage body, int retry, BooleanSupplier wanted) {
     return vertx.eventBus().<JsonObject>request(BusAddress.INBOUND.address(), body, options)
         .map(reply -> reply.body())
         .recover(e -> {

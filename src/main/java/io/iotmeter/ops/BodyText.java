@@ -37,6 +37,10 @@ public record BodyText(String json, boolean truncated, int length) {
   private static final Base64.Encoder BASE64 = Base64.getUrlEncoder().withoutPadding();
 
   public static BodyText of(Object body) {
+    if (body instanceof io.iotmeter.bus.LocalBody local) {
+      // A node-local object: shown in its catalogue shape (built only while someone taps).
+      body = local.toJson();
+    }
     String json = encode(body);
     if (json.length() <= MAX_CHARS) {
       return new BodyText(json, false, json.length());

@@ -99,19 +99,24 @@ public final class IngestMetrics {
     return BY_REGISTRY.computeIfAbsent(registry, IngestMetrics::new);
   }
 
+  /** Counted for every message: looked up in a map of ours, not built and registered again each time. */
+  private final Map<String, Counter> receivedBySuffix = new ConcurrentHashMap<>();
+  private final Map<String, Counter> processedBySuffix = new ConcurrentHashMap<>();
+  private final Map<String, Counter> errorsByType = new ConcurrentHashMap<>();
+
   public void received(String topicSuffix) {
-    Counter.builder("mqtt_collector.messages.received").description("Messages received by topic suffix")
-        .tag("topic_suffix", topicSuffix).register(registry).increment();
+    receivedBySuffix.computeIfAbsent(topicSuffix, suffix -> Counter.builder("mqtt_collector.messages.received")
+        .description("Messages received by topic suffix").tag("topic_suffix", suffix).register(registry)).increment();
   }
 
   public void processed(String topicSuffix) {
-    Counter.builder("mqtt_collector.messages.processed").description("Messages accepted into the intake journal")
-        .tag("topic_suffix", topicSuffix).register(registry).increment();
+    processedBySuffix.computeIfAbsent(topicSuffix, suffix -> Counter.builder("mqtt_collector.messages.processed")
+        .description("Messages accepted into the intake journal").tag("topic_suffix", suffix).register(registry)).increment();
   }
 
   public void error(String errorType) {
-    Counter.builder("mqtt_collector.messages.errors").description("Messages refused or failed, by error type")
-        .tag("error_type", errorType).register(registry).increment();
+    errorsByType.computeIfAbsent(errorType, type -> Counter.builder("mqtt_collector.messages.errors")
+        .description("Messages refused or failed, by error type").tag("error_type", type).register(registry)).increment();
   }
 
   public void duplicateDropped() {

@@ -26,9 +26,11 @@ import java.util.regex.Pattern;
  * @param payload the message as received, parsed
  * @param deviceIdMismatch the payload names another device than the topic (the topic wins;
  *                counted, never trusted — protocol "Topics")
+ * @param measurements the samples of a telemetry message, validated and converted once, here
+ *                (v1 payloads mapped as the protocol says); empty for the other categories
  */
 public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts, JsonObject payload,
-                            boolean deviceIdMismatch) {
+                            boolean deviceIdMismatch, List<Measurement> measurements) {
 
   /** seq wraps after 2^32 − 1 (protocol "Common envelope"). */
   public static final long MAX_SEQ = 0xFFFF_FFFFL;
@@ -84,15 +86,16 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
     boolean mismatch = json.containsKey("device_id") && !topic.deviceId().equals(json.getValue("device_id"));
     if (topic.category() == Category.STATUS) {
       requireOneOf(json, "status", Set.of("online", "offline"));
-      return new DeviceMessage(topic, 2, null, ts, json, mismatch);
+      return new DeviceMessage(topic, 2, null, ts, json, mismatch, List.of());
     }
     long seq = wholeNumber(json, "seq", 0, MAX_SEQ);
     Object msgType = json.getValue("msg_type");
     if (msgType != null && !topic.category().categoryName().equals(msgType)) {
       throw invalid("field 'msg_type' is '" + abbreviate(String.valueOf(msgType)) + "' on a " + topic.category().categoryName() + " topic");
     }
+    List<Measurement> measurements = List.of();
     switch (topic.category()) {
-      case TELEMETRY -> measurementsOf(json);
+      case TELEMETRY -> measurements = List.copyOf(measurementsOf(json));
       case HELLO -> {
         requireString(json, "fw_version", 50);
         wholeNumber(json, "uptime_s", 0, MAX_UPTIME_S);
@@ -116,29 +119,23 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
       }
       default -> throw new IllegalStateException(topic.category().toString());
     }
-    return new DeviceMessage(topic, 2, seq, ts, json, mismatch);
+    return new DeviceMessage(topic, 2, seq, ts, json, mismatch, measurements);
   }
 
   /**
-   * The samples of a telemetry message. v1 payloads are mapped as the protocol says: each
-   * numeric field except the envelope keys becomes one measurement named after the field,
-   * stamped with {@code timestamp}; a {@code unit} field applies to them.
+   * The samples of a v1 payload, as the protocol maps them: each numeric field except the
+   * envelope keys becomes one measurement named after the field, stamped with
+   * {@code timestamp}; a {@code unit} field applies to them.
    */
-  public List<Measurement> measurements() {
-    if (category() != Category.TELEMETRY) {
-      return List.of();
-    }
-    if (isLegacy()) {
-      List<Measurement> list = new ArrayList<>();
-      String unit = unitOf(payload.getValue("unit"), "unit");
-      for (String field : payload.fieldNames()) {
-        if (!V1_ENVELOPE.contains(field) && payload.getValue(field) instanceof Number n) {
-          list.add(new Measurement(ts, field, n.doubleValue(), unit));
-        }
+  private static List<Measurement> legacyMeasurements(Instant ts, JsonObject payload) {
+    List<Measurement> list = new ArrayList<>();
+    String unit = unitOf(payload.getValue("unit"), "unit");
+    for (String field : payload.fieldNames()) {
+      if (!V1_ENVELOPE.contains(field) && payload.getValue(field) instanceof Number n) {
+        list.add(new Measurement(ts, field, n.doubleValue(), unit));
       }
-      return list;
     }
-    return measurementsOf(payload);
+    return List.copyOf(list);
   }
 
   private static List<Measurement> measurementsOf(JsonObject json) {
@@ -158,7 +155,7 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
         list.add(senml(m, where, json));
         continue;
       }
-      if (!(m.getValue("type") instanceof String type) || !MEASUREMENT_TYPE.matcher(type).matches()) {
+      if (!(m.getValue("type") instanceof String type) || !isMetricName(type)) {
         throw invalid(where + "type must be a measurement name");
       }
       if (!(m.getValue("val") instanceof Number val) || !storable(val)) {
@@ -180,7 +177,7 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
    * 2^28 on; below that (or absent) it is relative to the message's {@code ts}.
    */
   private static Measurement senml(JsonObject m, String where, JsonObject message) {
-    if (!(m.getValue("n") instanceof String name) || !MEASUREMENT_TYPE.matcher(name).matches()) {
+    if (!(m.getValue("n") instanceof String name) || !isMetricName(name)) {
       throw invalid(where + "n must be a measurement name");
     }
     if (!(m.getValue("v") instanceof Number v) || !storable(v)) {
@@ -213,7 +210,7 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
     for (String field : json.fieldNames()) {
       // Every numeric field becomes a metric of that name: it must be one the stores take.
       if (!V1_ENVELOPE.contains(field) && json.getValue(field) instanceof Number n) {
-        if (!MEASUREMENT_TYPE.matcher(field).matches()) {
+        if (!isMetricName(field)) {
           throw invalid("v1 field '" + abbreviate(field) + "' is no metric name (a letter, then up to 63 letters, digits or '_')");
         }
         if (!storable(n)) {
@@ -225,7 +222,7 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
     if (!anyNumber) {
       throw invalid("a v1 payload needs at least one numeric field");
     }
-    return new DeviceMessage(topic, 1, null, ts, json, mismatch);
+    return new DeviceMessage(topic, 1, null, ts, json, mismatch, legacyMeasurements(ts, json));
   }
 
   private static JsonObject decode(byte[] bytes) {
@@ -259,10 +256,47 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
     if (unit == null || "".equals(unit)) {
       return null;
     }
-    if (!(unit instanceof String u) || !UNIT.matcher(u).matches()) {
+    if (!(unit instanceof String u) || !isUnit(u)) {
       throw invalid("field '" + name + "' must be a unit of 1 to 16 letters, digits, punctuation or symbols");
     }
     return u;
+  }
+
+  /**
+   * {@link #MEASUREMENT_TYPE} without a regex (it runs for every sample): an ASCII letter, then up
+   * to 63 ASCII letters, digits or '_'.
+   */
+  static boolean isMetricName(String name) {
+    int n = name.length();
+    if (n == 0 || n > 64 || !isAsciiLetter(name.charAt(0))) {
+      return false;
+    }
+    for (int i = 1; i < n; i++) {
+      char c = name.charAt(i);
+      if (!isAsciiLetter(c) && !(c >= '0' && c <= '9') && c != '_') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean isAsciiLetter(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+  }
+
+  /**
+   * {@link #UNIT}, with a shortcut for the units meters send: every printable ASCII character
+   * but the space is a letter, digit, punctuation or symbol, so such a unit of 1 to 16 characters
+   * matches; anything else is left to the pattern.
+   */
+  static boolean isUnit(String unit) {
+    int n = unit.length();
+    boolean ascii = n >= 1 && n <= 16;
+    for (int i = 0; ascii && i < n; i++) {
+      char c = unit.charAt(i);
+      ascii = c > ' ' && c < 0x7f;
+    }
+    return ascii || UNIT.matcher(unit).matches();
   }
 
   /** Control characters shown as code points, so that an error message cannot break a log line. */
@@ -292,7 +326,7 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
     }
     Instant instant;
     try {
-      instant = OffsetDateTime.parse(text).toInstant();
+      instant = IsoInstant.parse(text);
     } catch (DateTimeParseException e) {
       throw invalid("field '" + name + "' must be an ISO-8601 time with a zone, not '" + abbreviate(text) + "'");
     }

@@ -79,7 +79,7 @@ public final class JournalFeed {
   private long bufferBytes;
   /** Journal ids buffered or being written, so recovery does not queue them twice. */
   private final Set<Long> queued = new HashSet<>();
-  private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
+  private final List<MessageConsumer<?>> consumers = new ArrayList<>();
   private boolean writing;
   private boolean lingering;
   private boolean recovering;
@@ -111,8 +111,8 @@ public final class JournalFeed {
   public Future<Void> start() {
     for (Category category : kind.categories()) {
       // Node-local: each node's sinks take what its own intake accepted (the journal has the rest).
-      MessageConsumer<JsonObject> consumer = vertx.eventBus().localConsumer(
-          BusAddress.ACCEPTED.address(category.categoryName()), msg -> offer(AcceptedMessage.fromJson(msg.body())));
+      MessageConsumer<Object> consumer = vertx.eventBus().localConsumer(
+          BusAddress.ACCEPTED.address(category.categoryName()), msg -> offer(AcceptedMessage.of(msg.body())));
       consumers.add(consumer);
     }
     recoveryTimer = vertx.setPeriodic(0, options.recoveryInterval().toMillis(), id -> recover());

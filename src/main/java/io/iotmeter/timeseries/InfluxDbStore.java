@@ -11,7 +11,8 @@ import java.util.Optional;
 
 /**
  * The production store: InfluxDB 2.x through its v2 HTTP API, with token authentication.
- * Writes are gzip-compressed line protocol at nanosecond precision; queries are Flux.
+ * Writes are line protocol at nanosecond precision, gzip-compressed unless the server is on this
+ * machine ({@code timeseries.influxdb.gzip}); queries are Flux.
  */
 public final class InfluxDbStore implements TimeSeriesStore {
 
@@ -29,9 +30,10 @@ public final class InfluxDbStore implements TimeSeriesStore {
    * @param org    {@code iot-org} in the reference setup
    * @param bucket {@code iot-metrics} in the reference setup
    * @param token  an API token with write and read permission on the bucket
+   * @param gzip   compress writes (worth it over a network; on loopback it only costs CPU on both sides)
    */
-  public InfluxDbStore(String url, String org, String bucket, String token) {
-    this.endpoint = new InfluxV2Endpoint("InfluxDB", url, org, bucket, token, true);
+  public InfluxDbStore(String url, String org, String bucket, String token, boolean gzip) {
+    this.endpoint = new InfluxV2Endpoint("InfluxDB", url, org, bucket, token, gzip);
     this.org = org;
     this.bucket = bucket;
   }

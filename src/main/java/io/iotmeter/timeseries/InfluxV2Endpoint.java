@@ -8,7 +8,6 @@ import com.influxdb.exceptions.InfluxException;
 import okhttp3.OkHttpClient;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -65,12 +64,15 @@ final class InfluxV2Endpoint implements AutoCloseable {
   void write(List<Point> points) {
     for (int from = 0; from < points.size(); from += MAX_POINTS_PER_REQUEST) {
       List<Point> chunk = points.subList(from, Math.min(points.size(), from + MAX_POINTS_PER_REQUEST));
-      List<String> lines = new ArrayList<>(chunk.size());
+      StringBuilder body = new StringBuilder(chunk.size() * 110);
       for (Point point : chunk) {
-        lines.add(LineProtocol.line(point));
+        if (body.length() > 0) {
+          body.append('\n');
+        }
+        LineProtocol.appendLine(body, point);
       }
       try {
-        client.getWriteApiBlocking().writeRecords(LineProtocol.PRECISION, lines);
+        client.getWriteApiBlocking().writeRecord(LineProtocol.PRECISION, body.toString());
       } catch (RuntimeException e) {
         throw failure("Writing " + chunk.size() + (chunk.size() == 1 ? " point" : " points") + " to bucket " + bucket, e);
       }

@@ -27,7 +27,14 @@ final class LineProtocol {
   }
 
   static String line(Point point) {
-    StringBuilder line = new StringBuilder(96).append(MEASUREMENT);
+    StringBuilder line = new StringBuilder(96);
+    appendLine(line, point);
+    return line.toString();
+  }
+
+  /** Appends one point's line (without the line break): a request body is one builder, not a string per line. */
+  static void appendLine(StringBuilder line, Point point) {
+    line.append(MEASUREMENT);
     // Tags in key order: InfluxDB sorts them anyway, and sorted input spares it the work.
     appendTag(line, "device_id", point.deviceId());
     appendTag(line, "metric", point.metric());
@@ -38,7 +45,6 @@ final class LineProtocol {
     // QuestDB both parse its exponent form (1.0E-7). No 'i' suffix: the field is a float.
     line.append(" value=").append(point.value());
     line.append(' ').append(epochNanos(point.time()));
-    return line.toString();
   }
 
   /**
@@ -59,7 +65,16 @@ final class LineProtocol {
   }
 
   private static void appendTag(StringBuilder line, String key, String value) {
-    line.append(',').append(key).append('=').append(escapeTagValue(value));
+    line.append(',').append(key).append('=');
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c == ',' || c == '=' || c == ' ' || c == '\\') {
+        line.append(escapeTagValue(value));
+        return;
+      }
+    }
+    // The usual case: nothing to escape, the value goes in as it is.
+    line.append(value);
   }
 
   private static long epochNanos(Instant time) {

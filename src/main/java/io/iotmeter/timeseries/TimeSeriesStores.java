@@ -15,7 +15,7 @@ public final class TimeSeriesStores {
       case "influxdb" -> {
         JsonObject influx = timeseries.getJsonObject("influxdb");
         yield new InfluxDbStore(influx.getString("url"), influx.getString("org"), influx.getString("bucket"),
-            influx.getString("token"));
+            influx.getString("token"), gzip(influx));
       }
       case "questdb" -> {
         JsonObject quest = timeseries.getJsonObject("questdb");
@@ -24,5 +24,24 @@ public final class TimeSeriesStores {
       }
       default -> throw new StartupException("timeseries.store must be influxdb or questdb, not '" + store + "'");
     };
+  }
+
+  /** {@code timeseries.influxdb.gzip}: true, false, or auto (compress unless the server's host is a loopback name or address). */
+  static boolean gzip(JsonObject influx) {
+    String setting = String.valueOf(influx.getValue("gzip", "auto"));
+    return switch (setting) {
+      case "true" -> true;
+      case "false" -> false;
+      case "auto" -> !isLoopback(java.net.URI.create(influx.getString("url")).getHost());
+      default -> throw new StartupException("timeseries.influxdb.gzip must be true, false or auto, not '" + setting + "'");
+    };
+  }
+
+  private static boolean isLoopback(String host) {
+    if (host == null) {
+      return false;
+    }
+    String bare = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+    return bare.equals("localhost") || bare.startsWith("127.") || bare.equals("::1") || bare.equals("0:0:0:0:0:0:0:1");
   }
 }

@@ -42,12 +42,14 @@ import java.util.concurrent.TimeUnit;
  *       against what was acknowledged.</li>
  *   <li>{@code connections} (~12 min): 10,000 meters at the protocol's cadence (one datagram every
  *       10 s each) for 10 minutes; heap and RSS per idle connection, ack latency.</li>
+ *   <li>{@code platform}, {@code baseline}: the two halves of {@code ingest} alone.</li>
  *   <li>{@code api} (~2 min): device list and status at a fixed 1,000 requests/s; one day of a 1 Hz
  *       metric (86,400 points) read in one request.</li>
  * </ul>
  * Run: {@code mvn -B -q test-compile exec:java -Dexec.args="--suite ingest"}; options:
  * {@code --devices 100 --window 10 --seconds 20 --sinks archive,timeseries,registry --durable true
- * --scale-devices 10000 --scale-minutes 10}. Prints one Markdown table.
+ * --scale-devices 10000 --scale-minutes 10 --runs 1,2,half --warmup 15 --jfr false --set key.path=value,...}.
+ * Prints one Markdown table.
  */
 public final class IngestBenchmark {
 
@@ -78,6 +80,8 @@ public final class IngestBenchmark {
       bench.ingest(true);
     } else if (suites.contains("platform")) {
       bench.ingest(false);
+    } else if (suites.contains("baseline")) {
+      bench.baseline();
     }
     if (suites.contains("connections")) {
       bench.connections();
@@ -92,13 +96,24 @@ public final class IngestBenchmark {
   // ---------------------------------------------------------------- suites
 
   private void ingest(boolean baseline) throws Exception {
-    double mosquittoQos2 = Double.NaN;
+    double[] mosquittoQos2 = {Double.NaN, Double.NaN};
     if (baseline) {
       mosquittoQos2 = baseline();
     }
     // --runs 2: only the saturated QoS 2 run (for profiling and quick comparisons)
     List<String> runs = List.of(options.getOrDefault("runs", "1,2,half").split(","));
     try (Child stores = stores(); Platform platform = platform(stores, new JsonObject())) {
+      // A fresh JVM spends its first seconds compiling (the JIT threads would be charged to the
+      // first run): a load that is not measured warms the platform and the stores up first.
+      int warmup = Integer.parseInt(options.getOrDefault("warmup", "15"));
+      if (warmup > 0) {
+        register(platform, "w-", devices);
+        try (Child warm = load(platform.mqttPort, "w-", devices, 2, 0, warmup, 0, "dc")) {
+          warm.send("go");
+          warm.await("RESULT", warmup + 300L, TimeUnit.SECONDS);
+        }
+        awaitDrained(platform);
+      }
       if (runs.contains("1")) {
         platformRun(platform, "p1-", 1, 0, devices, mosquittoQos2, null);
       }
@@ -109,14 +124,14 @@ public final class IngestBenchmark {
     }
   }
 
-  /** Mosquitto at QoS 1 and 2, and at half its QoS 2 rate; returns the QoS 2 rate its subscriber got. */
-  private double baseline() throws Exception {
-    double mosquittoQos2;
-    try (Child mosquitto = mosquitto(); Child subscriber = subscriber(mosquitto)) {
+  /** Mosquitto at QoS 1 and 2, and at half its QoS 2 rate; returns its QoS 2 rates: acknowledged, delivered. */
+  private double[] baseline() throws Exception {
+    double[] mosquittoQos2;
+    try (Child mosquitto = mosquitto()) {
       int port = ports.get(mosquitto);
-      baselineRun(mosquitto, subscriber, port, "mq1-", 1, 0);
-      mosquittoQos2 = baselineRun(mosquitto, subscriber, port, "mq2-", 2, 0);
-      baselineRun(mosquitto, subscriber, port, "mqh-", 2, mosquittoQos2 / 2);
+      baselineRun(mosquitto, port, "mq1-", 1, 0);
+      mosquittoQos2 = baselineRun(mosquitto, port, "mq2-", 2, 0);
+      baselineRun(mosquitto, port, "mqh-", 2, mosquittoQos2[1] / 2);
     }
     return mosquittoQos2;
   }
@@ -128,7 +143,7 @@ public final class IngestBenchmark {
       register(platform, "c-", meters);
       JsonObject before = platform.stats();
       // One datagram every 10 s per meter: the protocol's default send interval.
-      platformRun(platform, "c-", 1, meters / 10.0, meters, Double.NaN, new Scale(before, minutes * 60));
+      platformRun(platform, "c-", 1, meters / 10.0, meters, null, new Scale(before, minutes * 60));
     }
   }
 
@@ -174,8 +189,15 @@ public final class IngestBenchmark {
 
   // ---------------------------------------------------------------- runs
 
-  /** One load against Mosquitto; returns the rate its subscriber received everything at. */
-  private double baselineRun(Child mosquitto, Child subscriber, int port, String prefix, int qos, double rate)
+  /** One load against Mosquitto; returns its rates: acknowledged, and received by its subscriber. */
+  private double[] baselineRun(Child mosquitto, int port, String prefix, int qos, double rate) throws Exception {
+    // A fresh subscriber per run, so that one run's queue and session cannot slow the next.
+    try (Child subscriber = subscriber(mosquitto, qos)) {
+      return baselineRun(mosquitto, subscriber, port, prefix, qos, rate);
+    }
+  }
+
+  private double[] baselineRun(Child mosquitto, Child subscriber, int port, String prefix, int qos, double rate)
       throws Exception {
     JsonObject before = subscriberReport(subscriber);
     Cpu cpu = new Cpu().add("server", mosquitto.pid(), false).add("consumer", subscriber.pid(), false);
@@ -191,7 +213,7 @@ public final class IngestBenchmark {
         && System.nanoTime() - stalledSince < TimeUnit.SECONDS.toNanos(5)) {
       Thread.sleep(200);
       JsonObject next = subscriberReport(subscriber);
-      if (next.getLong("received") != after.getLong("received")) {
+      if (next.getLong("received").longValue() != after.getLong("received").longValue()) {
         stalledSince = System.nanoTime();
       }
       after = next;
@@ -204,9 +226,10 @@ public final class IngestBenchmark {
     double deliveredSeconds = Math.max(ackSeconds, (after.getLong("last_ms") - result.getLong("start_ms")) / 1000.0);
     double delivered = distinct / deliveredSeconds;
     row(String.format("Mosquitto %s, QoS %d%s", mosquittoVersion(), qos, rate > 0 ? offered(rate) : ""),
-        acked / ackSeconds, delivered, Double.NaN, result, used, acked, null,
-        String.format("%d / %d", Math.max(0, acked - distinct), received - distinct));
-    return delivered;
+        acked / ackSeconds, delivered, null, result, used, acked, null,
+        String.format("%,d / %d (dropped for the subscriber%s)", Math.max(0, acked - distinct), received - distinct,
+            after.getBoolean("connected", true) ? "" : "; Mosquitto disconnected it"));
+    return new double[] {acked / ackSeconds, delivered};
   }
 
   /** Extra measurements of the connection-scale run. */
@@ -214,7 +237,7 @@ public final class IngestBenchmark {
   }
 
   /** One load against the platform; returns its durable, stored rate (messages/s). */
-  private double platformRun(Platform platform, String prefix, int qos, double rate, int meters, double baseline,
+  private double platformRun(Platform platform, String prefix, int qos, double rate, int meters, double[] baseline,
                              Scale scale) throws Exception {
     if (scale == null) {
       register(platform, prefix, meters);
@@ -231,11 +254,13 @@ public final class IngestBenchmark {
           (idle.getLong("rss") - scale.statsBefore().getLong("rss")) / 1024.0 / meters);
     }
     cpu.add("load", load.pid(), false).start();
+    Map<String, Long> storeThreadsBefore = ProcStat.threadCpuNanos(platform.stores.pid());
     load.send("go");
     JsonObject result = load.await("RESULT", (scale == null ? seconds : scale.seconds()) + 300L, TimeUnit.SECONDS);
     long acked = result.getLong("acked");
     long drainedAt = awaitDrained(platform);
     Map<String, Long> used = cpu.stop();
+    Map<String, Long> storeThreads = ProcStat.threadCpuNanos(platform.stores.pid());
     load.close();
     double storedSeconds = (drainedAt - result.getLong("start_ms")) / 1000.0;
     double stored = acked / storedSeconds;
@@ -250,6 +275,14 @@ public final class IngestBenchmark {
     if (perConnection != null) {
       notes.add(name + ": " + perConnection + ".");
     }
+    // Which of the two stores in the stores JVM used its CPU (QuestDB names its threads questdb-*).
+    StringBuilder threads = new StringBuilder();
+    storeThreads.entrySet().stream()
+        .map(e -> Map.entry(e.getKey(), e.getValue() - storeThreadsBefore.getOrDefault(e.getKey(), 0L)))
+        .filter(e -> e.getValue() > 0).sorted((a, b) -> Long.compare(b.getValue(), a.getValue())).limit(6)
+        .forEach(e -> threads.append(threads.length() == 0 ? "" : ", ")
+            .append(String.format("%s %.0f µs", e.getKey(), e.getValue() / 1000.0 / Math.max(1, acked))));
+    notes.add(name + ": CPU per datagram of the stores JVM's busiest threads: " + threads + ".");
     return stored;
   }
 
@@ -257,10 +290,11 @@ public final class IngestBenchmark {
     return String.format(", fixed %,.0f msg/s offered (50 %%)", rate);
   }
 
-  private void row(String name, double ackRate, double storedRate, double baseline, JsonObject result,
+  private void row(String name, double ackRate, double storedRate, double[] baseline, JsonObject result,
                    Map<String, Long> cpu, long acked, String memory, String lostDoubled) {
     JsonObject latency = result.getJsonObject("latency_ms");
-    String ratio = Double.isNaN(baseline) || name.startsWith("Mosquitto") ? "—" : String.format("%.2f×", storedRate / baseline);
+    String ratio = baseline == null || Double.isNaN(baseline[0]) ? "—"
+        : String.format("%.2f× / %.2f×", storedRate / baseline[0], storedRate / baseline[1]);
     rows.add(String.format("| %s | %,.0f | %,.0f | %s | %.1f / %.1f | %.0f / %.0f / %.0f / %.0f | %s | %s |%s", name,
         ackRate, storedRate, ratio, latency.getDouble("p50"), latency.getDouble("p99"),
         perDatagram(cpu, "server", acked), perDatagram(cpu, "postgres", acked),
@@ -279,7 +313,7 @@ public final class IngestBenchmark {
         LocalDate.now(), Runtime.getRuntime().availableProcessors(), System.getProperty("os.name"),
         System.getProperty("os.arch"), System.getProperty("java.version"), devices, window, seconds);
     System.out.println();
-    System.out.println("| run | acked msg/s | stored msg/s | stored vs Mosquitto QoS 2 | ack p50 / p99 ms "
+    System.out.println("| run | acked msg/s | stored (delivered) msg/s | stored vs Mosquitto QoS 2 acked / delivered | ack p50 / p99 ms "
         + "| CPU µs/datagram: server / PostgreSQL / QuestDB + S3Proxy (or subscriber) / load | heap / RSS MiB "
         + "| lost / doubled |");
     System.out.println("|---|---|---|---|---|---|---|---|");
@@ -292,12 +326,13 @@ public final class IngestBenchmark {
   private Child mosquitto() throws Exception {
     int port = FreePorts.next();
     Path conf = work.resolve("mosquitto.conf");
-    // Mosquitto as Debian ships it (no persistence), open on loopback. The queue bound is lifted so
-    // that its one subscriber is never dropped a message while it catches up, and TCP_NODELAY is on:
+    // Mosquitto as Debian ships it (no persistence, at most 1,000 messages queued per subscriber:
+    // beyond, it drops them, and the run counts them as lost), open on loopback, with TCP_NODELAY:
     // without it, Nagle's algorithm holds each small PUBREL until the delayed ACK of the previous
-    // packet and the QoS 2 subscriber crawls at a few hundred messages a second.
-    Files.writeString(conf, "listener " + port + " 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
-        + "max_queued_bytes 0\nset_tcp_nodelay true\nlog_type error\n");
+    // packet, and the QoS 2 subscriber crawls at a few hundred messages a second. (Lifting the
+    // queue bound instead makes Mosquitto slower still: its queues are lists, walked per message.)
+    Files.writeString(conf, "listener " + port + " 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
+        + "log_type error\nlog_type warning\nlog_type notice\n");
     Child mosquitto = Child.program("mosquitto", work, mosquittoBinary(), "-c", conf.toString());
     awaitPort(port);
     ports.put(mosquitto, port);
@@ -307,9 +342,9 @@ public final class IngestBenchmark {
   /** The port each Mosquitto of this run listens on. */
   private final Map<Child, Integer> ports = new HashMap<>();
 
-  private Child subscriber(Child mosquitto) throws Exception {
+  private Child subscriber(Child mosquitto, int qos) throws Exception {
     Child subscriber = Child.java("subscriber", work, List.of(), LoadGenerator.class, "--mode", "subscribe",
-        "--port", Integer.toString(ports.get(mosquitto)), "--qos", "2");
+        "--port", Integer.toString(ports.get(mosquitto)), "--qos", Integer.toString(qos));
     subscriber.await("CONNECTED", 60, TimeUnit.SECONDS);
     return subscriber;
   }
@@ -369,6 +404,20 @@ public final class IngestBenchmark {
         }
       }
       config.mergeIn(overrides, true);
+      // --set sinks.archive.linger_ms=1000,intake.max_batch=1000: any setting, for experiments
+      for (String assignment : options.getOrDefault("set", "").split(",")) {
+        if (!assignment.isBlank()) {
+          String[] keyValue = assignment.split("=", 2);
+          String[] path = keyValue[0].trim().split("\\.");
+          JsonObject parent = config;
+          for (int i = 0; i < path.length - 1; i++) {
+            parent = parent.getJsonObject(path[i]);
+          }
+          String value = keyValue[1].trim();
+          parent.put(path[path.length - 1], value.matches("-?\\d+") ? (Object) Long.parseLong(value)
+              : value.equals("true") || value.equals("false") ? (Object) Boolean.parseBoolean(value) : value);
+        }
+      }
       this.config = config;
       this.mqttPort = config.getJsonObject("mqtt").getInteger("port");
       this.httpPort = config.getJsonObject("http").getInteger("port");

@@ -82,12 +82,14 @@ public final class LoadGenerator {
     AtomicLong acked = new AtomicLong();
     AtomicLong late = new AtomicLong();
     AtomicLong unacked = new AtomicLong();
+    AtomicLong failures = new AtomicLong();
     long start = System.nanoTime();
     long end = seconds > 0 ? start + TimeUnit.SECONDS.toNanos(seconds) : Long.MAX_VALUE;
     CountDownLatch done = new CountDownLatch(devices);
     List<Meter> meters = new ArrayList<>();
     for (int d = 0; d < devices; d++) {
-      Meter meter = new Meter(prefix + d, clients.get(d), qos, window, end, perDevice, payload, latency, acked, late, done);
+      Meter meter = new Meter(prefix + d, clients.get(d), qos, window, end, perDevice, payload, latency, acked, late,
+          failures, done);
       meters.add(meter);
       vertx.runOnContext(v -> meter.start(vertx, rate <= 0 ? 0 : devices / rate));
     }
@@ -95,7 +97,8 @@ public final class LoadGenerator {
     long finished = System.nanoTime();
     meters.forEach(m -> unacked.addAndGet(m.inFlight()));
     IngestBenchmark.report("RESULT", new JsonObject()
-        .put("acked", acked.get()).put("unacked", unacked.get()).put("late", late.get()).put("drained", drained)
+        .put("acked", acked.get()).put("unacked", unacked.get()).put("late", late.get()).put("failed", failures.get())
+        .put("drained", drained)
         .put("seconds", (finished - start) / 1e9)
         .put("start_ms", System.currentTimeMillis() - (System.nanoTime() - start) / 1_000_000)
         .put("latency_ms", latency.summary()));
@@ -111,7 +114,8 @@ public final class LoadGenerator {
     long start = System.nanoTime();
     for (int d = 0; d < devices; d++) {
       MqttClientOptions options = new MqttClientOptions().setClientId(prefix + d).setCleanSession(false)
-          .setMaxInflightQueue(window + 1).setAckTimeout(60).setKeepAliveInterval(60).setAutoKeepAlive(true);
+          // The client's own in-flight bound stays out of the way: the meter's window is the bound.
+          .setMaxInflightQueue(Math.max(100, window * 4)).setAckTimeout(60).setKeepAliveInterval(60).setAutoKeepAlive(true);
       MqttClient client = MqttClient.create(vertx, options);
       clients.add(client);
       pending.add(client.connect(port, host));
@@ -158,6 +162,7 @@ public final class LoadGenerator {
     private final AtomicLong acked;
     private final AtomicLong late;
     private final CountDownLatch done;
+    private final AtomicLong failures;
     private final Map<Integer, Long> sentAt = new HashMap<>();
     private final Map<Integer, Long> ackedAt = new HashMap<>();
     private long seq;
@@ -166,7 +171,7 @@ public final class LoadGenerator {
     private boolean openLoop;
 
     Meter(String deviceId, MqttClient client, MqttQoS qos, int window, long end, long maxMessages, Payload payload,
-          Latencies latency, AtomicLong acked, AtomicLong late, CountDownLatch done) {
+          Latencies latency, AtomicLong acked, AtomicLong late, AtomicLong failures, CountDownLatch done) {
       this.deviceId = deviceId;
       this.topic = "iot/" + deviceId + "/telemetry";
       this.client = client;
@@ -179,6 +184,7 @@ public final class LoadGenerator {
       this.acked = acked;
       this.late = late;
       this.done = done;
+      this.failures = failures;
     }
 
     /** @param intervalSeconds 0: back to back within the window; otherwise one send every interval */
@@ -242,7 +248,13 @@ public final class LoadGenerator {
     private void send() {
       inFlight++;
       long sent = System.nanoTime();
-      client.publish(topic, datagram(), qos, false, false).onSuccess(id -> onSent(id, sent));
+      client.publish(topic, datagram(), qos, false, false).onComplete(id -> {
+        if (id.succeeded()) {
+          onSent(id.result(), sent);
+        } else {
+          failed(id.cause());
+        }
+      });
     }
 
     private synchronized void onSent(int id, long sent) {
@@ -263,6 +275,19 @@ public final class LoadGenerator {
           return;
         }
         completed(now - sent);
+      }
+    }
+
+    /** A publish the client refused: counted, and its place in the window is free again. */
+    private synchronized void failed(Throwable cause) {
+      failures.incrementAndGet();
+      inFlight--;
+      if (openLoop ? over() : true) {
+        if (openLoop) {
+          finishIfIdle();
+        } else {
+          fill();
+        }
       }
     }
 
@@ -336,6 +361,7 @@ public final class LoadGenerator {
     AtomicLong received = new AtomicLong();
     AtomicLong lastAt = new AtomicLong();
     Set<String> distinct = new HashSet<>();
+    java.util.concurrent.atomic.AtomicBoolean connected = new java.util.concurrent.atomic.AtomicBoolean(true);
     Thread reader = new Thread(() -> {
       try {
         while (true) {
@@ -377,7 +403,8 @@ public final class LoadGenerator {
           }
         }
       } catch (java.io.IOException e) {
-        // the broker went away: the run is over
+        // the broker closed the connection: the report says so
+        connected.set(false);
       }
     }, "subscriber");
     reader.setDaemon(true);
@@ -390,7 +417,7 @@ public final class LoadGenerator {
           count = distinct.size();
         }
         IngestBenchmark.report("RESULT", new JsonObject().put("received", received.get()).put("distinct", count)
-            .put("last_ms", lastAt.get()));
+            .put("last_ms", lastAt.get()).put("connected", connected.get()));
       }
     }
     socket.close();

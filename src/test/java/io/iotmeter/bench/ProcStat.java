@@ -61,6 +61,30 @@ final class ProcStat {
     return children;
   }
 
+  /**
+   * CPU time of a process's live threads, in nanoseconds, by thread name with the digits taken
+   * out (Linux keeps the first 15 characters), so that a pool's threads add up under one name.
+   */
+  static java.util.Map<String, Long> threadCpuNanos(long pid) {
+    java.util.Map<String, Long> byName = new java.util.TreeMap<>();
+    try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+      for (Path task : tasks.toList()) {
+        try {
+          String name = Files.readString(task.resolve("comm")).trim().replaceAll("[0-9]+", "N");
+          String stat = Files.readString(task.resolve("stat"));
+          String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+          byName.merge(name, ticks * (1_000_000_000L / TICKS_PER_SECOND), Long::sum);
+        } catch (IOException e) {
+          // the thread ended meanwhile
+        }
+      }
+    } catch (IOException e) {
+      return byName;
+    }
+    return byName;
+  }
+
   /** Resident set size in bytes (VmRSS). */
   static long rssBytes(long pid) {
     try {

@@ -75,7 +75,7 @@ class InfluxDbStoreAgainstRecordedResponsesTest {
   @BeforeEach
   void setUp() {
     influx = new RecordedInfluxDbServer();
-    store = new InfluxDbStore(influx.url(), "iot-org", "iot-metrics", TOKEN);
+    store = new InfluxDbStore(influx.url(), "iot-org", "iot-metrics", TOKEN, true);
   }
 
   @AfterEach
@@ -266,7 +266,7 @@ class InfluxDbStoreAgainstRecordedResponsesTest {
     try (ServerSocket socket = new ServerSocket(0)) {
       closedPort = socket.getLocalPort();
     }
-    try (InfluxDbStore down = new InfluxDbStore("http://127.0.0.1:" + closedPort, "iot-org", "iot-metrics", TOKEN)) {
+    try (InfluxDbStore down = new InfluxDbStore("http://127.0.0.1:" + closedPort, "iot-org", "iot-metrics", TOKEN, true)) {
       long start = System.nanoTime();
       assertThatThrownBy(down::ping)
           .isInstanceOfSatisfying(TimeSeriesException.class, e -> assertThat(e.retryable()).isTrue())
