@@ -5,7 +5,6 @@ import io.iotmeter.intake.AcceptedMessage;
 import io.iotmeter.protocol.Category;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;
-import io.vertx.core.json.JsonObject;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -15,12 +14,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class AcceptedTap implements AutoCloseable {
 
   private final List<AcceptedMessage> accepted = new CopyOnWriteArrayList<>();
-  private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
+  private final List<MessageConsumer<Object>> consumers = new ArrayList<>();
 
   public AcceptedTap(Vertx vertx) {
     for (Category category : Category.values()) {
-      MessageConsumer<JsonObject> consumer = vertx.eventBus().localConsumer(BusAddress.ACCEPTED.address(category.categoryName()),
-          message -> accepted.add(AcceptedMessage.fromJson(message.body())));
+      MessageConsumer<Object> consumer = vertx.eventBus().localConsumer(BusAddress.ACCEPTED.address(category.categoryName()),
+          message -> accepted.add(AcceptedMessage.of(message.body())));
       consumer.completion().await();
       consumers.add(consumer);
     }
