@@ -282,12 +282,10 @@ public final class LoadGenerator {
     private synchronized void failed(Throwable cause) {
       failures.incrementAndGet();
       inFlight--;
-      if (openLoop ? over() : true) {
-        if (openLoop) {
-          finishIfIdle();
-        } else {
-          fill();
-        }
+      if (!openLoop) {
+        fill();
+      } else if (over()) {
+        finishIfIdle();
       }
     }
 

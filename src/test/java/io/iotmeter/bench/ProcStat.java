@@ -23,24 +23,21 @@ final class ProcStat {
    * the live ones and those that ended (PostgreSQL forks a backend per connection).
    */
   static long cpuNanos(long pid, boolean tree) {
-    long ticks = ticks(pid, tree);
-    if (tree) {
-      for (long child : children(pid)) {
-        ticks += cpuNanos(child, true) / (1_000_000_000L / TICKS_PER_SECOND);
-      }
-    }
-    return ticks * (1_000_000_000L / TICKS_PER_SECOND);
+    return ticks(pid, tree) * (1_000_000_000L / TICKS_PER_SECOND);
   }
 
-  private static long ticks(long pid, boolean withEndedChildren) {
+  private static long ticks(long pid, boolean tree) {
     String[] fields = fields(pid);
     if (fields == null) {
       return 0;
     }
     // After the command name: state is field 3; utime 14, stime 15, cutime 16, cstime 17 (1-based).
     long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-    if (withEndedChildren) {
+    if (tree) {
       ticks += Long.parseLong(fields[13]) + Long.parseLong(fields[14]);
+      for (long child : children(pid)) {
+        ticks += ticks(child, true);
+      }
     }
     return ticks;
   }
@@ -48,11 +45,14 @@ final class ProcStat {
   /** The fields after "pid (comm) ", which may itself hold spaces and parentheses. */
   private static String[] fields(long pid) {
     try {
-      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-      return stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return afterCommand(Files.readString(Path.of("/proc", Long.toString(pid), "stat")));
     } catch (IOException e) {
       return null;
     }
+  }
+
+  private static String[] afterCommand(String stat) {
+    return stat.substring(stat.lastIndexOf(')') + 2).split(" ");
   }
 
   private static List<Long> children(long pid) {
@@ -71,8 +71,7 @@ final class ProcStat {
       for (Path task : tasks.toList()) {
         try {
           String name = Files.readString(task.resolve("comm")).trim().replaceAll("[0-9]+", "N");
-          String stat = Files.readString(task.resolve("stat"));
-          String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          String[] fields = afterCommand(Files.readString(task.resolve("stat")));
           long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
           byName.merge(name, ticks * (1_000_000_000L / TICKS_PER_SECOND), Long::sum);
         } catch (IOException e) {
