@@ -26,7 +26,7 @@ public final class Handoff {
 
   public Handoff(Vertx vertx, Duration timeout) {
     this.vertx = vertx;
-    this.options = new DeliveryOptions(io.iotmeter.bus.LocalCodec.OPTIONS.toJson()).setSendTimeout(timeout.toMillis());
+    this.options = new DeliveryOptions(io.iotmeter.bus.LocalCodec.OPTIONS).setSendTimeout(timeout.toMillis());
     io.iotmeter.bus.LocalCodec.register(vertx, InboundMessage.class);
   }
 

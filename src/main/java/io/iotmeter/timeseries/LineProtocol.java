@@ -56,7 +56,7 @@ final class LineProtocol {
     StringBuilder escaped = new StringBuilder(value.length() + 8);
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);
-      if (c == ',' || c == '=' || c == ' ' || c == '\\') {
+      if (needsEscape(c)) {
         escaped.append('\\');
       }
       escaped.append(c);
@@ -64,11 +64,14 @@ final class LineProtocol {
     return escaped.toString();
   }
 
+  private static boolean needsEscape(char c) {
+    return c == ',' || c == '=' || c == ' ' || c == '\\';
+  }
+
   private static void appendTag(StringBuilder line, String key, String value) {
     line.append(',').append(key).append('=');
     for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
-      if (c == ',' || c == '=' || c == ' ' || c == '\\') {
+      if (needsEscape(value.charAt(i))) {
         line.append(escapeTagValue(value));
         return;
       }
