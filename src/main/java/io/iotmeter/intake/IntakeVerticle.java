@@ -51,7 +51,7 @@ public final class IntakeVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(IntakeVerticle.class);
 
   /** A request waiting for its batch. */
-  private record Pending(Message<Object> request, InboundMessage inbound) {
+  private record Pending(Message<Object> request, InboundMessage inbound, long queuedAtNanos) {
   }
 
   /** What a batch decided, on its way into the journal. */
@@ -94,6 +94,10 @@ public final class IntakeVerticle extends VerticleBase {
   private int maxBatch;
   private int maxQueue;
   private long maxQueueBytes;
+  /** Longest a request may wait for its batch (nanoseconds); see {@link #onInbound}. */
+  private long maxQueueWaitNanos;
+  /** When the last overload warning was logged (nanoseconds), so an overload logs once in a while, not per message. */
+  private long overloadLoggedAt;
   /** Payload bytes of the requests in {@link #queue}. */
   private long queuedBytes;
   private boolean committing;
@@ -128,6 +132,7 @@ public final class IntakeVerticle extends VerticleBase {
     maxBatch = config.getInteger("max_batch", 500);
     maxQueue = config.getInteger("max_queue", 20_000);
     maxQueueBytes = config.getLong("max_queue_bytes", 64L << 20);
+    maxQueueWaitNanos = Duration.ofMillis(config.getLong("max_queue_wait_ms", 2_000L)).toNanos();
     pool = Database.pool(vertx, config().getJsonObject("postgres"), "intake-" + System.identityHashCode(this));
     // Refused messages are kept for the archive's _rejected/ prefix: only where an archive takes them.
     keepEvidence = sinks.contains(SinkKind.ARCHIVE);
@@ -167,19 +172,43 @@ public final class IntakeVerticle extends VerticleBase {
         .compose(v -> pool.close());
   }
 
+  /**
+   * Queues a request for the next batch, unless the queue is full — in count, in bytes, or in
+   * time: when its oldest request has waited {@code max_queue_wait_ms}, the intake is taking
+   * in more than it commits. A refused request is not acknowledged; the MQTT side holds it and
+   * retries, and its sockets pause at their bounds (back-pressure).
+   *
+   * <p>The bound in time is what keeps an overload from collapsing: without it, the queue grows
+   * until requests wait longer than the sender's hand-off timeout, every answer comes too late,
+   * each message is sent again, and the intake spends itself committing copies nobody waits for.
+   */
   private void onInbound(Message<Object> request) {
     InboundMessage inbound = InboundMessage.of(request.body());
     long size = inbound.payload() == null ? 0 : inbound.payload().length;
-    if (queue.size() >= maxQueue || queuedBytes + size > maxQueueBytes) {
-      // Not acknowledged: the MQTT side holds the message and retries; its sockets pause at their bounds.
+    long now = System.nanoTime();
+    Pending oldest = queue.peek();
+    if (queue.size() >= maxQueue || queuedBytes + size > maxQueueBytes
+        || (oldest != null && now - oldest.queuedAtNanos() > maxQueueWaitNanos)) {
       metrics.error("intake_queue_full");
+      warnOverloaded(now);
       request.fail(503, "intake queue full");
       return;
     }
     queuedBytes += size;
-    queue.add(new Pending(request, inbound));
+    queue.add(new Pending(request, inbound, now));
     commitNextBatch();
   }
+
+  private void warnOverloaded(long now) {
+    if (now - overloadLoggedAt > OVERLOAD_LOG_INTERVAL_NANOS || overloadLoggedAt == 0) {
+      overloadLoggedAt = now;
+      LOG.warn("Intake overloaded: {} requests ({} bytes) queued, the oldest for {} ms; new ones are refused and "
+              + "retried by their senders (counted as intake_queue_full and intake_queue_expired)", queue.size(), queuedBytes,
+          queue.isEmpty() ? 0 : (now - queue.peek().queuedAtNanos()) / 1_000_000);
+    }
+  }
+
+  private static final long OVERLOAD_LOG_INTERVAL_NANOS = Duration.ofSeconds(30).toNanos();
 
   private void commitNextBatch() {
     if (committing || queue.isEmpty()) {
@@ -187,10 +216,23 @@ public final class IntakeVerticle extends VerticleBase {
     }
     committing = true;
     List<Pending> batch = new ArrayList<>(Math.min(queue.size(), maxBatch));
+    long now = System.nanoTime();
     while (!queue.isEmpty() && batch.size() < maxBatch) {
       Pending next = queue.poll();
       queuedBytes -= next.inbound().payload() == null ? 0 : next.inbound().payload().length;
+      if (now - next.queuedAtNanos() > maxQueueWaitNanos) {
+        // Its sender may have given up already: answered now (not acknowledged, retried later)
+        // instead of committed, so the intake's time goes to requests still awaited.
+        metrics.error("intake_queue_expired");
+        warnOverloaded(now);
+        next.request().fail(503, "intake overloaded: waited longer than intake.max_queue_wait_ms");
+        continue;
+      }
       batch.add(next);
+    }
+    if (batch.isEmpty()) {
+      committing = false;
+      return;
     }
     process(batch).onComplete(done -> {
       committing = false;

@@ -47,6 +47,14 @@ public final class Handoff {
 
   static final Duration PATIENCE = Duration.ofSeconds(5);
 
+  /**
+   * Between half and one and a half times the delay: when an overloaded intake refuses many
+   * messages at once, their retries spread out instead of arriving together again.
+   */
+  static long jittered(long millis) {
+    return Math.max(1, millis / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(millis + 1));
+  }
+
   private Future<JsonObject> attempt(InboundMessage body, int retry, BooleanSupplier wanted) {
     return vertx.eventBus().<JsonObject>request(BusAddress.INBOUND.address(), body, options)
         .map(reply -> reply.body())
@@ -55,8 +63,8 @@ public final class Handoff {
           if (patient && !wanted.getAsBoolean()) {
             return Future.failedFuture(e);
           }
-          Duration delay = patient ? PATIENCE : RETRIES.get(retry);
-          return Future.<Void>future(p -> vertx.setTimer(delay.toMillis(), id -> p.complete()))
+          long delay = jittered((patient ? PATIENCE : RETRIES.get(retry)).toMillis());
+          return Future.<Void>future(p -> vertx.setTimer(delay, id -> p.complete()))
               .compose(v -> attempt(body, Math.min(retry + 1, RETRIES.size()), wanted));
         });
   }

@@ -40,6 +40,7 @@ public final class IngestMetrics {
       "json_decode", "processing", "minio_store", "influxdb_write",
       // refused at the intake
       "invalid_payload", "invalid_topic", "unknown_device", "device_id_mismatch", "intake_queue_full",
+      "intake_queue_expired",
       "unmatched_command_ack", "unmatched_ota_status", "invalid_cmd_id",
       // a sink's store refused a message: it went to the quarantine; a registry write failed
       "quarantined", "registry_write",

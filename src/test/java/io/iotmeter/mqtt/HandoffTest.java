@@ -78,6 +78,19 @@ class HandoffTest {
     assertThatThrownBy(() -> new Handoff(vertx, Duration.ofMillis(200)).sendWhile(message(), connected::get).await())
         .isNotNull();
     Duration waited = Duration.ofNanos(System.nanoTime() - start);
-    assertThat(waited).isBetween(Duration.ofSeconds(4), Duration.ofSeconds(12));
+    // Three quick retries (0.2, 1, 3 s, each ±50 %), then patience (5 s ±50 %) until the sender left.
+    assertThat(waited).isBetween(Duration.ofSeconds(2), Duration.ofSeconds(15));
+  }
+
+  @Test
+  void retryDelaysSpreadWithinHalfAndOneAndAHalfTimes() {
+    java.util.Set<Long> seen = new java.util.HashSet<>();
+    for (int i = 0; i < 2000; i++) {
+      long delay = Handoff.jittered(1000);
+      assertThat(delay).isBetween(500L, 1500L);
+      seen.add(delay / 100);
+    }
+    assertThat(seen).as("spread over the whole range, not one value").hasSizeGreaterThan(8);
+    assertThat(Handoff.jittered(0)).isEqualTo(1);
   }
 }
