@@ -16,7 +16,8 @@ import java.time.Instant;
  * @param seq    the device's counter (null for status and v1 payloads)
  * @param parsed the message as the intake parsed and validated it, shared by every sink so that
  *               none parses it again (read only: its JSON tree is shared too); null for a message
- *               read back from the journal, which {@link #parse} then parses once more
+ *               read back from the journal, which {@link #parse} then parses once more. Telemetry
+ *               comes without its JSON tree (its measurements hold all of it)
  */
 public record AcceptedMessage(long journalId, String deviceId, Category category, Integer epoch, Long seq,
                               Instant deviceTs, Instant receivedAt, String topic, String source, String payload,
@@ -56,6 +57,16 @@ public record AcceptedMessage(long journalId, String deviceId, Category category
         deviceTs == null ? null : Instant.parse(deviceTs),
         Instant.ofEpochMilli(json.getLong("received_at")),
         json.getString("topic"), json.getString("source"), json.getString("payload"));
+  }
+
+  /**
+   * Heap this message holds while it waits in a sink's buffer, about: its payload text and its
+   * parsed measurements (telemetry travels without its JSON tree, {@link DeviceMessage#withoutTree}).
+   * The sinks bound their buffers by this, not by the payload alone, which undercounted tenfold.
+   */
+  public long footprint() {
+    int measurements = parsed == null ? 0 : parsed.measurements().size();
+    return payload.length() + (long) measurements * DeviceMessage.MEASUREMENT_BYTES;
   }
 
   /** The parsed message: the intake's, or the payload parsed again when it came from the journal. */

@@ -2,13 +2,18 @@ package io.iotmeter.mqtt;
 
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.intake.InboundMessage;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -16,6 +21,12 @@ import java.util.function.BooleanSupplier;
  * durable (or known as a copy, or refused as malformed). Brief outages are retried; when the
  * intake stays unavailable the future fails and the message is not acknowledged, so the sender
  * keeps it. Shared by the device endpoint and the broker bridge.
+ *
+ * <p>At most {@code maxInFlight} messages are with the intake at a time; the others wait here,
+ * in arrival order, each counted in its connection's pending bounds (which pause its socket).
+ * Without that cap, an overload had every held message refused by the intake's full queue and
+ * retried on a timer: with 10,000 meters that was some 20,000 refusals a second, and the CPU
+ * they took came out of the intake's own throughput.
  */
 public final class Handoff {
 
@@ -24,15 +35,33 @@ public final class Handoff {
   private final Vertx vertx;
   private final DeliveryOptions options;
 
+  private final int maxInFlight;
+  private final AtomicInteger inFlight = new AtomicInteger();
+  private final ConcurrentLinkedQueue<Waiting> waiting = new ConcurrentLinkedQueue<>();
+
+  /** A message waiting for its turn; answered on the context it was handed over from. */
+  private record Waiting(InboundMessage message, boolean patient, BooleanSupplier wanted, Promise<JsonObject> answer,
+                         Context context) {
+  }
+
   public Handoff(Vertx vertx, Duration timeout) {
+    this(vertx, timeout, 500);
+  }
+
+  /** @param maxInFlight messages with the intake at once ({@code handoff_max_in_flight}) */
+  public Handoff(Vertx vertx, Duration timeout, int maxInFlight) {
+    if (maxInFlight < 1) {
+      throw new IllegalArgumentException("handoff_max_in_flight must be at least 1, got " + maxInFlight);
+    }
     this.vertx = vertx;
+    this.maxInFlight = maxInFlight;
     this.options = new DeliveryOptions(io.iotmeter.bus.LocalCodec.OPTIONS).setSendTimeout(timeout.toMillis());
     io.iotmeter.bus.LocalCodec.register(vertx, InboundMessage.class);
   }
 
   /** Succeeds with the intake's answer ({@code outcome}: accepted, duplicate, rejected). */
   public Future<JsonObject> send(InboundMessage message) {
-    return attempt(message, 0, () -> false);
+    return enqueue(message, false, () -> false);
   }
 
   /**
@@ -42,7 +71,52 @@ public final class Handoff {
    * connection. Fails only once nobody wants the answer any more.
    */
   public Future<JsonObject> sendWhile(InboundMessage message, BooleanSupplier wanted) {
-    return attempt(message, 0, wanted);
+    return enqueue(message, true, wanted);
+  }
+
+  /** Messages waiting for their turn (not yet with the intake). */
+  int waiting() {
+    return waiting.size();
+  }
+
+  private Future<JsonObject> enqueue(InboundMessage message, boolean patient, BooleanSupplier wanted) {
+    Promise<JsonObject> answer = Promise.promise();
+    waiting.add(new Waiting(message, patient, wanted, answer, vertx.getOrCreateContext()));
+    drain();
+    return answer.future();
+  }
+
+  /** Hands waiting messages to the intake while fewer than {@code maxInFlight} are with it. */
+  private void drain() {
+    while (true) {
+      if (inFlight.incrementAndGet() > maxInFlight) {
+        inFlight.decrementAndGet();
+        return;
+      }
+      Waiting next = waiting.poll();
+      if (next == null) {
+        inFlight.decrementAndGet();
+        // One may have arrived after the poll and found every slot taken (by this one): look again.
+        if (waiting.isEmpty()) {
+          return;
+        }
+        continue;
+      }
+      if (next.patient() && !next.wanted().getAsBoolean()) {
+        inFlight.decrementAndGet();
+        answer(next, Future.failedFuture("the sender left before its message was handed to the intake"));
+        continue;
+      }
+      attempt(next.message(), 0, next.patient() ? next.wanted() : () -> false).onComplete(result -> {
+        inFlight.decrementAndGet();
+        answer(next, result);
+        drain();
+      });
+    }
+  }
+
+  private static void answer(Waiting waiting, AsyncResult<JsonObject> result) {
+    waiting.context().runOnContext(v -> waiting.answer().handle(result));
   }
 
   static final Duration PATIENCE = Duration.ofSeconds(5);

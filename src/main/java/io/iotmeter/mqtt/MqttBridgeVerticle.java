@@ -32,7 +32,8 @@ public final class MqttBridgeVerticle extends VerticleBase {
   public Future<?> start() {
     JsonObject bridge = config().getJsonObject("mqtt_bridge", new JsonObject());
     IngestMetrics metrics = IngestMetrics.of(PlatformMetrics.registry(config()));
-    Handoff handoff = new Handoff(vertx, Duration.ofMillis(bridge.getLong("handoff_timeout_ms", 10_000L)));
+    Handoff handoff = new Handoff(vertx, Duration.ofMillis(bridge.getLong("handoff_timeout_ms", 10_000L)),
+        bridge.getInteger("handoff_max_in_flight", 500));
     String clientId = bridge.getString("client_id", "iot-meter-bridge");
     String group = bridge.getString("shared_group", "");
     if (bridge.containsKey("qos") && !Integer.valueOf(BrokerLink.QOS).equals(bridge.getValue("qos"))) {

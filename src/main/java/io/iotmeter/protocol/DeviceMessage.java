@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
  *
  * @param seq     the per-device counter; null for status messages and v1 payloads
  * @param ts      when the device created the message ({@code ts}, or {@code timestamp} in v1)
- * @param payload the message as received, parsed
+ * @param payload the message as received, parsed; null for telemetry after {@link #withoutTree}
  * @param deviceIdMismatch the payload names another device than the topic (the topic wins;
  *                counted, never trusted — protocol "Topics")
  * @param measurements the samples of a telemetry message, validated and converted once, here
@@ -64,6 +64,19 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
   public Category category() {
     return topic.category();
   }
+
+  /**
+   * This message without its JSON tree when its measurements say all it holds (telemetry): a
+   * message waiting in the sinks' buffers then costs its measurements, not a map per sample —
+   * ten times less heap. Other categories keep the tree, which their consumers read.
+   */
+  public DeviceMessage withoutTree() {
+    return topic.category() != Category.TELEMETRY || payload == null ? this
+        : new DeviceMessage(topic, version, seq, ts, null, deviceIdMismatch, measurements);
+  }
+
+  /** Heap a parsed measurement holds, about (the record, its Instant; names are shared), for buffer bounds. */
+  public static final int MEASUREMENT_BYTES = 96;
 
   public boolean isLegacy() {
     return version == 1;
@@ -131,7 +144,7 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
     String unit = unitOf(payload.getValue("unit"), "unit");
     for (String field : payload.fieldNames()) {
       if (!V1_ENVELOPE.contains(field) && payload.getValue(field) instanceof Number n) {
-        list.add(new Measurement(ts, field, n.doubleValue(), unit));
+        list.add(new Measurement(ts, Names.SHARED.canonical(field), n.doubleValue(), Names.SHARED.canonical(unit)));
       }
     }
     return List.copyOf(list);
@@ -161,7 +174,7 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
         throw invalid(where + "val must be a number of magnitude at most " + MAX_MAGNITUDE);
       }
       String unit = unitOf(m.getValue("unit"), where + "unit");
-      list.add(new Measurement(instant(m, "ts", where + "ts"), type, val.doubleValue(), unit));
+      list.add(new Measurement(instant(m, "ts", where + "ts"), Names.SHARED.canonical(type), val.doubleValue(), Names.SHARED.canonical(unit)));
     }
     return list;
   }
@@ -198,7 +211,7 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
     if (time.isBefore(EARLIEST) || time.isAfter(LATEST)) {
       throw invalid(where + "t is outside the years 1678 to 2261");
     }
-    return new Measurement(time, name, v.doubleValue(), unit);
+    return new Measurement(time, Names.SHARED.canonical(name), v.doubleValue(), Names.SHARED.canonical(unit));
   }
 
   private static DeviceMessage parseLegacy(DeviceTopic topic, JsonObject json) {

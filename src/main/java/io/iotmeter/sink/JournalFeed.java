@@ -75,7 +75,7 @@ public final class JournalFeed {
   private final Options options;
   private final java.util.function.Consumer<Boolean> readiness;
   private final Deque<AcceptedMessage> buffer = new ArrayDeque<>();
-  /** Payload characters in {@link #buffer} (bounded by {@code max_buffer_bytes}). */
+  /** Heap of {@link #buffer}, about ({@link AcceptedMessage#footprint}; bounded by {@code max_buffer_bytes}). */
   private long bufferBytes;
   /** Journal ids buffered or being written, so recovery does not queue them twice. */
   private final Set<Long> queued = new HashSet<>();
@@ -161,13 +161,13 @@ public final class JournalFeed {
   }
 
   private void offer(AcceptedMessage message) {
-    if (stopping || buffer.size() >= options.maxBuffer() || bufferBytes + message.payload().length() > options.maxBufferBytes()) {
+    if (stopping || buffer.size() >= options.maxBuffer() || bufferBytes + message.footprint() > options.maxBufferBytes()) {
       // The journal still holds it: recovery brings it back once the sink has caught up.
       return;
     }
     if (queued.add(message.journalId())) {
       buffer.add(message);
-      bufferBytes += message.payload().length();
+      bufferBytes += message.footprint();
       writeNext();
     }
   }
@@ -197,7 +197,7 @@ public final class JournalFeed {
     List<AcceptedMessage> batch = new ArrayList<>(Math.min(buffer.size(), options.maxBatch()));
     while (!buffer.isEmpty() && batch.size() < options.maxBatch()) {
       AcceptedMessage next = buffer.poll();
-      bufferBytes -= next.payload().length();
+      bufferBytes -= next.footprint();
       batch.add(next);
     }
     store(batch, 0).onComplete(done -> {

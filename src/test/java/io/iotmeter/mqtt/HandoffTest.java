@@ -93,4 +93,62 @@ class HandoffTest {
     assertThat(seen).as("spread over the whole range, not one value").hasSizeGreaterThan(8);
     assertThat(Handoff.jittered(0)).isEqualTo(1);
   }
+
+  @Test
+  void atMostMaxInFlightAreWithTheIntakeTheRestWaitInOrder() {
+    java.util.List<io.vertx.core.eventbus.Message<Object>> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.List<String> order = new java.util.concurrent.CopyOnWriteArrayList<>();
+    vertx.eventBus().localConsumer(BusAddress.INBOUND.address(), m -> {
+      order.add(((InboundMessage) m.body()).clientId());
+      held.add(m);
+    }).completion().await();
+    Handoff handoff = new Handoff(vertx, Duration.ofSeconds(30), 3);
+    java.util.List<io.vertx.core.Future<JsonObject>> answers = new java.util.ArrayList<>();
+    io.vertx.core.Context caller = vertx.getOrCreateContext();
+    java.util.List<io.vertx.core.Context> answeredOn = new java.util.concurrent.CopyOnWriteArrayList<>();
+    caller.runOnContext(v -> {
+      for (int i = 0; i < 10; i++) {
+        answers.add(handoff.send(new InboundMessage("iot/m-" + i + "/telemetry", "{}".getBytes(StandardCharsets.UTF_8), 1,
+            "endpoint", "m-" + i, Instant.now())).onComplete(r -> answeredOn.add(vertx.getOrCreateContext())));
+      }
+    });
+    io.iotmeter.support.Eventually.within(Duration.ofSeconds(5), () -> assertThat(held).hasSize(3));
+    assertThat(handoff.waiting()).isEqualTo(7);
+    // Answer one at a time: each answer lets exactly one more through, in arrival order.
+    for (int answered = 0; answered < 10; answered++) {
+      int seen = held.size();
+      held.get(answered).reply(new JsonObject().put("outcome", "accepted"));
+      int expected = Math.min(10, seen + 1);
+      io.iotmeter.support.Eventually.within(Duration.ofSeconds(5), () -> assertThat(held).hasSize(expected));
+    }
+    io.iotmeter.support.Eventually.within(Duration.ofSeconds(5), () -> assertThat(answeredOn).hasSize(10));
+    assertThat(order).containsExactly("m-0", "m-1", "m-2", "m-3", "m-4", "m-5", "m-6", "m-7", "m-8", "m-9");
+    assertThat(answeredOn).as("each answer on the context that handed the message over").containsOnly(caller);
+    assertThat(handoff.waiting()).isZero();
+  }
+
+  @Test
+  void aSenderThatLeftWhileWaitingIsNotHandedOver() {
+    AtomicInteger calls = new AtomicInteger();
+    java.util.List<io.vertx.core.eventbus.Message<Object>> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+    vertx.eventBus().localConsumer(BusAddress.INBOUND.address(), m -> {
+      calls.incrementAndGet();
+      held.add(m);
+    }).completion().await();
+    Handoff handoff = new Handoff(vertx, Duration.ofSeconds(30), 1);
+    AtomicBoolean connected = new AtomicBoolean(true);
+    io.vertx.core.Future<JsonObject> first = handoff.sendWhile(message(), () -> true);
+    io.vertx.core.Future<JsonObject> second = handoff.sendWhile(message(), connected::get);
+    io.iotmeter.support.Eventually.within(Duration.ofSeconds(5), () -> assertThat(held).hasSize(1));
+    connected.set(false);
+    held.get(0).reply(new JsonObject().put("outcome", "accepted"));
+    assertThat(first.await().getString("outcome")).isEqualTo("accepted");
+    assertThatThrownBy(second::await).hasMessageContaining("sender left");
+    assertThat(calls.get()).isEqualTo(1);
+  }
+
+  @Test
+  void aCapBelowOneIsRefused() {
+    assertThatThrownBy(() -> new Handoff(vertx, Duration.ofSeconds(1), 0)).hasMessageContaining("handoff_max_in_flight");
+  }
 }

@@ -154,4 +154,32 @@ class DeviceMessageTest {
     assertThatThrownBy(() -> parse("iot/dc-meter-001/telemetry", envelope + "{\"n\":\"x\",\"v\":1,\"t\":1e300}]}"))
         .hasMessageContaining("measurements[0].t");
   }
+
+  @Test
+  void telemetryDropsItsTreeOnceParsedAndSharesItsNames() {
+    DeviceMessage first = parse("iot/dc-meter-001/telemetry", Datagrams.telemetry("dc-meter-001", 1).encode());
+    DeviceMessage second = parse("iot/dc-meter-001/telemetry", Datagrams.telemetry("dc-meter-001", 2).encode());
+    DeviceMessage slim = first.withoutTree();
+    assertThat(slim.payload()).isNull();
+    assertThat(slim.measurements()).isEqualTo(first.measurements()).isNotEmpty();
+    assertThat(slim.seq()).isEqualTo(1L);
+    assertThat(second.measurements().get(0).type()).as("one shared copy of each metric name")
+        .isSameAs(first.measurements().get(0).type());
+    DeviceMessage status = parse("iot/dc-meter-001/status", Datagrams.status("dc-meter-001", "online", Datagrams.T0).encode());
+    assertThat(status.withoutTree()).as("other categories keep the fields their consumers read").isSameAs(status);
+  }
+
+  @Test
+  void sharedNamesAreBounded() {
+    Names names = new Names(3);
+    String first = new String("voltage_dc");
+    assertThat(names.canonical(first)).isSameAs(first);
+    assertThat(names.canonical(new String("voltage_dc"))).isSameAs(first);
+    names.canonical("current_dc");
+    names.canonical("power_dc");
+    String late = new String("energy");
+    assertThat(names.canonical(late)).as("past the bound a name is used as is, not kept").isSameAs(late);
+    assertThat(names.canonical(new String("energy"))).isNotSameAs(late);
+    assertThat(names.canonical(null)).isNull();
+  }
 }
