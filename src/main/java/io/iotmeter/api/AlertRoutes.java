@@ -45,7 +45,11 @@ public final class AlertRoutes {
   }
 
   private Future<ApiResponse> acknowledge(RoutingContext ctx) {
-    int alertId = Inputs.positiveIntParam(ctx, "alert_id", "Alert not found");
+    return acknowledge(Inputs.positiveIntParam(ctx, "alert_id", "Alert not found"));
+  }
+
+  /** The REST route's and the bridges' ({@code iot.live.alert.ack}) acknowledgement. */
+  Future<ApiResponse> acknowledge(int alertId) {
     return alerts.acknowledge(alertId)
         .map(found -> ApiResponse.ok(found.orElseThrow(() -> ApiException.notFound("Alert not found: " + alertId))));
   }

@@ -1,16 +1,12 @@
 package io.iotmeter.api;
 
-import io.iotmeter.bus.BusAddress;
 import io.iotmeter.security.Access;
 import io.iotmeter.security.FailedLogins;
 import io.iotmeter.security.Role;
 import io.iotmeter.security.SecuritySettings;
-import io.iotmeter.security.VerifiedCache;
+import io.iotmeter.security.KeyVerifier;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.eventbus.MessageConsumer;
-import io.vertx.core.eventbus.ReplyException;
-import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
 import java.time.Duration;
@@ -33,21 +29,13 @@ public final class ApiGate {
 
   private final Vertx vertx;
   private final boolean enabled;
-  private final VerifiedCache verified;
-  private final MessageConsumer<JsonObject> revocations;
+  private final KeyVerifier keys;
   private final FailedLogins failedLogins = new FailedLogins();
 
   public ApiGate(Vertx vertx, SecuritySettings settings) {
     this.vertx = vertx;
     this.enabled = settings.enabled();
-    this.verified = new VerifiedCache(Duration.ofSeconds(settings.cacheSeconds()));
-    // A deleted key stops working at once, on every node.
-    this.revocations = vertx.eventBus().<JsonObject>consumer(BusAddress.IDENTITY_REVOKED.address(), m -> {
-      String keyId = m.body().getString("key_id");
-      if (keyId != null) {
-        verified.revoke(keyId);
-      }
-    });
+    this.keys = new KeyVerifier(vertx, settings, keyId -> { });
   }
 
   public boolean enabled() {
@@ -98,21 +86,10 @@ public final class ApiGate {
   }
 
   private Future<Caller> identify(String key) {
-    JsonObject known = verified.get(key);
-    if (known != null) {
-      return Future.succeededFuture(toCaller(known));
-    }
-    return vertx.eventBus().<JsonObject>request(BusAddress.IDENTITY_KEY_VERIFY.address(), new JsonObject().put("key", key))
-        .map(reply -> {
-          verified.put(key, reply.body().getString("id"), reply.body());
-          return toCaller(reply.body());
-        })
-        .recover(e -> Future.failedFuture(e instanceof ReplyException reply && reply.failureCode() == 401
-            ? new ApiException(401, "unknown API key") : new ApiException(503, "identity check unavailable: " + e.getMessage())));
-  }
-
-  private static Caller toCaller(JsonObject answer) {
-    return new Caller(answer.getString("id"), answer.getString("name"), Role.parse(answer.getString("role")));
+    return keys.verify(key)
+        .map(v -> new Caller(v.keyId(), v.name(), v.role()))
+        .recover(e -> Future.failedFuture(e instanceof KeyVerifier.KeyRefused refused
+            ? new ApiException(refused.status(), refused.getMessage()) : e));
   }
 
   private static String bearer(RoutingContext ctx) {
@@ -125,6 +102,6 @@ public final class ApiGate {
   }
 
   void close() {
-    revocations.unregister();
+    keys.close();
   }
 }

@@ -38,6 +38,8 @@ public final class ApiVerticle extends VerticleBase {
   private DebugRoutes debug;
   private ApiGate gate;
   private long statsTimer = -1;
+  private LiveRequests liveRequests;
+  private io.iotmeter.bridge.BridgeGuard sockJsGuard;
 
   @Override
   public Future<?> start() {
@@ -79,10 +81,19 @@ public final class ApiVerticle extends VerticleBase {
     new IdentityRoutes(vertx.eventBus(), audit).mount(routes);
     ApiDocsRoutes.load().mount(routes, router);
     new DeviceRoutes(devices).mount(routes);
-    new AlertRoutes(devices, new AlertRepository(pool)).mount(routes);
-    new CommandRoutes(devices, new CommandRepository(pool), vertx.eventBus(),
+    AlertRoutes alertRoutes = new AlertRoutes(devices, new AlertRepository(pool));
+    alertRoutes.mount(routes);
+    CommandRoutes commandRoutes = new CommandRoutes(devices, new CommandRepository(pool), vertx.eventBus(),
         config.getJsonObject("commands").getLong("publish_timeout_ms", 2_000L), metrics,
-        CommandDestinations.of(config, gate.enabled())).mount(routes);
+        CommandDestinations.of(config, gate.enabled()));
+    commandRoutes.mount(routes);
+    // Bridge clients' requests: the same code as the routes above, audited alike.
+    liveRequests = new LiveRequests(vertx, commandRoutes, alertRoutes, audit, gate.enabled());
+    io.iotmeter.bridge.BridgeSettings bridgeSettings = io.iotmeter.bridge.BridgeSettings.of(config);
+    if (bridgeSettings.sockJsEnabled()) {
+      sockJsGuard = new io.iotmeter.bridge.BridgeGuard(vertx, "sockjs", bridgeSettings, SecuritySettings.of(config), metrics);
+      router.route("/eventbus/*").subRouter(io.iotmeter.bridge.SockJsBridge.router(vertx, sockJsGuard));
+    }
     storeWorkers = vertx.createSharedWorkerExecutor("api-store-reads", 8);
     timeSeries = new TimeSeriesQueries(config.getJsonObject("timeseries"), storeWorkers);
     archive = new ArchiveListing(ObjectStores.open(config.getJsonObject("s3")), storeWorkers);
@@ -107,9 +118,9 @@ public final class ApiVerticle extends VerticleBase {
         return Future.failedFuture(new StartupException(e.getMessage()));
       }
     }
-    return vertx.createHttpServer(serverOptions)
+    return liveRequests.completion().compose(v -> vertx.createHttpServer(serverOptions)
         .requestHandler(router)
-        .listen(port)
+        .listen(port))
         .recover(e -> Future.failedFuture(StartupException.explainListenFailure(e, "HTTP", port, "http.port")));
   }
 
@@ -133,6 +144,10 @@ public final class ApiVerticle extends VerticleBase {
     vertx.cancelTimer(statsTimer);
     debug.close();
     gate.close();
+    liveRequests.close();
+    if (sockJsGuard != null) {
+      sockJsGuard.close();
+    }
     return storeWorkers.executeBlocking(() -> {
       timeSeries.close();
       archive.close();

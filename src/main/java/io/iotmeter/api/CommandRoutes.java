@@ -63,8 +63,14 @@ public final class CommandRoutes {
   }
 
   private Future<ApiResponse> create(RoutingContext ctx) {
-    String deviceId = Inputs.deviceIdParam(ctx);
-    JsonInput body = JsonInput.of(ctx, false);
+    return create(Inputs.deviceIdParam(ctx), JsonInput.of(ctx, false), issuer(ctx));
+  }
+
+  /**
+   * A new command for {@code deviceId}: validated, stored, handed to MQTT. The REST route and
+   * the bridges' {@code iot.live.command.request} both come here, so both validate alike.
+   */
+  Future<ApiResponse> create(String deviceId, JsonInput body, String issuer) {
     String cmdText = body.requiredString("cmd", 50);
     CommandName cmd = WireEnum.parse(CommandName.class, cmdText).orElseThrow(() -> ApiException.badRequest(
         "Invalid command: " + Inputs.printable(cmdText) + " (valid: " + String.join(", ", WireEnum.words(CommandName.class)) + ")"));
@@ -77,7 +83,7 @@ public final class CommandRoutes {
     destinations.check(cmd, params);
     CommandEnvelope envelope = new CommandEnvelope(UUID.randomUUID(), deviceId, Instant.now(), cmd, params);
     return KnownDevice.require(devices, deviceId)
-        .compose(v -> commands.create(envelope.cmdId(), deviceId, cmd, params, issuer(ctx)))
+        .compose(v -> commands.create(envelope.cmdId(), deviceId, cmd, params, issuer))
         .compose(stored -> handToMqtt(envelope));
   }
 

@@ -21,6 +21,11 @@ public final class JsonInput {
     this.body = body;
   }
 
+  /** A body that arrived as JSON already (a request over the event bus). */
+  public static JsonInput of(JsonObject body) {
+    return new JsonInput(body);
+  }
+
   /** The request body as a JSON object; an empty body counts as {@code {}} when allowed. */
   public static JsonInput of(RoutingContext ctx, boolean emptyAllowed) {
     Buffer raw = ctx.body().buffer();

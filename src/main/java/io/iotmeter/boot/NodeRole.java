@@ -12,10 +12,11 @@ import java.util.Set;
 public enum NodeRole {
   /** MQTT (endpoint or bridge), intake, sinks, lifecycle: everything that takes device data in. */
   INGEST(EnumSet.of(VerticleCatalog.ARCHIVE_SINK, VerticleCatalog.TIMESERIES_SINK, VerticleCatalog.REGISTRY_SINK,
-      VerticleCatalog.LIFECYCLE, VerticleCatalog.IDENTITY, VerticleCatalog.INTAKE, VerticleCatalog.MQTT_SERVER,
+      VerticleCatalog.LIFECYCLE, VerticleCatalog.IDENTITY, VerticleCatalog.INTAKE, VerticleCatalog.LIVE_FEED,
+      VerticleCatalog.MQTT_SERVER,
       VerticleCatalog.MQTT_BRIDGE, VerticleCatalog.OPS)),
-  /** The REST API (and the identity checks it needs). */
-  API(EnumSet.of(VerticleCatalog.IDENTITY, VerticleCatalog.API)),
+  /** The REST API and the bus bridges (SockJS with the API, TCP), the live events, the identity checks. */
+  API(EnumSet.of(VerticleCatalog.IDENTITY, VerticleCatalog.API, VerticleCatalog.TCP_BRIDGE, VerticleCatalog.LIVE_EVENTS)),
   /** Simulated meters. */
   SIM(EnumSet.of(VerticleCatalog.SIMULATOR)),
   /** Everything the configuration deploys (one node, or a node of a small cluster). */

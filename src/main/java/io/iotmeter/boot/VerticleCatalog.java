@@ -29,11 +29,14 @@ public enum VerticleCatalog {
   TIMESERIES_SINK("timeseries_sink", TimeSeriesSinkVerticle::new),
   REGISTRY_SINK("registry_sink", RegistrySinkVerticle::new),
   LIFECYCLE("lifecycle", LifecycleVerticle::new),
+  LIVE_FEED("live_feed", io.iotmeter.live.LiveFeedVerticle::new),
+  LIVE_EVENTS("live_events", io.iotmeter.live.LiveEventsVerticle::new),
   IDENTITY("identity", io.iotmeter.security.IdentityVerticle::new),
   INTAKE("intake", IntakeVerticle::new),
   MQTT_SERVER("mqtt_server", MqttServerVerticle::new),
   MQTT_BRIDGE("mqtt_bridge", MqttBridgeVerticle::new),
   API("api", ApiVerticle::new),
+  TCP_BRIDGE("tcp_bridge", io.iotmeter.bridge.TcpBridgeVerticle::new),
   OPS("ops", OpsHttpVerticle::new),
   SIMULATOR("simulator", SimulatorVerticle::new);
 

@@ -111,6 +111,55 @@ public enum BusAddress {
       "api (forgets the key), mqtt-server (disconnects the device's connections, forgets its password)",
       "Published to every node, so a revocation takes effect at once everywhere."),
 
+  LIVE_TELEMETRY("iot.live.telemetry.<device_id>", Delivery.PUBLISH, Scope.CLUSTER,
+      "{device_id, seq, ts (ISO-8601), received_at (ISO-8601), measurements: [{type, value, unit, ts}]}",
+      "live_feed, on every node that runs an intake, for each telemetry message its intake accepted",
+      "the bridges (viewer and up), for browsers and non-JVM clients; any verticle",
+      "Public and stable (docs/bus-bridge.md): what a live chart needs, not the internal record. "
+          + "One address per device, so a client receives only the meters it registered for. "
+          + "Published after the journal commit; a copy the intake dropped is never published."),
+
+  LIVE_STATUS("iot.live.status", Delivery.PUBLISH, Scope.CLUSTER,
+      "{device_id, status: online | offline, at (ISO-8601)}",
+      "live_events (one per cluster), from the registry's connection status",
+      "the bridges (viewer and up)",
+      "Public and stable. Every change of a device's online/offline state as the registry "
+          + "commits it (status messages, last wills, liveness): a trigger on devices NOTIFYs iot_live."),
+
+  LIVE_ALERTS("iot.live.alerts", Delivery.PUBLISH, Scope.CLUSTER,
+      "{id, device_id, alert_type, severity, message, created_at (ISO-8601)}",
+      "live_events, for each new row of the alerts table",
+      "the bridges (viewer and up)",
+      "Public and stable. Every new alert, whoever raised it (a trigger on device_alerts NOTIFYs iot_live)."),
+
+  LIVE_COMMANDS("iot.live.commands", Delivery.PUBLISH, Scope.CLUSTER,
+      "{cmd_id, device_id, cmd, status, updated_at (ISO-8601)}",
+      "live_events, for each command whose status changed (created, acknowledged, timed out)",
+      "the bridges (viewer and up)",
+      "Public and stable: an operator who sent a command sees it acknowledged without polling."),
+
+  LIVE_INGEST("iot.live.ingest", Delivery.PUBLISH, Scope.CLUSTER,
+      "{node, at (ISO-8601), interval_s, accepted, accepted_per_s, devices}",
+      "live_feed on every intake node, every live.ingest_interval_ms",
+      "the bridges (viewer and up)",
+      "Public and stable: what this node's intake accepted in the last interval, and from how many devices."),
+
+  LIVE_COMMAND_REQUEST("iot.live.command.request", Delivery.REQUEST, Scope.CLUSTER,
+      "request {device_id, cmd, params?}; reply {cmd_id, device_id, cmd, status, message, mqtt_error?} and "
+          + "header status (201 sent, 202 stored but not published)",
+      "the bridges (operator and up), on behalf of a client",
+      "api: the same validation, storage, hand-off and audit as POST /api/devices/{id}/commands",
+      "Public and stable. The bridge puts the caller's key id, name and role in the headers iot-key-id, "
+          + "iot-key-name and iot-role (a client's own values are dropped). Failures carry the REST status: "
+          + "400 invalid command, 403 role, 404 unknown device, 503 store unavailable."),
+
+  LIVE_ALERT_ACK("iot.live.alert.ack", Delivery.REQUEST, Scope.CLUSTER,
+      "request {alert_id}; reply the acknowledged alert {id, device_id, alert_type, severity, message, "
+          + "acknowledged, created_at}",
+      "the bridges (operator and up)",
+      "api: the same as POST /api/alerts/{alert_id}/acknowledge, audited",
+      "Public and stable; headers as for iot.live.command.request. Failures: 400, 403, 404, 503."),
+
   HEALTH("iot.health.<component>", Delivery.REQUEST, Scope.CLUSTER,
       "request {}; reply {ready: boolean, detail}",
       "api (/readyz)",

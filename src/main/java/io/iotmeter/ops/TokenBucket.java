@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * single "theoretical arrival time" of the generic cell rate algorithm. One compare-and-set and
  * no lock: the bus interceptor calls it from every event loop at once and must never wait.
  */
-final class TokenBucket {
+public final class TokenBucket {
 
   private static final long SECOND_NANOS = 1_000_000_000L;
 
@@ -15,7 +15,7 @@ final class TokenBucket {
   private final long burstNanos;
   private final AtomicLong theoreticalArrival;
 
-  TokenBucket(int perSecond, long nowNanos) {
+  public TokenBucket(int perSecond, long nowNanos) {
     if (perSecond < 1) {
       throw new IllegalArgumentException("rate must be at least 1 per second");
     }
@@ -25,7 +25,7 @@ final class TokenBucket {
   }
 
   /** Takes one token if there is one. */
-  boolean tryTake(long nowNanos) {
+  public boolean tryTake(long nowNanos) {
     while (true) {
       long arrival = theoreticalArrival.get();
       long next = (arrival - nowNanos > 0 ? arrival : nowNanos) + intervalNanos;

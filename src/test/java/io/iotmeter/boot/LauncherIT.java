@@ -36,6 +36,7 @@ class LauncherIT {
     builder.environment().put("IOT_HTTP_PORT", Integer.toString(httpPort));
     builder.environment().put("IOT_HTTP_HOST", "127.0.0.1");
     builder.environment().put("IOT_MQTT_PORT", Integer.toString(FreePorts.next()));
+    builder.environment().put("IOT_BRIDGE_TCP_PORT", Integer.toString(FreePorts.next()));
     builder.environment().put("IOT_MQTT_HOST", "127.0.0.1");
     return builder.start();
   }

@@ -453,6 +453,8 @@ class FaultInjectionIT {
       env.put("IOT_HTTP_PORT", String.valueOf(http));
       env.put("IOT_MQTT_HOST", "127.0.0.1");
       env.put("IOT_MQTT_PORT", String.valueOf(mqtt));
+      env.put("IOT_BRIDGE_TCP_HOST", "127.0.0.1");
+      env.put("IOT_BRIDGE_TCP_PORT", String.valueOf(FreePorts.next()));
       env.put("IOT_POSTGRES_PORT", String.valueOf(pg));
       env.put("IOT_S3_EMBEDDED_PORT", String.valueOf(s3));
       env.put("IOT_TIMESERIES_QUESTDB_HTTP_PORT", String.valueOf(questHttp));

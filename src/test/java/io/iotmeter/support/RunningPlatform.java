@@ -124,6 +124,7 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
     }
     config.getJsonObject("http").put("host", "127.0.0.1").put("port", FreePorts.next());
     config.getJsonObject("mqtt").put("host", "127.0.0.1").put("port", FreePorts.next());
+    config.getJsonObject("bridge").getJsonObject("tcp").put("host", "127.0.0.1").put("port", FreePorts.next());
     return config;
   }
 
@@ -135,6 +136,7 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
     }
     config.getJsonObject("http").put("host", "127.0.0.1").put("port", FreePorts.next());
     config.getJsonObject("mqtt").put("host", "127.0.0.1").put("port", FreePorts.next());
+    config.getJsonObject("bridge").getJsonObject("tcp").put("host", "127.0.0.1").put("port", FreePorts.next());
     config.getJsonObject("postgres").mergeIn(TestPostgres.freshDatabase());
     config.getJsonObject("commands").put("publish_timeout_ms", 1000);
     // The reference system's open behaviour, which the compatibility tests check; the security
@@ -157,6 +159,10 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
 
   public int httpPort() {
     return startedConfig.getJsonObject("http").getInteger("port");
+  }
+
+  public int bridgePort() {
+    return startedConfig.getJsonObject("bridge").getJsonObject("tcp").getInteger("port");
   }
 
   public int mqttPort() {
