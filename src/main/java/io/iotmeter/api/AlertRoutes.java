@@ -22,7 +22,8 @@ public final class AlertRoutes {
   public void mount(ApiRoutes routes) {
     routes.get("/api/devices/:id/alerts", this::list)
         .post("/api/devices/:id/alerts", this::create)
-        .post("/api/alerts/:alert_id/acknowledge", this::acknowledge);
+        .post("/api/alerts/:alert_id/acknowledge", this::acknowledge)
+        .get("/api/alerts", this::listAll);
   }
 
   private Future<ApiResponse> list(RoutingContext ctx) {
@@ -42,6 +43,14 @@ public final class AlertRoutes {
     return KnownDevice.require(devices, id)
         .compose(v -> alerts.create(id, type, severity, message))
         .map(ApiResponse::created);
+  }
+
+  /** Every device's alerts, newest first (the dashboard's alert list). */
+  private Future<ApiResponse> listAll(RoutingContext ctx) {
+    Optional<Boolean> acknowledged = Inputs.queryBoolean(ctx, "acknowledged");
+    int limit = Inputs.queryInt(ctx, "limit", 1, 1000).orElse(100);
+    Integer before = Inputs.queryInt(ctx, "before", 1, Integer.MAX_VALUE).orElse(null);
+    return alerts.listAll(acknowledged, limit, before).map(ApiResponse::ok);
   }
 
   private Future<ApiResponse> acknowledge(RoutingContext ctx) {

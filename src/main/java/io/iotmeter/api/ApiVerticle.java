@@ -107,6 +107,7 @@ public final class ApiVerticle extends VerticleBase {
     new QuarantineRoutes(pool, vertx.eventBus(), config.getJsonObject("commands").getLong("publish_timeout_ms", 2_000L))
         .mount(routes);
     debug = DebugRoutes.mount(vertx, router, config, gate, audit);
+    DashboardRoutes.mount(router);
 
     HttpServerOptions serverOptions = new HttpServerOptions().setHost(http.getString("host", "0.0.0.0"));
     io.iotmeter.security.TlsSettings tls = io.iotmeter.security.TlsSettings.of("http.tls", http.getJsonObject("tls"));

@@ -34,7 +34,16 @@ final class IdentityRoutes {
         .delete("/api/devices/:id/credentials", ctx -> manage(new JsonObject().put("action", "revoke_device")
             .put("device_id", ctx.pathParam("id"))).map(r -> ApiResponse.ok(new JsonObject()
             .put("message", "Credentials revoked").put("device_id", r.getString("device_id")))))
-        .get("/api/audit", this::auditLog);
+        .get("/api/audit", this::auditLog)
+        // Who the caller is, so that a page can show what its role allows: nobody without a valid
+        // key (security on), an anonymous admin with security off.
+        .get("/api/whoami", ctx -> {
+          ApiGate.Caller caller = ApiGate.caller(ctx);
+          return Future.succeededFuture(ApiResponse.ok(new JsonObject()
+              .put("security", caller != ApiGate.Caller.ANONYMOUS)
+              .put("name", caller == null ? null : caller.name())
+              .put("role", caller == null ? null : caller.role().wireName())));
+        });
   }
 
   private Future<ApiResponse> auditLog(RoutingContext ctx) {

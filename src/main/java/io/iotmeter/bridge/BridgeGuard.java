@@ -101,6 +101,7 @@ public final class BridgeGuard {
     private String boundKey;
     private int failedKeys;
     private int registrations;
+    private Future<Void> last = Future.succeededFuture();
 
     private Connection(String remote, Consumer<String> closer) {
       this.remote = remote;
@@ -124,6 +125,14 @@ public final class BridgeGuard {
      * may pass; fails with a {@link Refusal}. A passing send gets the caller's identity as headers.
      */
     public Future<Void> admit(String type, String address, JsonObject headers) {
+      // One frame after the other: a frame that follows the one whose key is being checked must
+      // see the outcome of that check (and the client's frames keep their order).
+      Future<Void> admitted = last.transform(previous -> check(type, address, headers));
+      last = admitted.transform(done -> Future.succeededFuture());
+      return admitted;
+    }
+
+    private Future<Void> check(String type, String address, JsonObject headers) {
       if (!inbound.tryTake(System.nanoTime())) {
         return refuse("rate_limited", "rate_limited: more than " + settings.inboundPerSecond() + " frames a second");
       }

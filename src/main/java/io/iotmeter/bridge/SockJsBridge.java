@@ -23,8 +23,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * ({@code @vertx/eventbus-bridge-client.js}) connect over WebSocket too; the HTTP polling
  * transports, whose request bodies nothing here bounds, are off.
  *
- * <p>A refused frame is answered {@code {"type":"err","body":"<reason>"}} (then the library's
- * own {@code "rejected"}).
+ * <p>A refused frame is answered {@code {"type":"err","body":"<reason>"}} — for a request also
+ * with {@code address} (its reply address) and {@code message} — then the library's own
+ * {@code "rejected"}.
  */
 public final class SockJsBridge {
 
@@ -92,7 +93,8 @@ public final class SockJsBridge {
         JsonObject headers = raw.getValue("headers") instanceof JsonObject h ? h : null;
         connection.admit(type, address, headers).onComplete(admitted -> {
           if (admitted.failed()) {
-            error(socket, admitted.cause().getMessage());
+            // With the request's reply address, so that the client can tell which request it answers.
+            error(socket, admitted.cause().getMessage(), raw.getValue("replyAddress") instanceof String r ? r : null);
             event.complete(false);
             return;
           }
@@ -121,6 +123,14 @@ public final class SockJsBridge {
   }
 
   private static void error(SockJSSocket socket, String reason) {
-    socket.write(Buffer.buffer(new JsonObject().put("type", "err").put("body", reason).encode()));
+    error(socket, reason, null);
+  }
+
+  private static void error(SockJSSocket socket, String reason, String replyAddress) {
+    JsonObject frame = new JsonObject().put("type", "err").put("body", reason);
+    if (replyAddress != null) {
+      frame.put("address", replyAddress).put("message", reason);
+    }
+    socket.write(Buffer.buffer(frame.encode()));
   }
 }

@@ -30,6 +30,14 @@ public final class AlertRepository {
         .map(rows -> Rows.array(rows, AlertRepository::toJson));
   }
 
+  /** The newest alerts of every device, optionally only (un)acknowledged ones; {@code before} (an id) pages back. */
+  public Future<JsonArray> listAll(Optional<Boolean> acknowledged, int limit, Integer before) {
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM device_alerts WHERE ($1::boolean IS NULL OR acknowledged = $1) "
+            + "AND ($2::int IS NULL OR id < $2) ORDER BY id DESC LIMIT $3")
+        .execute(Tuple.of(acknowledged.orElse(null), before, limit))
+        .map(rows -> Rows.array(rows, AlertRepository::toJson));
+  }
+
   public Future<JsonObject> create(String deviceId, String alertType, AlertSeverity severity, String message) {
     return pool.preparedQuery("INSERT INTO device_alerts (device_id, alert_type, severity, message) "
             + "VALUES ($1, $2, $3, $4) RETURNING " + COLUMNS)

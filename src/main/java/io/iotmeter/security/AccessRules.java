@@ -24,6 +24,8 @@ public final class AccessRules {
       // The API's description and its documentation page (their assets are static files).
       new Rule(HttpMethod.GET, "/openapi.json", Access.PUBLIC),
       new Rule(HttpMethod.GET, "/docs", Access.PUBLIC),
+      // Who the caller is (nobody, without a valid key): how the dashboard knows to ask for a key.
+      new Rule(HttpMethod.GET, "/api/whoami", Access.PUBLIC),
       // viewer: every GET under /api (keys, the audit trail and the bus tap excepted)
       new Rule(HttpMethod.GET, "/api/devices", Access.VIEWER),
       new Rule(HttpMethod.GET, "/api/devices/:id", Access.VIEWER),
@@ -34,6 +36,7 @@ public final class AccessRules {
       new Rule(HttpMethod.GET, "/api/devices/:id/raw-data", Access.VIEWER),
       new Rule(HttpMethod.GET, "/api/commands/:cmd_id", Access.VIEWER),
       new Rule(HttpMethod.GET, "/api/stats", Access.VIEWER),
+      new Rule(HttpMethod.GET, "/api/alerts", Access.VIEWER),
       new Rule(HttpMethod.GET, "/api/quarantine", Access.VIEWER),
       new Rule(HttpMethod.GET, "/api/quarantine/:qid", Access.VIEWER),
       // operator: commands, command acks, alerts, heartbeats, status

@@ -96,6 +96,10 @@ class OpenApiContractTest {
     check(HttpMethod.GET, "/readyz", Eventually.value(Duration.ofSeconds(20), () -> admin.get("/readyz"), r -> r.status() == 200));
     check(HttpMethod.GET, "/openapi.json", platform.get("/openapi.json"));
     check(HttpMethod.GET, "/api/devices", platform.get("/api/devices"));
+    check(HttpMethod.GET, "/api/whoami", admin.get("/api/whoami"));
+    check(HttpMethod.GET, "/api/whoami", platform.get("/api/whoami"));
+    check(HttpMethod.GET, "/api/alerts", admin.get("/api/alerts?acknowledged=false&limit=5"));
+    check(HttpMethod.GET, "/api/alerts", admin.get("/api/alerts?limit=0"));
     check(HttpMethod.GET, "/api/devices", admin.get("/api/devices?limit=abc"));
     check(HttpMethod.GET, "/api/devices", admin.get("/api/devices"));
     check(HttpMethod.POST, "/api/devices", admin.post("/api/devices", new JsonObject().put("device_id", "oa-meter-1")

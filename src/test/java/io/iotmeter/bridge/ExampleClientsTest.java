@@ -36,10 +36,8 @@ class ExampleClientsTest {
     // Datagrams every second, so that a reading comes soon.
     config.getJsonObject("simulator").put("send_interval_s", 1);
     platform = RunningPlatform.start(config);
-    RunningPlatform.As admin = platform.as(RunningPlatform.ADMIN_KEY);
-    viewer = admin.post("/api/keys", new JsonObject().put("name", "example-viewer").put("role", "viewer")).json().getString("key");
-    operator = admin.post("/api/keys", new JsonObject().put("name", "example-operator").put("role", "operator")).json()
-        .getString("key");
+    viewer = platform.newKey("example-viewer", "viewer");
+    operator = platform.newKey("example-operator", "operator");
   }
 
   @AfterAll

@@ -161,6 +161,11 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
     return startedConfig.getJsonObject("http").getInteger("port");
   }
 
+  /** A new API key with {@code role}, made with the bootstrap admin key of {@link #securedConfig()}. */
+  public String newKey(String name, String role) {
+    return as(ADMIN_KEY).post("/api/keys", new JsonObject().put("name", name).put("role", role)).json().getString("key");
+  }
+
   public int bridgePort() {
     return startedConfig.getJsonObject("bridge").getJsonObject("tcp").getInteger("port");
   }
