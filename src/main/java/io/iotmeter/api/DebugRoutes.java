@@ -3,6 +3,7 @@ package io.iotmeter.api;
 import io.iotmeter.boot.StartupException;
 import io.iotmeter.ops.AddressPattern;
 import io.iotmeter.ops.BusTap;
+import io.iotmeter.ops.ClusterTap;
 import io.iotmeter.ops.TapRequest;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -32,6 +33,7 @@ public final class DebugRoutes implements AutoCloseable {
 
   private final Vertx vertx;
   private final BusTap tap;
+  private final ClusterTap cluster;
   private final int maxStreams;
   private final int defaultRate;
   private final long sampleTimer;
@@ -40,6 +42,7 @@ public final class DebugRoutes implements AutoCloseable {
   private DebugRoutes(Vertx vertx, BusTap tap, int maxStreams, int defaultRate) {
     this.vertx = vertx;
     this.tap = tap;
+    this.cluster = tap == null ? null : new ClusterTap(vertx, tap, maxStreams);
     this.maxStreams = maxStreams;
     this.defaultRate = defaultRate;
     this.sampleTimer = tap == null ? -1 : vertx.setPeriodic(SAMPLE_INTERVAL_MS, id -> tap.sample());
@@ -89,7 +92,7 @@ public final class DebugRoutes implements AutoCloseable {
       ctx.fail(e);
       return;
     }
-    if (TapEventStream.open(ctx, tap, request, maxStreams).isEmpty()) {
+    if (TapEventStream.open(ctx, tap, cluster, request, ctx.queryParam("address"), maxStreams).isEmpty()) {
       ctx.fail(new ApiException(429,
           "Too many bus tap streams open on this node (debug.max_streams = " + maxStreams + "); close one and retry"));
     }
@@ -128,6 +131,7 @@ public final class DebugRoutes implements AutoCloseable {
     if (tap != null && !closed) {
       closed = true;
       vertx.cancelTimer(sampleTimer);
+      cluster.close();
       tap.release();
     }
   }

@@ -1,12 +1,15 @@
 package io.iotmeter.api;
 
 import io.iotmeter.ops.BusTap;
-import io.iotmeter.ops.TapEvent;
+import io.iotmeter.ops.ClusterTap;
 import io.iotmeter.ops.TapRequest;
 import io.iotmeter.ops.TapStream;
+import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -16,15 +19,24 @@ import java.util.Optional;
  * or because the client reads more slowly than they come — sent before the next message or
  * within a second; a {@code : keep-alive} comment every 15 s keeps proxies from closing an idle
  * stream. The subscription ends when the client goes away.
+ *
+ * <p>Across the cluster: the other nodes with the tap on stream their own buses to this one
+ * ({@link ClusterTap}); their events carry {@code node}, and a node at its stream limit says so
+ * with {@code event: refused} ({@code {"node","refused"}}). Their skipped messages count in
+ * {@code skipped}.
  */
 final class TapEventStream {
 
   private static final long TICK_MS = 1_000;
   private static final int KEEP_ALIVE_TICKS = 15;
+  private static final int RENEW_TICKS = (int) (ClusterTap.RENEW_MS / TICK_MS);
 
   private final RoutingContext ctx;
   private final HttpServerResponse response;
   private TapStream subscription;
+  /** The same stream on the other nodes of the cluster (null without a cluster tap). */
+  private ClusterTap.Requested remote;
+  private MessageConsumer<JsonObject> remoteEvents;
   private long timer;
   private int ticks;
   /** Dropped here because the client's write queue was full (the tap counts its own drops). */
@@ -37,14 +49,41 @@ final class TapEventStream {
   }
 
   /** Subscribes and starts the response; empty when the node has {@code maxStreams} open already. */
-  static Optional<TapEventStream> open(RoutingContext ctx, BusTap tap, TapRequest request, int maxStreams) {
+  static Optional<TapEventStream> open(RoutingContext ctx, BusTap tap, ClusterTap cluster, TapRequest request,
+                                       List<String> patterns, int maxStreams) {
     TapEventStream stream = new TapEventStream(ctx);
-    Optional<TapStream> subscription = tap.subscribe(request, maxStreams, ctx.vertx().getOrCreateContext(), stream::deliver);
+    Optional<TapStream> subscription = tap.subscribe(request, maxStreams, ctx.vertx().getOrCreateContext(),
+        event -> stream.write(event.toJson()));
     if (subscription.isEmpty()) {
       return Optional.empty();
     }
     stream.start(subscription.get());
+    if (!stream.closed) {
+      stream.openRemote(cluster.request(request, patterns));
+    }
     return Optional.of(stream);
+  }
+
+  /** Asks every other node for the same stream; their events come with their node's name. */
+  private void openRemote(ClusterTap.Requested requested) {
+    remote = requested;
+    remoteEvents = ctx.vertx().eventBus().<JsonObject>consumer(requested.address(), m -> onRemote(m.body()));
+    remoteEvents.completion().onSuccess(v -> requested.renew());
+  }
+
+  private void onRemote(JsonObject message) {
+    if (closed) {
+      return;
+    }
+    String node = String.valueOf(message.getValue("node"));
+    if (message.getValue("event") instanceof JsonObject event) {
+      write(event.put("node", node).encode());
+    } else if (message.getValue("skipped") instanceof Number n) {
+      unwritten += n.longValue();
+    } else if (message.getValue("refused") != null && !response.writeQueueFull()) {
+      response.write("event: refused\ndata: " + new JsonObject().put("node", node).put("refused", message.getValue("refused"))
+          .encode() + "\n\n");
+    }
   }
 
   private void start(TapStream subscription) {
@@ -66,7 +105,7 @@ final class TapEventStream {
     }
   }
 
-  private void deliver(TapEvent event) {
+  private void write(String eventJson) {
     if (closed) {
       return;
     }
@@ -75,7 +114,7 @@ final class TapEventStream {
       return;
     }
     reportSkipped();
-    response.write("event: message\ndata: " + event.toJson() + "\n\n");
+    response.write("event: message\ndata: " + eventJson + "\n\n");
   }
 
   private void tick() {
@@ -84,6 +123,9 @@ final class TapEventStream {
       return;
     }
     reportSkipped();
+    if (remote != null && ticks % RENEW_TICKS == 0) {
+      remote.renew();
+    }
     if (ticks % KEEP_ALIVE_TICKS == 0) {
       response.write(": keep-alive\n\n");
     }
@@ -102,6 +144,10 @@ final class TapEventStream {
       closed = true;
       ctx.vertx().cancelTimer(timer);
       subscription.close();
+      if (remote != null) {
+        remote.close();
+        remoteEvents.unregister();
+      }
     }
   }
 }

@@ -160,6 +160,27 @@ public enum BusAddress {
       "api: the same as POST /api/alerts/{alert_id}/acknowledge, audited",
       "Public and stable; headers as for iot.live.command.request. Failures: 400, 403, 404, 503."),
 
+  DEBUG_TAP_OPEN("iot.debug.tap.open", Delivery.PUBLISH, Scope.CLUSTER,
+      "{stream_id, node, address: [patterns], rate, sample, reply_to}",
+      "api (GET /debug/bus), again every 5 s while its stream is open",
+      "the bus tap of every other node with debug.bus_tap (api, ops)",
+      "Each node opens a stream of its own bus with the same patterns, rate and sampling and sends what "
+          + "it sees to reply_to; a stream not renewed for 15 s closes (a requester that died leaves "
+          + "nothing running). A node at debug.max_streams answers {refused}."),
+
+  DEBUG_TAP_CLOSE("iot.debug.tap.close", Delivery.PUBLISH, Scope.CLUSTER,
+      "{stream_id}",
+      "api, when the GET /debug/bus client went away",
+      "the bus tap of every node",
+      "Closes that stream on every node at once."),
+
+  DEBUG_TAP_STREAM("iot.debug.tap.stream.<stream_id>", Delivery.SEND, Scope.CLUSTER,
+      "{node, event: {time, address, kind, body, truncated?, body_length?}} | {node, skipped} | {node, refused}",
+      "each node's bus tap, for a stream another node opened",
+      "the api node that serves that GET /debug/bus",
+      "Registered while the stream is open. The tap never shows iot.debug.* traffic, so a stream "
+          + "does not show itself."),
+
   HEALTH("iot.health.<component>", Delivery.REQUEST, Scope.CLUSTER,
       "request {}; reply {ready: boolean, detail}",
       "api (/readyz)",

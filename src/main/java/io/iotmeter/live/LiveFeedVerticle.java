@@ -11,7 +11,6 @@ import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.lang.management.ManagementFactory;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -39,7 +38,7 @@ public final class LiveFeedVerticle extends VerticleBase {
   public Future<?> start() {
     JsonObject live = config().getJsonObject("live", new JsonObject());
     long interval = live.getLong("ingest_interval_ms", 5_000L);
-    node = ManagementFactory.getRuntimeMXBean().getName();
+    node = io.iotmeter.ops.NodeName.of(vertx);
     LocalCodec.register(vertx, AcceptedMessage.class);
     for (Category category : Category.values()) {
       consumers.add(vertx.eventBus().localConsumer(BusAddress.ACCEPTED.address(category.categoryName()),

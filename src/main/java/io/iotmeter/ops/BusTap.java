@@ -38,6 +38,8 @@ public final class BusTap {
   private static final Logger LOG = LoggerFactory.getLogger(BusTap.class);
   /** Vert.x sends every reply to a one-off address with this prefix ({@code EventBusImpl.generateReplyAddress}). */
   static final String REPLY_PREFIX = "__vertx.reply.";
+  /** The cluster-wide tap's addresses ({@code iot.debug.tap.*}). */
+  static final String DEBUG_PREFIX = "iot.debug.";
   private static final long SAMPLE_INTERVAL_NANOS = 900_000_000L;
   private static final Map<Vertx, BusTap> INSTALLED = new HashMap<>();
 
@@ -151,6 +153,9 @@ public final class BusTap {
     } else {
       kind = !delivery.send() ? MessageKind.PUBLISH : message.replyAddress() != null ? MessageKind.REQUEST : MessageKind.SEND;
       counters.record(address);
+    }
+    if (address.startsWith(DEBUG_PREFIX)) {
+      return; // the tap's own traffic across the cluster: a stream must not show (and feed) itself
     }
     TapStream[] open = streams;
     for (TapStream stream : open) {

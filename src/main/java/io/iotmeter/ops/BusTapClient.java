@@ -103,6 +103,9 @@ public final class BusTapClient {
         if (event.get().name().equals("skipped")) {
           out.println(TIME.format(Instant.now()) + "  (" + data.getLong("skipped")
               + " messages skipped: over the rate limit, or arriving faster than this connection reads)");
+        } else if (event.get().name().equals("refused")) {
+          out.println(TIME.format(Instant.now()) + "  (node " + data.getString("node") + " streams nothing: "
+              + data.getString("refused") + ")");
         } else if (event.get().name().equals("message")) {
           out.println(line(data, options.full()));
           if (++shown == options.count()) {
@@ -121,14 +124,15 @@ public final class BusTapClient {
     return 1;
   }
 
-  /** {@code HH:mm:ss.SSS  address  kind  body}, the body on one line. */
+  /** {@code HH:mm:ss.SSS  address  kind  [@node]  body}, the body on one line; the node for another node's message. */
   static String line(JsonObject event, boolean full) {
     String body = Json.encode(event.getValue("body"));
     if (!full && body.length() > BODY_WIDTH) {
       body = body.substring(0, BODY_WIDTH - 1) + "…";
     }
-    return String.format("%s  %-22s  %-7s  %s", TIME.format(Instant.parse(event.getString("time"))),
-        event.getString("address"), event.getString("kind"), body);
+    String from = event.getString("node") == null ? "" : "@" + event.getString("node") + "  ";
+    return String.format("%s  %-22s  %-7s  %s%s", TIME.format(Instant.parse(event.getString("time"))),
+        event.getString("address"), event.getString("kind"), from, body);
   }
 
   private static String refusal(PlatformEndpoint endpoint, int status, Stream<String> body) {

@@ -21,6 +21,8 @@ import io.vertx.ext.web.Router;
 public final class OpsHttpVerticle extends VerticleBase {
 
   private HttpServer server;
+  private BusTap tap;
+  private ClusterTap clusterTap;
 
   @Override
   public Future<?> start() {
@@ -34,6 +36,12 @@ public final class OpsHttpVerticle extends VerticleBase {
     boolean open = !io.iotmeter.security.SecuritySettings.of(config()).enabled();
     new HealthRoutes(ComponentHealth.register(vertx, HealthChecks.create(vertx), config()), ctx -> open)
         .mount(new ApiRoutes(router));
+    JsonObject debug = config().getJsonObject("debug", new JsonObject());
+    if (debug.getBoolean("bus_tap", false)) {
+      // A node without the API still shows its bus to a /debug/bus stream opened elsewhere in the cluster.
+      tap = BusTap.acquire(vertx);
+      clusterTap = new ClusterTap(vertx, tap, debug.getInteger("max_streams", 10));
+    }
     server = vertx.createHttpServer(new HttpServerOptions().setHost(ops.getString("host", "0.0.0.0")));
     return server.requestHandler(router).listen(port)
         .recover(e -> Future.failedFuture(StartupException.explainListenFailure(e, "Ops HTTP", port, "ops.port")));
@@ -41,6 +49,10 @@ public final class OpsHttpVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    if (clusterTap != null) {
+      clusterTap.close();
+      tap.release();
+    }
     return server.close();
   }
 }

@@ -106,6 +106,33 @@ class ClusterTest {
   }
 
   @Test
+  void theBusTapOnTheApiNodeShowsWhatTheIngestNodesBusCarries() {
+    JsonObject ingestConfig = nodeConfig(0, "ingest");
+    ingestConfig.getJsonObject("deploy").put("ops", 1);
+    ingestConfig.getJsonObject("ops").put("host", "127.0.0.1").put("port", io.iotmeter.support.FreePorts.next());
+    ingestConfig.getJsonObject("debug").put("bus_tap", true);
+    JsonObject apiConfig = nodeConfig(1, "api");
+    apiConfig.getJsonObject("debug").put("bus_tap", true);
+    RunningPlatform ingest = start(ingestConfig);
+    RunningPlatform api = start(apiConfig);
+    try (io.iotmeter.ops.TapStreamClient tap = io.iotmeter.ops.TapStreamClient.open(api.httpPort(),
+        "address=iot.accepted.*")) {
+      assertThat(tap.status()).isEqualTo(200);
+      // The ingest node's tap joins the stream on its first renewal at the latest.
+      Eventually.within(WAIT, () -> {
+        try (TestMeter meter = TestMeter.connect(devices, ingest.mqttPort(), "dc-meter-002", true)) {
+          meter.send("iot/dc-meter-002/telemetry", Datagrams.telemetry("dc-meter-002", System.nanoTime() % 1_000_000), 1);
+        }
+        assertThat(tap.messagesOf("dc-meter-002")).isNotEmpty();
+      });
+      JsonObject event = tap.messagesOf("dc-meter-002").get(0);
+      assertThat(event.getString("address")).isEqualTo("iot.accepted.telemetry");
+      assertThat(event.getString("node")).as("shown with the node whose bus carried it")
+          .isEqualTo(io.iotmeter.ops.NodeName.of(ingest.vertx())).isNotEqualTo(io.iotmeter.ops.NodeName.of(api.vertx()));
+    }
+  }
+
+  @Test
   void twoIngestNodesOnTheSameBrokersStoreEveryMessageOnce() {
     brokers.add(TestMosquitto.start());
     brokers.add(TestMosquitto.start());

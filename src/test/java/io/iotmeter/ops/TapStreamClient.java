@@ -17,7 +17,7 @@ import java.util.stream.Stream;
  * response headers are in (the platform subscribes before it sends them) and collects the
  * events on a thread of its own until closed.
  */
-final class TapStreamClient implements AutoCloseable {
+public final class TapStreamClient implements AutoCloseable {
 
   private final int status;
   private final String errorBody;
@@ -40,7 +40,7 @@ final class TapStreamClient implements AutoCloseable {
     }
   }
 
-  static TapStreamClient open(int httpPort, String query) {
+  public static TapStreamClient open(int httpPort, String query) {
     HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/debug/bus?" + query)).GET().build();
     try {
       return new TapStreamClient(HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()
@@ -62,27 +62,27 @@ final class TapStreamClient implements AutoCloseable {
     }
   }
 
-  int status() {
+  public int status() {
     return status;
   }
 
-  JsonObject error() {
+  public JsonObject error() {
     return new JsonObject(errorBody);
   }
 
   /** The data of every {@code message} event so far. */
-  List<JsonObject> messages() {
+  public List<JsonObject> messages() {
     return events.stream().filter(e -> e.name().equals("message")).map(e -> new JsonObject(e.data())).toList();
   }
 
   /** The messages whose body names {@code deviceId}. */
-  List<JsonObject> messagesOf(String deviceId) {
+  public List<JsonObject> messagesOf(String deviceId) {
     return messages().stream().filter(m -> m.getValue("body") instanceof JsonObject body
         && deviceId.equals(body.getString("device_id"))).toList();
   }
 
   /** The sum of the {@code skipped} events so far. */
-  long skipped() {
+  public long skipped() {
     return events.stream().filter(e -> e.name().equals("skipped"))
         .mapToLong(e -> new JsonObject(e.data()).getLong("skipped")).sum();
   }
