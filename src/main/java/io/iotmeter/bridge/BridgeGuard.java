@@ -102,6 +102,7 @@ public final class BridgeGuard {
     private int failedKeys;
     private int registrations;
     private Future<Void> last = Future.succeededFuture();
+    private boolean closed;
 
     private Connection(String remote, Consumer<String> closer) {
       this.remote = remote;
@@ -125,6 +126,11 @@ public final class BridgeGuard {
      * may pass; fails with a {@link Refusal}. A passing send gets the caller's identity as headers.
      */
     public Future<Void> admit(String type, String address, JsonObject headers) {
+      // The rate first, as the frame arrives: so at most a second's worth of frames can wait
+      // behind a key that is being checked.
+      if (!inbound.tryTake(System.nanoTime())) {
+        return refuse("rate_limited", "rate_limited: more than " + settings.inboundPerSecond() + " frames a second");
+      }
       // One frame after the other: a frame that follows the one whose key is being checked must
       // see the outcome of that check (and the client's frames keep their order).
       Future<Void> admitted = last.transform(previous -> check(type, address, headers));
@@ -133,9 +139,6 @@ public final class BridgeGuard {
     }
 
     private Future<Void> check(String type, String address, JsonObject headers) {
-      if (!inbound.tryTake(System.nanoTime())) {
-        return refuse("rate_limited", "rate_limited: more than " + settings.inboundPerSecond() + " frames a second");
-      }
       String key = headers == null ? null : headers.getValue("api_key") instanceof String k ? k : null;
       return authenticate(key).compose(who -> {
         Direction direction = switch (type) {
@@ -223,7 +226,12 @@ public final class BridgeGuard {
 
     /** Forgets the connection (it closed). */
     public void closed() {
+      closed = true;
       open.remove(this);
+    }
+
+    public boolean isClosed() {
+      return closed;
     }
 
     private <T> Future<T> refuse(String outcome, String message) {

@@ -92,6 +92,10 @@ public final class SockJsBridge {
         String address = raw.getValue("address") instanceof String a ? a : null;
         JsonObject headers = raw.getValue("headers") instanceof JsonObject h ? h : null;
         connection.admit(type, address, headers).onComplete(admitted -> {
+          if (connection.isClosed()) {
+            event.complete(false);
+            return;
+          }
           if (admitted.failed()) {
             // With the request's reply address, so that the client can tell which request it answers.
             error(socket, admitted.cause().getMessage(), raw.getValue("replyAddress") instanceof String r ? r : null);

@@ -144,6 +144,9 @@ public final class TcpBridgeVerticle extends VerticleBase {
     }
     JsonObject headers = frame.getValue("headers") instanceof JsonObject h ? h : null;
     connection.admit(type, address, headers).onComplete(admitted -> {
+      if (connection.isClosed()) {
+        return; // the client left while its key was checked: nothing to register for it
+      }
       if (admitted.failed()) {
         error(socket, replyAddress, admitted.cause().getMessage());
         return;

@@ -121,7 +121,7 @@ public enum BusAddress {
 
   LIVE_STATUS("iot.live.status", Delivery.PUBLISH, Scope.CLUSTER,
       "{device_id, status: online | offline, at (ISO-8601)}",
-      "live_events (one per cluster), from the registry's connection status",
+      "live_events (one active per cluster), from the registry's connection status",
       "the bridges (viewer and up)",
       "Public and stable. Every change of a device's online/offline state as the registry "
           + "commits it (status messages, last wills, liveness): a trigger on devices NOTIFYs iot_live."),

@@ -15,7 +15,9 @@ import org.slf4j.LoggerFactory;
  * {@code iot_live} channel, which triggers on {@code devices}, {@code device_alerts} and
  * {@code device_commands} notify (migration V12, so every writer of those tables is covered),
  * and publishes each on its public address ({@code iot.live.status}, {@code iot.live.alerts},
- * {@code iot.live.commands}). One instance per cluster: each would publish every event.
+ * {@code iot.live.commands}). One at a time per cluster — each would publish every event — so
+ * every instance waits for the cluster-wide lock {@code iot.live_events} and only its holder
+ * listens; when the holder's node leaves, the cluster frees the lock and another takes over.
  *
  * <p>While the LISTEN connection is down (it reconnects every second) events are not seen: the
  * live stream shows what happens, the REST API holds the record — a client that reconnects
@@ -27,21 +29,50 @@ public final class LiveEventsVerticle extends VerticleBase {
   static final String CHANNEL = "iot_live";
 
   private PgSubscriber subscriber;
+  private io.vertx.core.shareddata.Lock lock;
+  private boolean stopped;
+  static final String LOCK = "iot.live_events";
 
   @Override
   public Future<?> start() {
+    takeOver();
+    return Future.succeededFuture();
+  }
+
+  /** Listens once this instance holds the lock; waits for it otherwise (getLock gives up after 10 s: ask again). */
+  private void takeOver() {
+    vertx.sharedData().getLock(LOCK).onComplete(taken -> {
+      if (stopped) {
+        if (taken.succeeded()) {
+          taken.result().release();
+        }
+      } else if (taken.succeeded()) {
+        lock = taken.result();
+        listen();
+      } else {
+        vertx.setTimer(1_000, id -> takeOver());
+      }
+    });
+  }
+
+  private void listen() {
     subscriber = PgSubscriber.subscriber(vertx, Database.connectOptions(config().getJsonObject("postgres")))
         .reconnectPolicy(retries -> 1_000L);
     subscriber.channel(CHANNEL).handler(this::onNotification);
     subscriber.closeHandler(v -> LOG.warn("Live events: the LISTEN connection to PostgreSQL is closed; reconnecting"));
     // A database that is not up yet only delays the live stream: the reconnect policy keeps trying.
     subscriber.connect().onFailure(e -> LOG.warn("Live events: cannot LISTEN yet ({}); retrying", e.getMessage()));
-    return Future.succeededFuture();
   }
 
   @Override
   public Future<?> stop() {
-    return subscriber.close();
+    stopped = true;
+    Future<Void> closed = subscriber == null ? Future.succeededFuture() : subscriber.close();
+    return closed.onComplete(v -> {
+      if (lock != null) {
+        lock.release();
+      }
+    });
   }
 
   private void onNotification(String payload) {

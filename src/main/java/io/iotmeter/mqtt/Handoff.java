@@ -12,8 +12,6 @@ import io.vertx.core.json.JsonObject;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -22,7 +20,8 @@ import java.util.function.BooleanSupplier;
  * intake stays unavailable the future fails and the message is not acknowledged, so the sender
  * keeps it. Shared by the device endpoint and the broker bridge.
  *
- * <p>At most {@code maxInFlight} messages are with the intake at a time; the others wait here,
+ * <p>At most {@code maxInFlight} messages ({@code maxInFlightBytes} of payload) are with the
+ * intake at a time; the others wait here,
  * in arrival order, each counted in its connection's pending bounds (which pause its socket).
  * Without that cap, an overload had every held message refused by the intake's full queue and
  * retried on a timer: with 10,000 meters that was some 20,000 refusals a second, and the CPU
@@ -36,25 +35,39 @@ public final class Handoff {
   private final DeliveryOptions options;
 
   private final int maxInFlight;
-  private final AtomicInteger inFlight = new AtomicInteger();
-  private final ConcurrentLinkedQueue<Waiting> waiting = new ConcurrentLinkedQueue<>();
+  private final long maxInFlightBytes;
+  /** Guarded by this: the waiting messages and what is with the intake. */
+  private final java.util.ArrayDeque<Waiting> waiting = new java.util.ArrayDeque<>();
+  private int inFlight;
+  private long inFlightBytes;
 
   /** A message waiting for its turn; answered on the context it was handed over from. */
   private record Waiting(InboundMessage message, boolean patient, BooleanSupplier wanted, Promise<JsonObject> answer,
                          Context context) {
+    long bytes() {
+      return message.payload() == null ? 0 : message.payload().length;
+    }
   }
 
   public Handoff(Vertx vertx, Duration timeout) {
-    this(vertx, timeout, 500);
+    this(vertx, timeout, 500, 16L << 20);
   }
 
-  /** @param maxInFlight messages with the intake at once ({@code handoff_max_in_flight}) */
-  public Handoff(Vertx vertx, Duration timeout, int maxInFlight) {
+  /**
+   * @param maxInFlight      messages with the intake at once ({@code handoff_max_in_flight})
+   * @param maxInFlightBytes their payload bytes ({@code handoff_max_in_flight_bytes}); one message
+   *                         larger than that still goes, alone
+   */
+  public Handoff(Vertx vertx, Duration timeout, int maxInFlight, long maxInFlightBytes) {
     if (maxInFlight < 1) {
       throw new IllegalArgumentException("handoff_max_in_flight must be at least 1, got " + maxInFlight);
     }
+    if (maxInFlightBytes < 1) {
+      throw new IllegalArgumentException("handoff_max_in_flight_bytes must be at least 1, got " + maxInFlightBytes);
+    }
     this.vertx = vertx;
     this.maxInFlight = maxInFlight;
+    this.maxInFlightBytes = maxInFlightBytes;
     this.options = new DeliveryOptions(io.iotmeter.bus.LocalCodec.OPTIONS).setSendTimeout(timeout.toMillis());
     io.iotmeter.bus.LocalCodec.register(vertx, InboundMessage.class);
   }
@@ -75,40 +88,48 @@ public final class Handoff {
   }
 
   /** Messages waiting for their turn (not yet with the intake). */
-  int waiting() {
+  synchronized int waiting() {
     return waiting.size();
   }
 
   private Future<JsonObject> enqueue(InboundMessage message, boolean patient, BooleanSupplier wanted) {
     Promise<JsonObject> answer = Promise.promise();
-    waiting.add(new Waiting(message, patient, wanted, answer, vertx.getOrCreateContext()));
+    synchronized (this) {
+      waiting.add(new Waiting(message, patient, wanted, answer, vertx.getOrCreateContext()));
+    }
     drain();
     return answer.future();
   }
 
-  /** Hands waiting messages to the intake while fewer than {@code maxInFlight} are with it. */
+  /**
+   * Hands waiting messages to the intake, in order, while fewer than {@code maxInFlight} of
+   * fewer than {@code maxInFlightBytes} are with it. The lock covers only the queue and the
+   * counters; the requests go out after it.
+   */
   private void drain() {
-    while (true) {
-      if (inFlight.incrementAndGet() > maxInFlight) {
-        inFlight.decrementAndGet();
-        return;
-      }
-      Waiting next = waiting.poll();
-      if (next == null) {
-        inFlight.decrementAndGet();
-        // One may have arrived after the poll and found every slot taken (by this one): look again.
-        if (waiting.isEmpty()) {
-          return;
+    List<Waiting> handed = new java.util.ArrayList<>();
+    List<Waiting> gone = new java.util.ArrayList<>();
+    synchronized (this) {
+      Waiting next;
+      while ((next = waiting.peek()) != null && inFlight < maxInFlight
+          && (inFlight == 0 || inFlightBytes + next.bytes() <= maxInFlightBytes)) {
+        waiting.poll();
+        if (next.patient() && !next.wanted().getAsBoolean()) {
+          gone.add(next);
+          continue;
         }
-        continue;
+        inFlight++;
+        inFlightBytes += next.bytes();
+        handed.add(next);
       }
-      if (next.patient() && !next.wanted().getAsBoolean()) {
-        inFlight.decrementAndGet();
-        answer(next, Future.failedFuture("the sender left before its message was handed to the intake"));
-        continue;
-      }
+    }
+    gone.forEach(w -> answer(w, Future.failedFuture("the sender left before its message was handed to the intake")));
+    for (Waiting next : handed) {
       attempt(next.message(), 0, next.patient() ? next.wanted() : () -> false).onComplete(result -> {
-        inFlight.decrementAndGet();
+        synchronized (this) {
+          inFlight--;
+          inFlightBytes -= next.bytes();
+        }
         answer(next, result);
         drain();
       });

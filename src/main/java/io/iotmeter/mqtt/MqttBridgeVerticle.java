@@ -33,7 +33,7 @@ public final class MqttBridgeVerticle extends VerticleBase {
     JsonObject bridge = config().getJsonObject("mqtt_bridge", new JsonObject());
     IngestMetrics metrics = IngestMetrics.of(PlatformMetrics.registry(config()));
     Handoff handoff = new Handoff(vertx, Duration.ofMillis(bridge.getLong("handoff_timeout_ms", 10_000L)),
-        bridge.getInteger("handoff_max_in_flight", 500));
+        bridge.getInteger("handoff_max_in_flight", 500), bridge.getLong("handoff_max_in_flight_bytes", 16L << 20));
     String clientId = bridge.getString("client_id", "iot-meter-bridge");
     String group = bridge.getString("shared_group", "");
     if (bridge.containsKey("qos") && !Integer.valueOf(BrokerLink.QOS).equals(bridge.getValue("qos"))) {

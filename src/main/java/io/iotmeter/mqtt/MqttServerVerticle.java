@@ -62,7 +62,7 @@ public final class MqttServerVerticle extends VerticleBase {
     io.micrometer.core.instrument.Gauge.builder("mqtt_collector.mqtt.clients", broker, BrokerState::connectedCount)
         .description("MQTT clients connected to this node's device endpoint").register(PlatformMetrics.registry(config()));
     Handoff handoff = new Handoff(vertx, Duration.ofMillis(mqtt.getLong("handoff_timeout_ms", 10_000L)),
-        mqtt.getInteger("handoff_max_in_flight", 500));
+        mqtt.getInteger("handoff_max_in_flight", 500), mqtt.getLong("handoff_max_in_flight_bytes", 16L << 20));
 
     TlsSettings tls = TlsSettings.of("mqtt.tls", mqtt.getJsonObject("tls"));
     boolean plain = mqtt.getBoolean("plain_enabled", true);

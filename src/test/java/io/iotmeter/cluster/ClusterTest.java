@@ -106,6 +106,27 @@ class ClusterTest {
   }
 
   @Test
+  void withTwoApiNodesEachLiveEventIsPublishedOnceAndTheStandbyTakesOver() throws Exception {
+    RunningPlatform first = start(nodeConfig(0, "api"));
+    RunningPlatform second = start(nodeConfig(1, "api"));
+    java.util.concurrent.ConcurrentLinkedQueue<JsonObject> seen = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    second.vertx().eventBus().<JsonObject>consumer(io.iotmeter.bus.BusAddress.LIVE_ALERTS.address(), m -> seen.add(m.body()))
+        .completion().await();
+    first.post("/api/devices/dc-meter-001/alerts", new JsonObject().put("alert_type", "test").put("message", "once"));
+    Eventually.within(WAIT, () -> assertThat(seen).extracting(a -> a.getString("message")).contains("once"));
+    Thread.sleep(1000);
+    assertThat(seen).as("one live_events publishes, the other stands by").hasSize(1);
+
+    // The node holding the lock leaves: the other takes over.
+    nodes.remove(first);
+    first.close();
+    Eventually.within(WAIT, () -> {
+      second.post("/api/devices/dc-meter-001/alerts", new JsonObject().put("alert_type", "test").put("message", "after"));
+      assertThat(seen).extracting(a -> a.getString("message")).contains("after");
+    });
+  }
+
+  @Test
   void theBusTapOnTheApiNodeShowsWhatTheIngestNodesBusCarries() {
     JsonObject ingestConfig = nodeConfig(0, "ingest");
     ingestConfig.getJsonObject("deploy").put("ops", 1);

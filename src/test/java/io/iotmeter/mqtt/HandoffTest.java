@@ -102,7 +102,7 @@ class HandoffTest {
       order.add(((InboundMessage) m.body()).clientId());
       held.add(m);
     }).completion().await();
-    Handoff handoff = new Handoff(vertx, Duration.ofSeconds(30), 3);
+    Handoff handoff = new Handoff(vertx, Duration.ofSeconds(30), 3, 1L << 20);
     java.util.List<io.vertx.core.Future<JsonObject>> answers = new java.util.ArrayList<>();
     io.vertx.core.Context caller = vertx.getOrCreateContext();
     java.util.List<io.vertx.core.Context> answeredOn = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -135,7 +135,7 @@ class HandoffTest {
       calls.incrementAndGet();
       held.add(m);
     }).completion().await();
-    Handoff handoff = new Handoff(vertx, Duration.ofSeconds(30), 1);
+    Handoff handoff = new Handoff(vertx, Duration.ofSeconds(30), 1, 1L << 20);
     AtomicBoolean connected = new AtomicBoolean(true);
     io.vertx.core.Future<JsonObject> first = handoff.sendWhile(message(), () -> true);
     io.vertx.core.Future<JsonObject> second = handoff.sendWhile(message(), connected::get);
@@ -149,6 +149,26 @@ class HandoffTest {
 
   @Test
   void aCapBelowOneIsRefused() {
-    assertThatThrownBy(() -> new Handoff(vertx, Duration.ofSeconds(1), 0)).hasMessageContaining("handoff_max_in_flight");
+    assertThatThrownBy(() -> new Handoff(vertx, Duration.ofSeconds(1), 0, 1)).hasMessageContaining("handoff_max_in_flight");
+    assertThatThrownBy(() -> new Handoff(vertx, Duration.ofSeconds(1), 1, 0)).hasMessageContaining("handoff_max_in_flight_bytes");
+  }
+
+  @Test
+  void theBytesWithTheIntakeAreBoundedTooButALargeMessageStillGoesAlone() {
+    java.util.List<io.vertx.core.eventbus.Message<Object>> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+    vertx.eventBus().localConsumer(BusAddress.INBOUND.address(), held::add).completion().await();
+    Handoff handoff = new Handoff(vertx, Duration.ofSeconds(30), 100, 1000);
+    byte[] large = new byte[1500];
+    byte[] small = new byte[400];
+    java.util.List<io.vertx.core.Future<JsonObject>> answers = new java.util.ArrayList<>();
+    for (byte[] payload : java.util.List.of(large, small, small, small)) {
+      answers.add(handoff.send(new InboundMessage("iot/m/telemetry", payload, 1, "endpoint", "m", Instant.now())));
+    }
+    io.iotmeter.support.Eventually.within(Duration.ofSeconds(5), () -> assertThat(held).hasSize(1));
+    assertThat(handoff.waiting()).as("1,500 bytes are with the intake: nothing more fits").isEqualTo(3);
+    held.get(0).reply(new JsonObject().put("outcome", "accepted"));
+    io.iotmeter.support.Eventually.within(Duration.ofSeconds(5), () -> assertThat(held).hasSize(3));
+    assertThat(handoff.waiting()).as("two of 400 bytes fit in 1,000, the third waits").isEqualTo(1);
+    held.subList(1, held.size()).forEach(m -> m.reply(new JsonObject().put("outcome", "accepted")));
   }
 }
