@@ -1,7 +1,6 @@
 package io.iotmeter.api;
 
 import io.iotmeter.support.RunningPlatform;
-import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -51,10 +50,7 @@ class DashboardBrowserTest {
 
   @BeforeAll
   static void start() throws Exception {
-    JsonObject config = RunningPlatform.securedConfig();
-    config.getJsonObject("deploy").put("simulator", 1);
-    config.getJsonObject("simulator").put("send_interval_s", 2);
-    platform = RunningPlatform.start(config);
+    platform = RunningPlatform.start(RunningPlatform.securedConfigWithMeters(2));
     viewer = platform.newKey("wall-screen", "viewer");
     operator = platform.newKey("duty-operator", "operator");
     Files.createDirectories(SHOTS);

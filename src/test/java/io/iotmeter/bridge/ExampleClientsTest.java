@@ -1,7 +1,6 @@
 package io.iotmeter.bridge;
 
 import io.iotmeter.support.RunningPlatform;
-import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,11 +30,8 @@ class ExampleClientsTest {
 
   @BeforeAll
   static void start() {
-    JsonObject config = RunningPlatform.securedConfig();
-    config.getJsonObject("deploy").put("simulator", 1);
     // Datagrams every second, so that a reading comes soon.
-    config.getJsonObject("simulator").put("send_interval_s", 1);
-    platform = RunningPlatform.start(config);
+    platform = RunningPlatform.start(RunningPlatform.securedConfigWithMeters(1));
     viewer = platform.newKey("example-viewer", "viewer");
     operator = platform.newKey("example-operator", "operator");
   }

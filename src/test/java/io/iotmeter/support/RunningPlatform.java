@@ -147,6 +147,18 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
     return config;
   }
 
+  /**
+   * {@link #securedConfig()} with the three simulated meters (dc-meter-001, dc-meter-002,
+   * ac-meter-001) sending a datagram every {@code sendIntervalS} seconds: live data for the
+   * dashboard and bridge tests.
+   */
+  public static JsonObject securedConfigWithMeters(int sendIntervalS) {
+    JsonObject config = securedConfig();
+    config.getJsonObject("deploy").put("simulator", 1);
+    config.getJsonObject("simulator").put("send_interval_s", sendIntervalS);
+    return config;
+  }
+
   /** The bootstrap admin key of {@link #securedConfig()}. */
   public static final String ADMIN_KEY = "test-admin-key-0123456789";
 
