@@ -21,7 +21,9 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
-CREATE TRIGGER iot_live_status AFTER UPDATE OF connection_status ON devices FOR EACH ROW EXECUTE FUNCTION iot_live_status();
+-- WHEN: the registry sink sets connection_status on every batch; unchanged rows never call the function.
+CREATE TRIGGER iot_live_status AFTER UPDATE OF connection_status ON devices FOR EACH ROW
+  WHEN (OLD.connection_status IS DISTINCT FROM NEW.connection_status) EXECUTE FUNCTION iot_live_status();
 
 CREATE FUNCTION iot_live_command() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -31,5 +33,6 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
-CREATE TRIGGER iot_live_command AFTER INSERT OR UPDATE OF status ON device_commands FOR EACH ROW
-  EXECUTE FUNCTION iot_live_command();
+CREATE TRIGGER iot_live_command_insert AFTER INSERT ON device_commands FOR EACH ROW EXECUTE FUNCTION iot_live_command();
+CREATE TRIGGER iot_live_command_update AFTER UPDATE OF status ON device_commands FOR EACH ROW
+  WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION iot_live_command();
