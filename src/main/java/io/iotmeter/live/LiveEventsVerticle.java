@@ -60,8 +60,17 @@ public final class LiveEventsVerticle extends VerticleBase {
         .reconnectPolicy(retries -> 1_000L);
     subscriber.channel(CHANNEL).handler(this::onNotification);
     subscriber.closeHandler(v -> LOG.warn("Live events: the LISTEN connection to PostgreSQL is closed; reconnecting"));
-    // A database that is not up yet only delays the live stream: the reconnect policy keeps trying.
-    subscriber.connect().onFailure(e -> LOG.warn("Live events: cannot LISTEN yet ({}); retrying", e.getMessage()));
+    connect();
+  }
+
+  /** The reconnect policy covers a lost connection, not a first one: a database not up yet is asked again. */
+  private void connect() {
+    subscriber.connect().onFailure(e -> {
+      if (!stopped) {
+        LOG.warn("Live events: cannot LISTEN yet ({}); retrying in 1 s", e.getMessage());
+        vertx.setTimer(1_000, id -> connect());
+      }
+    });
   }
 
   @Override
