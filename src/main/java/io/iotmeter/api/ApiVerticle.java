@@ -7,6 +7,9 @@ import io.iotmeter.registry.CommandRepository;
 import io.iotmeter.registry.DeviceRepository;
 import io.iotmeter.registry.RegistryStats;
 import io.iotmeter.security.SecuritySettings;
+import io.iotmeter.bridge.BridgeGuard;
+import io.iotmeter.bridge.BridgeSettings;
+import io.iotmeter.bridge.SockJsBridge;
 import io.iotmeter.archive.ArchiveListing;
 import io.iotmeter.archive.ObjectStores;
 import io.iotmeter.store.Database;
@@ -39,7 +42,7 @@ public final class ApiVerticle extends VerticleBase {
   private ApiGate gate;
   private long statsTimer = -1;
   private LiveRequests liveRequests;
-  private io.iotmeter.bridge.BridgeGuard sockJsGuard;
+  private BridgeGuard sockJsGuard;
 
   @Override
   public Future<?> start() {
@@ -89,10 +92,10 @@ public final class ApiVerticle extends VerticleBase {
     commandRoutes.mount(routes);
     // Bridge clients' requests: the same code as the routes above, audited alike.
     liveRequests = new LiveRequests(vertx, commandRoutes, alertRoutes, audit, gate.enabled());
-    io.iotmeter.bridge.BridgeSettings bridgeSettings = io.iotmeter.bridge.BridgeSettings.of(config);
+    BridgeSettings bridgeSettings = BridgeSettings.of(config);
     if (bridgeSettings.sockJsEnabled()) {
-      sockJsGuard = new io.iotmeter.bridge.BridgeGuard(vertx, "sockjs", bridgeSettings, SecuritySettings.of(config), metrics);
-      router.route("/eventbus/*").subRouter(io.iotmeter.bridge.SockJsBridge.router(vertx, sockJsGuard));
+      sockJsGuard = new BridgeGuard(vertx, "sockjs", bridgeSettings, SecuritySettings.of(config), metrics);
+      router.route("/eventbus/*").subRouter(SockJsBridge.router(vertx, sockJsGuard));
     }
     storeWorkers = vertx.createSharedWorkerExecutor("api-store-reads", 8);
     timeSeries = new TimeSeriesQueries(config.getJsonObject("timeseries"), storeWorkers);
