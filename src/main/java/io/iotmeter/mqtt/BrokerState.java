@@ -335,11 +335,15 @@ final class BrokerState implements Shareable {
     return limits.maxTotalPendingBytes() / Math.max(1, connectedClients.get());
   }
 
-  /** Takes up to {@code max} queued messages to send, registering them as in flight with fresh packet ids. */
-  synchronized Map<Integer, Publication> takeQueued(String clientId, int max) {
+  /**
+   * Takes up to {@code max} queued messages for {@code connection} to send, registering them as in
+   * flight with fresh packet ids; none when the session is another connection's by now (an
+   * acknowledgement on a taken-over connection must not take the newer connection's messages).
+   */
+  synchronized Map<Integer, Publication> takeQueued(String clientId, String connection, int max) {
     Session session = sessions.get(clientId);
     Map<Integer, Publication> batch = new LinkedHashMap<>();
-    if (session == null) {
+    if (session == null || !connection.equals(session.connection)) {
       return batch;
     }
     while (!session.queued.isEmpty() && session.inFlight.size() < max) {
@@ -369,19 +373,40 @@ final class BrokerState implements Shareable {
     return null;
   }
 
-  /** Registers an outgoing QoS 1/2 message; returns its packet id, or -1 when the window is full (it is queued). */
-  synchronized int startSending(String clientId, Publication publication, int window) {
+  /**
+   * What became of an outgoing QoS 1/2 message: send it now with {@code packetId}; or hand it to
+   * the client's newer connection ({@code newerConnection}); or neither (it waits in the session).
+   */
+  record Sending(int packetId, String newerConnection) {
+    static final Sending WAITS = new Sending(-1, null);
+
+    boolean sendNow() {
+      return packetId > 0;
+    }
+  }
+
+  /**
+   * Registers an outgoing QoS 1/2 message of {@code connection}. A message that reached a
+   * connection after the client had taken its session over on a newer one must not be sent on
+   * the old one: it would be held in flight under the session and never sent on the new
+   * connection (seen in CI as a command for a reconnecting meter that never arrived).
+   */
+  synchronized Sending startSending(String clientId, String connection, Publication publication, int window) {
     Session session = sessions.get(clientId);
     if (session == null) {
-      return -1;
+      return Sending.WAITS;
+    }
+    if (!connection.equals(session.connection)) {
+      String newer = keepForLater(clientId, connection, publication);
+      return newer == null ? Sending.WAITS : new Sending(-1, newer);
     }
     if (session.inFlight.size() >= window) {
       enqueue(session, publication, false); // bounded: a client that never acknowledges cannot grow it
-      return -1;
+      return Sending.WAITS;
     }
     int id = session.nextPacketId();
     session.inFlight.put(id, publication);
-    return id;
+    return new Sending(id, null);
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) arrived: the message is delivered. Returns it (null if unknown). */

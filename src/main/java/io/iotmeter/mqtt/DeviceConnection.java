@@ -240,10 +240,12 @@ final class DeviceConnection {
       endpoint.publish(publication.topic(), publication.buffer(), MqttQoS.AT_MOST_ONCE, false, publication.retain());
       return;
     }
-    int packetId = broker.startSending(clientId, publication, window);
-    if (packetId > 0) {
+    BrokerState.Sending sending = broker.startSending(clientId, connection, publication, window);
+    if (sending.sendNow()) {
       endpoint.publish(publication.topic(), publication.buffer(), MqttQoS.valueOf(publication.qos()), false,
-          publication.retain(), packetId);
+          publication.retain(), sending.packetId());
+    } else if (sending.newerConnection() != null) {
+      vertx.eventBus().send(sending.newerConnection(), publication.toJson());
     }
   }
 
@@ -251,7 +253,7 @@ final class DeviceConnection {
     if (!endpoint.isConnected()) {
       return;
     }
-    broker.takeQueued(clientId, window).forEach((packetId, publication) -> endpoint.publish(publication.topic(),
+    broker.takeQueued(clientId, connection, window).forEach((packetId, publication) -> endpoint.publish(publication.topic(),
         publication.buffer(), MqttQoS.valueOf(publication.qos()), false, publication.retain(), packetId));
   }
 

@@ -59,7 +59,7 @@ class BrokerStateTest {
     }
     assertThat(broker.route(publication("iot/p/command", 0, false)).reachedAnyone()).as("QoS 0 is not queued").isFalse();
     assertThat(broker.connect("p", false, "conn-2").sessionPresent()).isTrue();
-    assertThat(broker.takeQueued("p", 20)).as("bounded to the 3 newest").hasSize(3);
+    assertThat(broker.takeQueued("p", "conn-2", 20)).as("bounded to the 3 newest").hasSize(3);
 
     broker.connect("c", true, "conn-c");
     broker.subscribe("c", Map.of("iot/c/command", 1));
@@ -81,11 +81,45 @@ class BrokerStateTest {
   @Test
   void unacknowledgedMessagesAreSentAgainAfterAReconnect() {
     broker.connect("p", false, "conn-1");
-    int id = broker.startSending("p", publication("iot/p/command", 2, false), 20);
+    int id = broker.startSending("p", "conn-1", publication("iot/p/command", 2, false), 20).packetId();
     assertThat(id).isPositive();
     broker.disconnect("p", "conn-1", Instant.now());
     broker.connect("p", false, "conn-2");
-    assertThat(broker.takeQueued("p", 20).values()).extracting(Publication::topic).containsExactly("iot/p/command");
+    assertThat(broker.takeQueued("p", "conn-2", 20).values()).extracting(Publication::topic).containsExactly("iot/p/command");
+  }
+
+  @Test
+  void aMessageReachingATakenOverConnectionGoesToTheNewerOne() {
+    broker.connect("p", false, "conn-1");
+    broker.subscribe("p", Map.of("iot/p/command", 2));
+    broker.connect("p", false, "conn-2"); // the client is back before conn-1 has closed
+    BrokerState.Sending late = broker.startSending("p", "conn-1", publication("iot/p/command", 2, false), 20);
+    assertThat(late.sendNow()).as("not sent on the old connection").isFalse();
+    assertThat(late.newerConnection()).isEqualTo("conn-2");
+    assertThat(broker.startSending("p", "conn-2", publication("iot/p/command", 2, false), 20).sendNow()).isTrue();
+  }
+
+  @Test
+  void anAcknowledgementOnATakenOverConnectionDoesNotTakeTheNewerConnectionsMessages() {
+    broker.connect("p", false, "conn-1");
+    broker.subscribe("p", Map.of("iot/p/command", 2));
+    broker.disconnect("p", "conn-1", Instant.now());
+    broker.route(publication("iot/p/command", 2, false));
+    broker.connect("p", false, "conn-2");
+    assertThat(broker.takeQueued("p", "conn-1", 20)).isEmpty();
+    assertThat(broker.takeQueued("p", "conn-2", 20)).hasSize(1);
+  }
+
+  @Test
+  void aMessageReachingAClosedConnectionWaitsInItsPersistentSession() {
+    broker.connect("p", false, "conn-1");
+    broker.subscribe("p", Map.of("iot/p/command", 2));
+    broker.disconnect("p", "conn-1", Instant.now());
+    BrokerState.Sending late = broker.startSending("p", "conn-1", publication("iot/p/command", 2, false), 20);
+    assertThat(late.sendNow()).isFalse();
+    assertThat(late.newerConnection()).isNull();
+    broker.connect("p", false, "conn-2");
+    assertThat(broker.takeQueued("p", "conn-2", 20).values()).extracting(Publication::topic).containsExactly("iot/p/command");
   }
 
   @Test
@@ -124,7 +158,7 @@ class BrokerStateTest {
     bounded.subscribe("greedy", Map.of("iot/#", 1));
     int window = 2;
     for (int i = 0; i < 50; i++) {
-      bounded.startSending("greedy", sized("iot/x/" + i, 100, false), window);
+      bounded.startSending("greedy", "conn-g", sized("iot/x/" + i, 100, false), window);
     }
     assertThat(bounded.totalQueuedBytes()).isEqualTo(1000);
     assertThat(refusals).containsOnly("mqtt_queue_overflow").hasSize(50 - window - 10);
@@ -132,7 +166,7 @@ class BrokerStateTest {
     // bound, are the oldest to go.
     bounded.disconnect("greedy", "conn-g", Instant.now());
     bounded.connect("greedy", false, "conn-g2");
-    List<String> topics = bounded.takeQueued("greedy", 100).values().stream().map(Publication::topic).toList();
+    List<String> topics = bounded.takeQueued("greedy", "conn-g2", 100).values().stream().map(Publication::topic).toList();
     assertThat(topics).hasSize(10).startsWith("iot/x/40").endsWith("iot/x/49").doesNotContain("iot/x/0");
     assertThat(bounded.totalQueuedBytes()).isZero();
   }

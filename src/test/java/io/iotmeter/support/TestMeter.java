@@ -67,8 +67,11 @@ public final class TestMeter implements AutoCloseable {
 
   public static TestMeter connect(Vertx vertx, int port, MqttClientOptions options) {
     MqttClient client = MqttClient.create(vertx, options.setMaxInflightQueue(100).setAckTimeout(30));
+    // Handlers first: a persistent session's queued messages follow the CONNACK at once, and a
+    // message that arrives before the publish handler is set is gone (seen in CI once the JIT was warm).
+    TestMeter meter = new TestMeter(client);
     client.connect(port, "127.0.0.1").await();
-    return new TestMeter(client);
+    return meter;
   }
 
   /** Publishes and waits for the platform's acknowledgement (QoS 1/2) or the write (QoS 0). */
