@@ -5,7 +5,7 @@ import io.iotmeter.boot.CommandLine;
 import io.iotmeter.boot.ConfigLoader;
 import io.iotmeter.boot.Platform;
 import io.iotmeter.boot.SecretMasker;
-import io.iotmeter.boot.StartupException;
+import io.iotmeter.config.StartupException;
 import io.iotmeter.ops.PlatformMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

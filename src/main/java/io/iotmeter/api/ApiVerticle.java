@@ -1,6 +1,6 @@
 package io.iotmeter.api;
 
-import io.iotmeter.boot.StartupException;
+import io.iotmeter.config.StartupException;
 import io.iotmeter.ops.PlatformMetrics;
 import io.iotmeter.registry.AlertRepository;
 import io.iotmeter.registry.CommandRepository;

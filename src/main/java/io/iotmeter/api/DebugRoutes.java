@@ -1,6 +1,6 @@
 package io.iotmeter.api;
 
-import io.iotmeter.boot.StartupException;
+import io.iotmeter.config.StartupException;
 import io.iotmeter.ops.AddressPattern;
 import io.iotmeter.ops.BusTap;
 import io.iotmeter.ops.ClusterTap;

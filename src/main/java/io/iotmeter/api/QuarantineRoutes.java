@@ -2,7 +2,7 @@ package io.iotmeter.api;
 
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.quarantine.QuarantineStore;
-import io.iotmeter.sink.SinkKind;
+import io.iotmeter.journal.SinkKind;
 import io.vertx.core.Future;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;

@@ -1,5 +1,6 @@
 package io.iotmeter.boot;
 
+import io.iotmeter.config.StartupException;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
 import io.vertx.core.eventbus.EventBusOptions;

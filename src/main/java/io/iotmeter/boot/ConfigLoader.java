@@ -1,5 +1,7 @@
 package io.iotmeter.boot;
 
+import io.iotmeter.config.ConfigOverrides;
+import io.iotmeter.config.StartupException;
 import io.vertx.config.ConfigRetriever;
 import io.vertx.config.ConfigRetrieverOptions;
 import io.vertx.config.ConfigStoreOptions;

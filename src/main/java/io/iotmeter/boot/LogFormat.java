@@ -1,5 +1,6 @@
 package io.iotmeter.boot;
 
+import io.iotmeter.config.StartupException;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.JsonEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;

@@ -1,5 +1,6 @@
 package io.iotmeter.boot;
 
+import io.iotmeter.config.StartupException;
 import io.iotmeter.embedded.EmbeddedPostgresServer;
 import io.iotmeter.embedded.EmbeddedQuestDb;
 import io.iotmeter.embedded.EmbeddedS3Server;

@@ -5,7 +5,7 @@ import io.iotmeter.intake.IntakeVerticle;
 import io.iotmeter.lifecycle.LifecycleVerticle;
 import io.iotmeter.mqtt.MqttBridgeVerticle;
 import io.iotmeter.mqtt.MqttServerVerticle;
-import io.iotmeter.ops.OpsHttpVerticle;
+import io.iotmeter.api.OpsHttpVerticle;
 import io.iotmeter.sink.ArchiveSinkVerticle;
 import io.iotmeter.sink.RegistrySinkVerticle;
 import io.iotmeter.sim.SimulatorVerticle;

@@ -1,6 +1,6 @@
 package io.iotmeter.bridge;
 
-import io.iotmeter.boot.StartupException;
+import io.iotmeter.config.StartupException;
 import io.iotmeter.ops.PlatformMetrics;
 import io.iotmeter.security.SecuritySettings;
 import io.iotmeter.security.TlsSettings;

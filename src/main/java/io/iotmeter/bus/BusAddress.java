@@ -23,7 +23,7 @@ public enum BusAddress {
           + "verticles and its intake together, and no message crosses the network twice."),
 
   ACCEPTED("iot.accepted.<category>", Delivery.PUBLISH, Scope.LOCAL,
-      "an intake.AcceptedMessage object (LocalCodec) with the parsed message; as JSON {journal_id, device_id, category, "
+      "a journal.AcceptedMessage object (LocalCodec) with the parsed message; as JSON {journal_id, device_id, category, "
           + "epoch, seq, device_ts, received_at (epoch ms), topic, source, payload (text as received)}",
       "intake, after the journal commit; sinks' journal recovery for what they missed",
       "archive, time-series and registry sinks; lifecycle (redelivery of waiting commands)",

@@ -1,6 +1,6 @@
 package io.iotmeter.embedded;
 
-import io.iotmeter.boot.StartupException;
+import io.iotmeter.config.StartupException;
 import io.questdb.ServerMain;
 import io.questdb.log.LogFactory;
 import org.slf4j.Logger;

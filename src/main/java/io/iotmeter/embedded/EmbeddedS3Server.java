@@ -1,6 +1,6 @@
 package io.iotmeter.embedded;
 
-import io.iotmeter.boot.StartupException;
+import io.iotmeter.config.StartupException;
 import org.gaul.s3proxy.AuthenticationType;
 import org.gaul.s3proxy.S3Proxy;
 import org.jclouds.ContextBuilder;

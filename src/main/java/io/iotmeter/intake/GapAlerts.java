@@ -39,7 +39,7 @@ final class GapAlerts {
     List<String> messages = new ArrayList<>();
     return pool.withTransaction(conn -> conn.preparedQuery("SELECT device_id, missing, gap_count FROM device_seq_tracking "
                 + "WHERE gap_alert_due <= $1 ORDER BY device_id LIMIT 200 FOR UPDATE SKIP LOCKED")
-            .execute(Tuple.of(IntakeJournal.odt(now)))
+            .execute(Tuple.of(IntakeStore.odt(now)))
             .compose(rows -> {
               List<String> ids = new ArrayList<>();
               List<String> missing = new ArrayList<>();
@@ -62,7 +62,7 @@ final class GapAlerts {
                 ids.add(row.getString("device_id"));
                 missing.add(state.missingJson().encode());
                 gapCounts.add(row.getInteger("gap_count") + alerted);
-                due.add(IntakeJournal.odt(state.gapAlertDue));
+                due.add(IntakeStore.odt(state.gapAlertDue));
               }
               if (ids.isEmpty()) {
                 return Future.succeededFuture();

@@ -10,7 +10,9 @@ import io.iotmeter.protocol.DeviceTopic;
 import io.iotmeter.protocol.MalformedMessageException;
 import io.iotmeter.ops.Periodic;
 import io.iotmeter.quarantine.QuarantineStore;
-import io.iotmeter.sink.SinkKind;
+import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.journal.Journal;
+import io.iotmeter.journal.SinkKind;
 import io.iotmeter.store.Database;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -55,8 +57,8 @@ public final class IntakeVerticle extends VerticleBase {
   }
 
   /** What a batch decided, on its way into the journal. */
-  private record Decided(Map<String, SequenceState> states, List<IntakeJournal.Entry> entries, List<Candidate> appended,
-                         List<IntakeJournal.SeenKey> accepted) {
+  private record Decided(Map<String, SequenceState> states, List<Journal.Entry> entries, List<Candidate> appended,
+                         List<IntakeStore.SeenKey> accepted) {
   }
 
   /** A pending request that parsed, with what the batch decided about it. */
@@ -154,8 +156,8 @@ public final class IntakeVerticle extends VerticleBase {
   }
 
   private Future<Void> prune() {
-    return JournalPruner.prune(pool)
-        .compose(n -> JournalPruner.pruneSeen(pool, dedupWindow))
+    return Journal.prune(pool)
+        .compose(n -> IntakeStore.pruneSeen(pool, dedupWindow))
         .compose(n -> QuarantineStore.prune(pool, rejectedRetention, replayedRetention))
         .compose(n -> QuarantineStore.countWaiting(pool))
         .onSuccess(metrics::quarantineWaiting)
@@ -326,11 +328,11 @@ public final class IntakeVerticle extends VerticleBase {
     Set<String> devices = new LinkedHashSet<>();
     candidates.forEach(c -> devices.add(c.message.deviceId()));
     Future<Set<String>> known = registerUnknown
-        ? IntakeJournal.registerUnknown(conn, devices).map(registered -> {
+        ? IntakeStore.registerUnknown(conn, devices).map(registered -> {
           registered.forEach(id -> LOG.info("Registered unknown device {} on its first message", id));
           return devices;
         })
-        : IntakeJournal.known(conn, devices);
+        : IntakeStore.known(conn, devices);
     return known.compose(knownDevices -> {
       Set<String> locked = new LinkedHashSet<>();
       for (Candidate c : candidates) {
@@ -340,18 +342,18 @@ public final class IntakeVerticle extends VerticleBase {
         }
       }
       // v1 devices are locked too: their copies are told apart by intake_seen alone.
-      return IntakeJournal.lockStates(conn, locked);
-    }).compose(states -> IntakeJournal.seen(conn, seenKeys(candidates)).map(seen -> {
-      List<IntakeJournal.Entry> entries = new ArrayList<>();
+      return IntakeStore.lockStates(conn, locked);
+    }).compose(states -> IntakeStore.seen(conn, seenKeys(candidates)).map(seen -> {
+      List<Journal.Entry> entries = new ArrayList<>();
       List<Candidate> appended = new ArrayList<>();
-      List<IntakeJournal.SeenKey> accepted = new ArrayList<>();
+      List<IntakeStore.SeenKey> accepted = new ArrayList<>();
       for (Candidate c : candidates) {
         if (c.unknownDevice) {
           continue;
         }
         DeviceMessage m = c.message;
         InboundMessage in = c.pending.inbound();
-        IntakeJournal.SeenKey key = seenKey(c);
+        IntakeStore.SeenKey key = seenKey(c);
         Map<Long, Set<Instant>> deviceSeen = seen.computeIfAbsent(m.deviceId(), d -> new HashMap<>());
         if (m.isLegacy()) {
           // No seq: a copy is the same bytes with the same time, within the window.
@@ -370,7 +372,7 @@ public final class IntakeVerticle extends VerticleBase {
           accepted.add(key);
         }
         c.payloadText = new String(in.payload(), java.nio.charset.StandardCharsets.UTF_8);
-        entries.add(new IntakeJournal.Entry(m.deviceId(), m.category().categoryName(),
+        entries.add(new Journal.Entry(m.deviceId(), m.category().categoryName(),
             c.decision == null ? null : c.decision.epoch(), m.seq(), m.ts(), in.topic(),
             c.payloadText, in.qos(), in.source(), in.receivedAt(),
             SinkKind.pendingMask(m.category(), sinks)));
@@ -379,9 +381,9 @@ public final class IntakeVerticle extends VerticleBase {
       return new Decided(states, entries, appended, accepted);
     })).compose(decided -> {
       Map<String, SequenceState> states = decided.states();
-      List<IntakeJournal.Entry> entries = decided.entries();
+      List<Journal.Entry> entries = decided.entries();
       List<Candidate> appended = decided.appended();
-      List<IntakeJournal.SeenKey> accepted = decided.accepted();
+      List<IntakeStore.SeenKey> accepted = decided.accepted();
       for (Candidate c : candidates) {
         if (c.unknownDevice) {
           unknown.add(refusal(c.pending, "unknown_device", "device " + c.message.deviceId() + " is not registered"));
@@ -389,9 +391,9 @@ public final class IntakeVerticle extends VerticleBase {
       }
       List<QuarantineStore.Rejected> evidence = new ArrayList<>(evidenceOf(refused));
       evidence.addAll(evidenceOf(unknown));
-      return IntakeJournal.saveStates(conn, states)
-          .compose(v -> IntakeJournal.saveSeen(conn, accepted))
-          .compose(v -> IntakeJournal.append(conn, entries))
+      return IntakeStore.saveStates(conn, states)
+          .compose(v -> IntakeStore.saveSeen(conn, accepted))
+          .compose(v -> Journal.append(conn, entries))
           .map(ids -> {
             for (int i = 0; i < ids.size(); i++) {
               appended.get(i).journalId = ids.get(i);
@@ -402,10 +404,10 @@ public final class IntakeVerticle extends VerticleBase {
     });
   }
 
-  private static List<IntakeJournal.SeenKey> seenKeys(List<Candidate> candidates) {
-    List<IntakeJournal.SeenKey> keys = new ArrayList<>(candidates.size());
+  private static List<IntakeStore.SeenKey> seenKeys(List<Candidate> candidates) {
+    List<IntakeStore.SeenKey> keys = new ArrayList<>(candidates.size());
     for (Candidate c : candidates) {
-      IntakeJournal.SeenKey key = c.unknownDevice ? null : seenKey(c);
+      IntakeStore.SeenKey key = c.unknownDevice ? null : seenKey(c);
       if (key != null) {
         keys.add(key);
       }
@@ -418,12 +420,12 @@ public final class IntakeVerticle extends VerticleBase {
    * which have no seq, a hash of their bytes stands in as a negative seq. Status messages have
    * none (their copies are told apart by status and time in the sequence state).
    */
-  private static IntakeJournal.SeenKey seenKey(Candidate c) {
+  private static IntakeStore.SeenKey seenKey(Candidate c) {
     DeviceMessage m = c.message;
     if (m.isLegacy()) {
-      return new IntakeJournal.SeenKey(m.deviceId(), contentKey(c.pending.inbound().payload()), m.ts());
+      return new IntakeStore.SeenKey(m.deviceId(), contentKey(c.pending.inbound().payload()), m.ts());
     }
-    return m.seq() == null ? null : new IntakeJournal.SeenKey(m.deviceId(), m.seq(), m.ts());
+    return m.seq() == null ? null : new IntakeStore.SeenKey(m.deviceId(), m.seq(), m.ts());
   }
 
   /** 63 bits of the payload's SHA-256, as a negative number (real seqs are never negative). */
@@ -466,10 +468,10 @@ public final class IntakeVerticle extends VerticleBase {
             + q.replayedAt()));
       }
       SinkKind sink = SinkKind.fromConfigName(q.sink());
-      IntakeJournal.Entry entry = new IntakeJournal.Entry(q.deviceId(), q.category(), q.epoch(), q.seq(), q.deviceTs(),
+      Journal.Entry entry = new Journal.Entry(q.deviceId(), q.category(), q.epoch(), q.seq(), q.deviceTs(),
           q.topic(), new String(q.payload(), java.nio.charset.StandardCharsets.UTF_8), q.qos(), q.source(),
           q.receivedAt(), (short) sink.bit());
-      return IntakeJournal.append(conn, List.of(entry))
+      return Journal.append(conn, List.of(entry))
           .compose(ids -> QuarantineStore.markReplayed(conn, id, ids.get(0))
               .map(v -> new JsonObject().put("id", id).put("sink", sink.configName()).put("journal_id", ids.get(0))));
     })).onSuccess(reply -> {

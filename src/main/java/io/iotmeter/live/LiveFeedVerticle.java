@@ -2,7 +2,7 @@ package io.iotmeter.live;
 
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.bus.LocalCodec;
-import io.iotmeter.intake.AcceptedMessage;
+import io.iotmeter.journal.AcceptedMessage;
 import io.iotmeter.protocol.Category;
 import io.iotmeter.protocol.Measurement;
 import io.vertx.core.Future;

@@ -1,6 +1,6 @@
 package io.iotmeter.mqtt;
 
-import io.iotmeter.boot.StartupException;
+import io.iotmeter.config.StartupException;
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.ops.PlatformMetrics;

@@ -1,5 +1,6 @@
 package io.iotmeter.quarantine;
 
+import io.iotmeter.journal.Journal;
 import io.iotmeter.store.Columns;
 import io.iotmeter.store.Rows;
 import io.vertx.core.Future;
@@ -77,27 +78,21 @@ public final class QuarantineStore {
   }
 
   /**
-   * Quarantines journal row {@code journalId} for {@code sink}: copies it with the reason, clears
-   * the sink's bit so that the messages behind it keep flowing, and raises one alert per device
-   * and hour. Call inside a transaction. The future holds false when the row was quarantined
-   * for this sink already (another node was first).
+   * Quarantines journal row {@code journalId} ({@code message}) for {@code sink}: copies it with
+   * the reason and raises one alert per device and hour. Call inside the transaction that clears
+   * the sink's journal bit. The future holds false when the row was quarantined for this sink
+   * already (another node was first).
    */
-  public static Future<Boolean> quarantine(SqlConnection conn, long journalId, String sink, int sinkBit, String reason) {
+  public static Future<Boolean> quarantine(SqlConnection conn, long journalId, Journal.Entry message, String sink, String reason) {
     return conn.preparedQuery("INSERT INTO message_quarantine (kind, sink, error_type, reason, device_id, category, topic, "
             + "payload, qos, source, received_at, journal_id, epoch, seq, device_ts) "
-            + "SELECT 'quarantined', $2, 'quarantined', $3, j.device_id, j.category, j.topic, convert_to(j.payload, 'UTF8'), "
-            + "j.qos, j.source, j.received_at, j.id, j.epoch, j.seq, j.device_ts FROM intake_journal j WHERE j.id = $1 "
+            + "VALUES ('quarantined', $1, 'quarantined', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
             + "ON CONFLICT (journal_id, sink) WHERE kind = 'quarantined' DO NOTHING RETURNING device_id")
-        .execute(Tuple.of(journalId, sink, noNul(reason)))
-        .compose(rows -> {
-          String deviceId = rows.size() == 0 ? null : rows.iterator().next().getString(0);
-          Future<Void> cleared = conn.preparedQuery("UPDATE intake_journal SET pending = pending & ~($1::smallint) WHERE id = $2")
-              .execute(Tuple.of((short) sinkBit, journalId)).mapEmpty();
-          if (deviceId == null) {
-            return cleared.map(false);
-          }
-          return cleared.compose(v -> alertOncePerHour(conn, deviceId, sink, reason)).map(true);
-        });
+        .execute(Tuple.from(new Object[] {sink, noNul(reason), message.deviceId(), message.category(), message.topic(),
+            Buffer.buffer(message.payload()), (short) message.qos(), message.source(), odt(message.receivedAt()), journalId,
+            message.epoch(), message.seq(), odt(message.deviceTs())}))
+        .compose(rows -> rows.size() == 0 ? Future.succeededFuture(false)
+            : alertOncePerHour(conn, message.deviceId(), sink, reason).map(true));
   }
 
   private static Future<Void> alertOncePerHour(SqlConnection conn, String deviceId, String sink, String reason) {

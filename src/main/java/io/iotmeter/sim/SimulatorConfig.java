@@ -1,6 +1,6 @@
 package io.iotmeter.sim;
 
-import io.iotmeter.boot.StartupException;
+import io.iotmeter.config.StartupException;
 import io.iotmeter.protocol.DeviceTopic;
 import io.iotmeter.protocol.WireEnum;
 import io.vertx.core.json.JsonArray;

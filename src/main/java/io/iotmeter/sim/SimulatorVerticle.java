@@ -1,6 +1,6 @@
 package io.iotmeter.sim;
 
-import io.iotmeter.boot.StartupException;
+import io.iotmeter.config.StartupException;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.shareddata.LocalMap;

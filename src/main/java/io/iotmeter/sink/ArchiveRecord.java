@@ -1,6 +1,6 @@
 package io.iotmeter.sink;
 
-import io.iotmeter.intake.AcceptedMessage;
+import io.iotmeter.journal.AcceptedMessage;
 import io.vertx.core.json.JsonObject;
 
 import java.time.format.DateTimeFormatter;

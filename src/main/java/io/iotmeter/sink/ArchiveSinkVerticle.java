@@ -1,5 +1,6 @@
 package io.iotmeter.sink;
 
+import io.iotmeter.journal.SinkKind;
 import io.iotmeter.archive.ObjectStore;
 import io.iotmeter.archive.ObjectStores;
 import io.iotmeter.ops.IngestMetrics;

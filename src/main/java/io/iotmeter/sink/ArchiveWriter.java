@@ -2,13 +2,12 @@ package io.iotmeter.sink;
 
 import io.iotmeter.archive.ObjectStore;
 import io.iotmeter.archive.ObjectStoreException;
-import io.iotmeter.intake.AcceptedMessage;
+import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.journal.Journal;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.core.Future;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.sqlclient.Pool;
-import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.Tuple;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -90,64 +89,29 @@ final class ArchiveWriter implements SinkWriter {
   private Future<Void> assignKeys(List<AcceptedMessage> batch) {
     Map<Long, AcceptedMessage> byId = new LinkedHashMap<>();
     batch.forEach(m -> byId.put(m.journalId(), m));
-    Long[] ids = byId.keySet().toArray(Long[]::new);
-    return pool.withTransaction(conn -> conn.preparedQuery("SELECT id FROM intake_journal WHERE id = ANY($1::bigint[]) "
-            + "AND archive_key IS NULL ORDER BY id FOR UPDATE")
-        .execute(Tuple.of((Object) ids))
-        .compose(rows -> {
-          if (rows.size() == 0) {
-            return Future.succeededFuture();
-          }
-          Map<String, String> keyByGroup = new LinkedHashMap<>();
-          List<Long> assigned = new ArrayList<>(rows.size());
-          List<String> keys = new ArrayList<>(rows.size());
-          for (Row row : rows) {
-            AcceptedMessage message = byId.get(row.getLong(0));
-            assigned.add(message.journalId());
-            keys.add(keyByGroup.computeIfAbsent(message.deviceId() + "\u0000" + message.category(),
-                group -> ArchiveRecord.key(message)));
-          }
-          return conn.preparedQuery("UPDATE intake_journal j SET archive_key = u.key FROM unnest($1::bigint[], $2::text[]) "
-                  + "AS u(id, key) WHERE j.id = u.id")
-              .execute(Tuple.of((Object) assigned.toArray(Long[]::new), (Object) keys.toArray(String[]::new)))
-              .mapEmpty();
-        }));
+    return pool.withTransaction(conn -> Journal.lockWithoutArchiveKey(conn, byId.keySet()).compose(unassigned -> {
+      Map<String, String> keyByGroup = new LinkedHashMap<>();
+      Map<Long, String> keys = new LinkedHashMap<>();
+      for (long id : unassigned) {
+        AcceptedMessage message = byId.get(id);
+        keys.put(id, keyByGroup.computeIfAbsent(message.deviceId() + "\u0000" + message.category(),
+            group -> ArchiveRecord.key(message)));
+      }
+      return Journal.setArchiveKeys(conn, keys);
+    }));
   }
 
   /**
    * Every message recorded under the batch's keys, by key, in journal order — leaving out the
-   * objects already written with all their messages ({@code archive_written}): their rows may
-   * be partly pruned by now, and rewriting them from the rest would lose records.
+   * objects already written with all their messages ({@code archive_written}).
    */
   private Future<Map<String, List<AcceptedMessage>>> loadGroups(List<AcceptedMessage> batch) {
-    Long[] ids = batch.stream().map(AcceptedMessage::journalId).toArray(Long[]::new);
-    return pool.preparedQuery("SELECT id, device_id, category, epoch, seq, device_ts, received_at, topic, source, payload, "
-            + "archive_key, archive_written FROM intake_journal WHERE archive_key IN "
-            + "(SELECT archive_key FROM intake_journal WHERE id = ANY($1::bigint[])) ORDER BY id")
-        .execute(Tuple.of((Object) ids))
-        .map(rows -> {
-          Map<String, List<AcceptedMessage>> groups = new LinkedHashMap<>();
-          java.util.Set<String> written = new java.util.HashSet<>();
-          for (Row row : rows) {
-            String key = row.getString("archive_key");
-            if (row.getBoolean("archive_written")) {
-              written.add(key);
-            }
-            groups.computeIfAbsent(key, k -> new ArrayList<>()).add(JournalFeed.toMessage(row));
-          }
-          groups.keySet().removeAll(written);
-          return groups;
-        });
+    return Journal.unwrittenArchiveObjects(pool, batch.stream().map(AcceptedMessage::journalId).toList());
   }
 
   /** Marks the objects written: every row under these keys (before any of their bits is cleared). */
   private Future<Void> markWritten(java.util.Collection<String> keys) {
-    if (keys.isEmpty()) {
-      return Future.succeededFuture();
-    }
-    return pool.preparedQuery("UPDATE intake_journal SET archive_written = true WHERE archive_key = ANY($1::text[])")
-        .execute(Tuple.of((Object) keys.toArray(String[]::new)))
-        .mapEmpty();
+    return Journal.markArchiveWritten(pool, keys);
   }
 
   private Future<Void> put(String key, byte[] content, int records) {

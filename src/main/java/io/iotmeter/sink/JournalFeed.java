@@ -1,7 +1,9 @@
 package io.iotmeter.sink;
 
 import io.iotmeter.bus.BusAddress;
-import io.iotmeter.intake.AcceptedMessage;
+import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.journal.Journal;
+import io.iotmeter.journal.SinkKind;
 import io.iotmeter.ops.Backoff;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.protocol.Category;
@@ -11,8 +13,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
-import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -124,19 +124,10 @@ public final class JournalFeed {
   private static final Duration BACKLOG_INTERVAL = Duration.ofSeconds(10);
   private long backlogTimer = -1;
 
-  /**
-   * What this sink has still to store, for {@code mqtt_collector_journal_pending{sink}} and the
-   * age of its oldest message: the pending rows are few and indexed, so it is a cheap look.
-   */
+  /** What this sink has still to store, for {@code mqtt_collector_journal_pending{sink}} and the age of its oldest message. */
   private Future<?> measureBacklog() {
-    return pool.preparedQuery("SELECT count(*), min(accepted_at) FROM intake_journal WHERE pending <> 0 AND (pending & $1) <> 0")
-        .execute(io.vertx.sqlclient.Tuple.of((short) kind.bit()))
-        .onSuccess(rows -> {
-          io.vertx.sqlclient.Row row = rows.iterator().next();
-          java.time.OffsetDateTime oldest = row.getOffsetDateTime(1);
-          metrics.journalBacklog(kind.configName(), row.getLong(0),
-              oldest == null ? 0 : Math.max(0, Duration.between(oldest.toInstant(), java.time.Instant.now()).toSeconds()));
-        });
+    return Journal.backlog(pool, kind).onSuccess(backlog -> metrics.journalBacklog(kind.configName(), backlog.messages(),
+        backlog.oldest() == null ? 0 : Math.max(0, Duration.between(backlog.oldest(), java.time.Instant.now()).toSeconds())));
   }
 
   /** Stops taking messages and makes one last attempt to store what is buffered. */
@@ -352,7 +343,11 @@ public final class JournalFeed {
 
   /** Moves one message to the quarantine (retried while the journal database is away). */
   private Future<Void> quarantine(AcceptedMessage message, String reason) {
-    return pool.withTransaction(conn -> QuarantineStore.quarantine(conn, message.journalId(), kind.configName(), kind.bit(), reason))
+    return pool.withTransaction(conn -> Journal.read(conn, message.journalId())
+            .compose(row -> row.isEmpty() ? Future.succeededFuture(false) // pruned: another node cleared it already
+                : QuarantineStore.quarantine(conn, message.journalId(), row.get(), kind.configName(), reason))
+            // The sink's bit is cleared also when another node was first, so the messages behind it keep flowing.
+            .compose(quarantined -> Journal.clear(conn, kind, List.of(message.journalId())).map(quarantined)))
         .transform(done -> {
           if (done.succeeded()) {
             if (done.result()) {
@@ -395,9 +390,7 @@ public final class JournalFeed {
   }
 
   private Future<Void> clearPending(List<AcceptedMessage> batch) {
-    Long[] ids = batch.stream().map(AcceptedMessage::journalId).toArray(Long[]::new);
-    return pool.preparedQuery("UPDATE intake_journal SET pending = pending & ~($1::smallint) WHERE id = ANY($2::bigint[])")
-        .execute(Tuple.of((short) kind.bit(), (Object) ids))
+    return Journal.clear(pool, kind, batch.stream().map(AcceptedMessage::journalId).toList())
         .onSuccess(v -> {
           if (storedDuringRecovery != null) {
             batch.forEach(m -> storedDuringRecovery.add(m.journalId()));
@@ -414,14 +407,10 @@ public final class JournalFeed {
     recovering = true;
     // A row stored while the scan runs may still come back as pending (the scan read it first).
     storedDuringRecovery = new HashSet<>();
-    pool.preparedQuery("SELECT id, device_id, category, epoch, seq, device_ts, received_at, topic, source, payload "
-            + "FROM intake_journal WHERE (pending & $1::smallint) <> 0 AND accepted_at < now() - make_interval(secs => $2) "
-            + "ORDER BY id LIMIT $3")
-        .execute(Tuple.of((short) kind.bit(), options.recoveryGrace().toMillis() / 1000.0, options.maxBatch()))
-        .onSuccess(rows -> {
+    Journal.pending(pool, kind, options.recoveryGrace(), options.maxBatch())
+        .onSuccess(messages -> {
           int found = 0;
-          for (Row row : rows) {
-            AcceptedMessage message = toMessage(row);
+          for (AcceptedMessage message : messages) {
             if (!queued.contains(message.journalId()) && !storedDuringRecovery.contains(message.journalId())) {
               found++;
               offer(message);
@@ -436,13 +425,5 @@ public final class JournalFeed {
           recovering = false;
           storedDuringRecovery = null;
         });
-  }
-
-  static AcceptedMessage toMessage(Row row) {
-    return new AcceptedMessage(row.getLong("id"), row.getString("device_id"),
-        Category.fromName(row.getString("category")).orElseThrow(), row.getInteger("epoch"), row.getLong("seq"),
-        row.getOffsetDateTime("device_ts") == null ? null : row.getOffsetDateTime("device_ts").toInstant(),
-        row.getOffsetDateTime("received_at").toInstant(), row.getString("topic"), row.getString("source"),
-        row.getString("payload"));
   }
 }

@@ -1,5 +1,6 @@
 package io.iotmeter.sink;
 
+import io.iotmeter.journal.SinkKind;
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.ops.PlatformMetrics;

@@ -1,6 +1,6 @@
 package io.iotmeter.timeseries;
 
-import io.iotmeter.boot.StartupException;
+import io.iotmeter.config.StartupException;
 import io.vertx.core.json.JsonObject;
 
 /** Opens the time-series store the {@code timeseries} configuration names. Blocking. */

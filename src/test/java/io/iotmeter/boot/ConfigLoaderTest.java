@@ -1,5 +1,7 @@
 package io.iotmeter.boot;
 
+import io.iotmeter.config.ConfigOverrides;
+import io.iotmeter.config.StartupException;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;

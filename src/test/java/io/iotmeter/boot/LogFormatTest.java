@@ -1,5 +1,6 @@
 package io.iotmeter.boot;
 
+import io.iotmeter.config.StartupException;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;

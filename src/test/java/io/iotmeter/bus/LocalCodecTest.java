@@ -1,6 +1,6 @@
 package io.iotmeter.bus;
 
-import io.iotmeter.intake.AcceptedMessage;
+import io.iotmeter.journal.AcceptedMessage;
 import io.iotmeter.intake.InboundMessage;
 import io.iotmeter.protocol.Category;
 import io.iotmeter.protocol.DeviceMessage;

@@ -1,5 +1,6 @@
 package io.iotmeter.deploy;
 
+import io.iotmeter.config.ConfigOverrides;
 import io.iotmeter.support.Profiles;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
@@ -61,7 +62,7 @@ class DockerFilesTest {
     Map<String, Object> platform = (Map<String, Object>) services.get("platform");
     assertThat((List<Object>) platform.get("command")).containsExactly("--profile", "compose");
     Map<String, Object> env = (Map<String, Object>) platform.get("environment");
-    env.keySet().forEach(variable -> assertThat(io.iotmeter.boot.ConfigOverrides.variables(profile).containsValue(variable))
+    env.keySet().forEach(variable -> assertThat(ConfigOverrides.variables(profile).containsValue(variable))
         .as(variable + " names a configuration key").isTrue());
   }
 

@@ -1,5 +1,6 @@
 package io.iotmeter.deploy;
 
+import io.iotmeter.config.ConfigOverrides;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -20,7 +21,6 @@ import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.Subject;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
-import io.iotmeter.boot.ConfigOverrides;
 import io.iotmeter.boot.NodeRole;
 import io.iotmeter.support.Profiles;
 import io.vertx.core.json.JsonObject;

@@ -1,6 +1,6 @@
 package io.iotmeter.embedded;
 
-import io.iotmeter.boot.StartupException;
+import io.iotmeter.config.StartupException;
 import io.iotmeter.support.FreePorts;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -4,7 +4,7 @@ import io.iotmeter.archive.MinioObjectStore;
 import io.iotmeter.archive.ObjectStore;
 import io.iotmeter.archive.ObjectStoreException;
 import io.iotmeter.archive.StoredObject;
-import io.iotmeter.boot.StartupException;
+import io.iotmeter.config.StartupException;
 import io.iotmeter.support.FreePorts;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

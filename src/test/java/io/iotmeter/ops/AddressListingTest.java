@@ -56,7 +56,7 @@ class AddressListingTest {
     for (BusAddress entry : BusAddress.values()) {
       assertThat(output.out()).anyMatch(line -> line.startsWith(entry.address() + " "));
     }
-    assertThat(String.join("\n", output.out())).contains("shape: an intake.AcceptedMessage object (LocalCodec) with the parsed message; as JSON")
+    assertThat(String.join("\n", output.out())).contains("shape: a journal.AcceptedMessage object (LocalCodec) with the parsed message; as JSON")
         .contains("Bus tap streams open: 0 of 10");
   }
 

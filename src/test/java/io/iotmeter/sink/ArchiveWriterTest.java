@@ -4,7 +4,7 @@ import io.iotmeter.archive.ObjectStore;
 import io.iotmeter.archive.ObjectStores;
 import io.iotmeter.archive.StoredObject;
 import io.iotmeter.embedded.EmbeddedS3Server;
-import io.iotmeter.intake.AcceptedMessage;
+import io.iotmeter.journal.AcceptedMessage;
 import io.iotmeter.protocol.Category;
 import io.iotmeter.store.Database;
 import io.iotmeter.store.SchemaMigrations;

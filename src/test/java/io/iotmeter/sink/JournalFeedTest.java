@@ -1,7 +1,8 @@
 package io.iotmeter.sink;
 
+import io.iotmeter.journal.SinkKind;
 import io.iotmeter.bus.BusAddress;
-import io.iotmeter.intake.AcceptedMessage;
+import io.iotmeter.journal.AcceptedMessage;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.protocol.Category;
 import io.iotmeter.store.Database;

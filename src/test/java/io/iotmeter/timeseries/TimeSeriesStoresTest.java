@@ -1,6 +1,6 @@
 package io.iotmeter.timeseries;
 
-import io.iotmeter.boot.StartupException;
+import io.iotmeter.config.StartupException;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package io.iotmeter.boot;
+package io.iotmeter.config;
 
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;

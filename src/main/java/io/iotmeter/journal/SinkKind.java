@@ -1,4 +1,4 @@
-package io.iotmeter.sink;
+package io.iotmeter.journal;
 
 import io.iotmeter.protocol.Category;
 

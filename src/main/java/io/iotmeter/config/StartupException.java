@@ -1,4 +1,4 @@
-package io.iotmeter.boot;
+package io.iotmeter.config;
 
 /**
  * A startup failure whose message is already fit for the operator (for example "HTTP port

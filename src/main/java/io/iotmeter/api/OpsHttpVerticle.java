@@ -1,9 +1,9 @@
-package io.iotmeter.ops;
+package io.iotmeter.api;
 
-import io.iotmeter.api.ApiRoutes;
-import io.iotmeter.api.ComponentHealth;
-import io.iotmeter.api.HealthRoutes;
-import io.iotmeter.boot.StartupException;
+import io.iotmeter.ops.BusTap;
+import io.iotmeter.ops.ClusterTap;
+import io.iotmeter.ops.PlatformMetrics;
+import io.iotmeter.config.StartupException;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;

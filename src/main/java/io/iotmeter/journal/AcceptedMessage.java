@@ -1,4 +1,4 @@
-package io.iotmeter.intake;
+package io.iotmeter.journal;
 
 import io.iotmeter.protocol.Category;
 import io.iotmeter.protocol.DeviceMessage;

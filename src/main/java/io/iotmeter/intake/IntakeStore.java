@@ -10,7 +10,6 @@ import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -19,18 +18,15 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The intake's SQL, all within the caller's transaction: device registration, locking and
- * saving de-duplication state, appending to the journal. Batches go as arrays through
- * {@code unnest}, so a batch of hundreds of messages costs a handful of statements.
+ * The intake's own SQL, all within the caller's transaction but pruning: device registration,
+ * locking and saving de-duplication state ({@code device_seq_tracking}) and the exact-copy
+ * record ({@code intake_seen}). The journal it appends to is {@link io.iotmeter.journal.Journal}'s.
+ * Batches go as arrays through {@code unnest}, so a batch of hundreds of messages costs a
+ * handful of statements.
  */
-final class IntakeJournal {
+final class IntakeStore {
 
-  /** A message to append; {@code pending} holds the bits of the sinks that must store it. */
-  record Entry(String deviceId, String category, Integer epoch, Long seq, Instant deviceTs, String topic,
-               String payload, int qos, String source, Instant receivedAt, short pending) {
-  }
-
-  private IntakeJournal() {
+  private IntakeStore() {
   }
 
   /**
@@ -127,39 +123,6 @@ final class IntakeJournal {
         .mapEmpty();
   }
 
-  /** Appends the entries and returns their journal ids, in the entries' order. */
-  static Future<List<Long>> append(SqlConnection conn, List<Entry> entries) {
-    if (entries.isEmpty()) {
-      return Future.succeededFuture(List.of());
-    }
-    // Ids are drawn first so that each entry knows its own id without relying on the order
-    // of INSERT ... RETURNING.
-    return conn.preparedQuery("SELECT nextval('intake_journal_id_seq') FROM generate_series(1, $1)")
-        .execute(Tuple.of(entries.size()))
-        .compose(rows -> {
-          List<Long> ids = new ArrayList<>(entries.size());
-          rows.forEach(r -> ids.add(r.getLong(0)));
-          return conn.preparedQuery("INSERT INTO intake_journal (id, device_id, category, epoch, seq, device_ts, topic, "
-                  + "payload, qos, source, received_at, pending) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], "
-                  + "$4::int[], $5::bigint[], $6::timestamptz[], $7::text[], $8::text[], $9::smallint[], $10::text[], "
-                  + "$11::timestamptz[], $12::smallint[])")
-              .execute(Tuple.from(new Object[] {
-                  ids.toArray(Long[]::new),
-                  Columns.of(entries, Entry::deviceId, String[]::new),
-                  Columns.of(entries, Entry::category, String[]::new),
-                  Columns.of(entries, Entry::epoch, Integer[]::new),
-                  Columns.of(entries, Entry::seq, Long[]::new),
-                  Columns.of(entries, e -> odt(e.deviceTs()), OffsetDateTime[]::new),
-                  Columns.of(entries, Entry::topic, String[]::new),
-                  Columns.of(entries, Entry::payload, String[]::new),
-                  Columns.of(entries, e -> (short) e.qos(), Short[]::new),
-                  Columns.of(entries, Entry::source, String[]::new),
-                  Columns.of(entries, e -> odt(e.receivedAt()), OffsetDateTime[]::new),
-                  Columns.of(entries, Entry::pending, Short[]::new)}))
-              .map(v -> ids);
-        });
-  }
-
   /** A message's identity for the exact de-duplication check ({@code intake_seen}). */
   record SeenKey(String deviceId, long seq, Instant deviceTs) {
   }
@@ -196,6 +159,14 @@ final class IntakeJournal {
         .execute(Tuple.of(Columns.of(keys, SeenKey::deviceId, String[]::new), Columns.of(keys, SeenKey::seq, Long[]::new),
             Columns.of(keys, k -> odt(k.deviceTs()), OffsetDateTime[]::new)))
         .mapEmpty();
+  }
+
+  /** Deletes up to 50,000 de-duplication keys older than the window; returns how many went. */
+  static Future<Integer> pruneSeen(io.vertx.sqlclient.Pool pool, java.time.Duration window) {
+    return pool.preparedQuery("DELETE FROM intake_seen WHERE ctid IN "
+            + "(SELECT ctid FROM intake_seen WHERE accepted_at < now() - make_interval(secs => $1) LIMIT 50000)")
+        .execute(Tuple.of((double) window.toSeconds()))
+        .map(rows -> rows.rowCount());
   }
 
   private static SequenceState toState(Row row) {
