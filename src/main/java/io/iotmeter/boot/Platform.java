@@ -62,6 +62,9 @@ public final class Platform {
       LOG.warn("security.enabled is false: anonymous MQTT, an open REST API and unknown devices registered on their "
           + "first message, as in the reference system. For compatibility tests only; never on a network.");
     }
+    // Every node decodes the live feed's bodies, wherever they were published (a codec crossing the
+    // cluster must be known by name on the receiving node too).
+    io.iotmeter.bus.JsonViewCodec.register(vertx, io.iotmeter.live.LiveTelemetry.class);
     loopProbe = io.iotmeter.ops.EventLoopProbe.start(vertx, io.iotmeter.ops.PlatformMetrics.registry(config),
         Math.max(1, 2 * Runtime.getRuntime().availableProcessors()));
     return startEmbeddedServers(config)
@@ -108,7 +111,6 @@ public final class Platform {
     });
   }
 
-  /** A node of simulated meters only (the simulator profile or the sim role) needs no registry. */
   /** Whether this node deploys the verticle of that configuration name (its roles and its deploy count). */
   private static boolean deploys(JsonObject config, String configName) {
     JsonObject deploy = config.getJsonObject("deploy", new JsonObject());

@@ -117,7 +117,8 @@ public enum BusAddress {
       "the bridges (viewer and up), for browsers and non-JVM clients; any verticle",
       "Public and stable (docs/bus-bridge.md): what a live chart needs, not the internal record. "
           + "One address per device, so a client receives only the meters it registered for. "
-          + "Published after the journal commit; a copy the intake dropped is never published."),
+          + "Published after the journal commit; a copy the intake dropped is never published. Sent as a "
+          + "live.LiveTelemetry through bus.JsonViewCodec: its JSON is built only for a consumer."),
 
   LIVE_STATUS("iot.live.status", Delivery.PUBLISH, Scope.CLUSTER,
       "{device_id, status: online | offline, at (ISO-8601)}",

@@ -519,7 +519,7 @@ public final class IntakeVerticle extends VerticleBase {
       InboundMessage in = c.pending.inbound();
       AcceptedMessage accepted = new AcceptedMessage(c.journalId, m.deviceId(), m.category(),
           c.decision == null ? null : c.decision.epoch(), m.seq(), m.ts(), in.receivedAt(), in.topic(), in.source(),
-          c.payloadText, m.withoutTree());
+          c.payloadText, m);
       vertx.eventBus().publish(BusAddress.ACCEPTED.address(m.category().categoryName()), accepted, LocalCodec.OPTIONS);
     }
   }

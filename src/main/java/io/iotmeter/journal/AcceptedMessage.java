@@ -61,7 +61,7 @@ public record AcceptedMessage(long journalId, String deviceId, Category category
 
   /**
    * Heap this message holds while it waits in a sink's buffer, about: its payload text and its
-   * parsed measurements (telemetry travels without its JSON tree, {@link DeviceMessage#withoutTree}).
+   * parsed measurements (telemetry has no JSON tree, see {@link DeviceMessage#payload}).
    * The sinks bound their buffers by this, not by the payload alone, which undercounted tenfold.
    */
   public long footprint() {

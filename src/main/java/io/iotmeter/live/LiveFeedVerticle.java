@@ -1,14 +1,13 @@
 package io.iotmeter.live;
 
 import io.iotmeter.bus.BusAddress;
+import io.iotmeter.bus.JsonViewCodec;
 import io.iotmeter.bus.LocalCodec;
 import io.iotmeter.journal.AcceptedMessage;
 import io.iotmeter.protocol.Category;
-import io.iotmeter.protocol.Measurement;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.time.Instant;
@@ -40,6 +39,7 @@ public final class LiveFeedVerticle extends VerticleBase {
     long interval = live.getLong("ingest_interval_ms", 5_000L);
     node = io.iotmeter.ops.NodeName.of(vertx);
     LocalCodec.register(vertx, AcceptedMessage.class);
+    JsonViewCodec.register(vertx, LiveTelemetry.class);
     for (Category category : Category.values()) {
       consumers.add(vertx.eventBus().localConsumer(BusAddress.ACCEPTED.address(category.categoryName()),
           m -> onAccepted(AcceptedMessage.of(m.body()))));
@@ -61,28 +61,13 @@ public final class LiveFeedVerticle extends VerticleBase {
       devices.add(message.deviceId());
     }
     if (message.category() == Category.TELEMETRY) {
-      vertx.eventBus().publish(BusAddress.LIVE_TELEMETRY.address(message.deviceId()), telemetry(message));
+      // Its JSON is built only for a consumer (JsonViewCodec): most devices have no dashboard open.
+      vertx.eventBus().publish(BusAddress.LIVE_TELEMETRY.address(message.deviceId()), new LiveTelemetry(message));
     }
   }
 
   /** Distinct devices counted per interval, at most (a bound on the set, not on the count of messages). */
   static final int MAX_DEVICES_COUNTED = 100_000;
-
-  /** The public shape of a telemetry message (catalogue: iot.live.telemetry.&lt;device_id&gt;). */
-  static JsonObject telemetry(AcceptedMessage message) {
-    List<Measurement> measurements = message.parse().measurements();
-    JsonArray samples = new JsonArray(new ArrayList<>(measurements.size()));
-    for (Measurement m : measurements) {
-      samples.add(new JsonObject().put("type", m.type()).put("value", m.value()).put("unit", m.unit())
-          .put("ts", m.ts().toString()));
-    }
-    return new JsonObject()
-        .put("device_id", message.deviceId())
-        .put("seq", message.seq())
-        .put("ts", message.deviceTs() == null ? null : message.deviceTs().toString())
-        .put("received_at", message.receivedAt().toString())
-        .put("measurements", samples);
-  }
 
   private void publishRate() {
     long now = System.nanoTime();

@@ -22,7 +22,9 @@ import java.util.regex.Pattern;
  *
  * @param seq     the per-device counter; null for status messages and v1 payloads
  * @param ts      when the device created the message ({@code ts}, or {@code timestamp} in v1)
- * @param payload the message as received, parsed; null for telemetry after {@link #withoutTree}
+ * @param payload the message as received, parsed, for the consumers that read its fields; null for
+ *                telemetry, whose measurements hold all of it (a message waiting in the sinks'
+ *                buffers then costs its measurements, not a map per sample: ten times less heap)
  * @param deviceIdMismatch the payload names another device than the topic (the topic wins;
  *                counted, never trusted — protocol "Topics")
  * @param measurements the samples of a telemetry message, validated and converted once, here
@@ -65,16 +67,6 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
     return topic.category();
   }
 
-  /**
-   * This message without its JSON tree when its measurements say all it holds (telemetry): a
-   * message waiting in the sinks' buffers then costs its measurements, not a map per sample —
-   * ten times less heap. Other categories keep the tree, which their consumers read.
-   */
-  public DeviceMessage withoutTree() {
-    return topic.category() != Category.TELEMETRY || payload == null ? this
-        : new DeviceMessage(topic, version, seq, ts, null, deviceIdMismatch, measurements);
-  }
-
   /** Heap a parsed measurement holds, about (the record, its Instant; names are shared), for buffer bounds. */
   public static final int MEASUREMENT_BYTES = 96;
 
@@ -86,6 +78,21 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
   public static DeviceMessage parse(String topicText, byte[] payloadBytes) {
     DeviceTopic topic = DeviceTopic.parse(topicText).orElseThrow(() -> new MalformedMessageException(
         MalformedMessageException.INVALID_TOPIC, "Not a device topic: " + topicText));
+    if (topic.category() == Category.TELEMETRY) {
+      // Nearly every message: read by the streaming parser, without a tree, when it is the usual form.
+      DeviceMessage usual = TelemetryReader.read(topic, payloadBytes);
+      if (usual != null) {
+        return usual;
+      }
+    }
+    return parseGeneral(topic, payloadBytes);
+  }
+
+  /**
+   * Parses any payload through a JSON tree: everything {@link TelemetryReader} leaves to it, and
+   * every error's wording.
+   */
+  static DeviceMessage parseGeneral(DeviceTopic topic, byte[] payloadBytes) {
     JsonObject json = decode(payloadBytes);
     if (!json.containsKey("v") && !json.containsKey("seq") && topic.category() == Category.TELEMETRY) {
       return parseLegacy(topic, json);
@@ -131,7 +138,7 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
       }
       default -> throw new IllegalStateException(topic.category().toString());
     }
-    return new DeviceMessage(topic, 2, seq, ts, json, mismatch, measurements);
+    return new DeviceMessage(topic, 2, seq, ts, topic.category() == Category.TELEMETRY ? null : json, mismatch, measurements);
   }
 
   /**
@@ -234,7 +241,7 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
     if (!anyNumber) {
       throw invalid("a v1 payload needs at least one numeric field");
     }
-    return new DeviceMessage(topic, 1, null, ts, json, mismatch, legacyMeasurements(ts, json));
+    return new DeviceMessage(topic, 1, null, ts, null, mismatch, legacyMeasurements(ts, json));
   }
 
   private static JsonObject decode(byte[] bytes) {
@@ -342,11 +349,15 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
     } catch (DateTimeParseException e) {
       throw invalid("field '" + name + "' must be an ISO-8601 time with a zone, not '" + abbreviate(text) + "'");
     }
-    // The time-series stores keep nanoseconds since 1970 in a signed 64-bit number.
-    if (instant.isBefore(EARLIEST) || instant.isAfter(LATEST)) {
+    if (!inStoredRange(instant)) {
       throw invalid("field '" + name + "' is outside the years 1678 to 2261: " + abbreviate(text));
     }
     return instant;
+  }
+
+  /** The time-series stores keep nanoseconds since 1970 in a signed 64-bit number: 1678 to 2261. */
+  static boolean inStoredRange(Instant instant) {
+    return !instant.isBefore(EARLIEST) && !instant.isAfter(LATEST);
   }
 
   private static long wholeNumber(JsonObject json, String field, long min, long max) {
