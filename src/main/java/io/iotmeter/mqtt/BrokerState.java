@@ -5,22 +5,27 @@ import io.vertx.core.shareddata.Shareable;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /**
- * The device endpoint's broker state on this node: sessions, the subscription index and
- * retained messages. All instances of the MQTT server verticle on a node share it (they share
- * the port, and a client may reconnect to any of them), so every method holds its lock; the
- * connections themselves are only ever touched on their own event loop, reached over the bus.
+ * The device endpoint's broker state on this node: sessions, the {@link SubscriptionIndex} and
+ * the {@link RetainedStore}. All instances of the MQTT server verticle on a node share it (they
+ * share the port, and a client may reconnect to any of them), yet no lock spans the node: each
+ * {@link Session} is its own monitor — reached by its connection, by routing (a command from
+ * any event loop) and by expiry, one at a time — and the index, the retained store and the
+ * node-wide counters are concurrent. The connections themselves are only ever touched on their
+ * own event loop, reached over the bus.
+ *
+ * <p>A session replaced or ended is marked {@link Session#ended} under its monitor, and every
+ * method that finds one treats it as absent: a caller that looked it up just before it ended
+ * acts as if it came just after.
  *
  * <p>Node-local by design, like any single broker: a clustered deployment routes a device to
  * the node that holds its session (see the README).
@@ -45,20 +50,11 @@ final class BrokerState implements Shareable {
   record Connected(boolean sessionPresent, String previousConnection, boolean refused, boolean foreign) {
   }
 
-  /** A retained message and the client that set it (each client may set a bounded number). */
-  private record Retained(String clientId, Publication publication) {
-  }
-
-  private final Map<String, Session> sessions = new HashMap<>();
-  /** Exact (wildcard-free) filters → client ids: the common case, iot/{id}/command. */
-  private final Map<String, Set<String>> exactSubscribers = new HashMap<>();
-  /** Client ids with at least one wildcard filter. */
-  private final Set<String> wildcardSubscribers = new HashSet<>();
-  private final Map<String, Retained> retained = new LinkedHashMap<>();
-  private final Map<String, Integer> retainedByClient = new HashMap<>();
-  private long retainedBytes;
+  private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+  private final SubscriptionIndex subscribers = new SubscriptionIndex();
+  private final RetainedStore retained;
   /** Payload bytes waiting in every session's queue on this node. */
-  private long totalQueuedBytes;
+  private final AtomicLong totalQueuedBytes = new AtomicLong();
   /** Payload bytes received by every connection of this node and not yet durable (hand-offs under way). */
   private final AtomicLong pendingBytes = new AtomicLong();
   private final AtomicInteger connectedClients = new AtomicInteger();
@@ -69,13 +65,14 @@ final class BrokerState implements Shareable {
   BrokerState(MqttLimits limits, Consumer<String> refusals) {
     this.limits = limits;
     this.refusals = refusals;
+    this.retained = new RetainedStore(limits, refusals);
   }
 
   MqttLimits limits() {
     return limits;
   }
 
-  synchronized Connected connect(String clientId, boolean clean, String connection) {
+  Connected connect(String clientId, boolean clean, String connection) {
     return connect(clientId, clean, connection, null);
   }
 
@@ -83,58 +80,89 @@ final class BrokerState implements Shareable {
    * @param owner the authenticated identity (a device id), or null with security off; a session
    *              created by one identity cannot be taken over by another (nor its connection)
    */
-  synchronized Connected connect(String clientId, boolean clean, String connection, String owner) {
-    Session existing = sessions.get(clientId);
-    if (existing != null && existing.owner != null && !existing.owner.equals(owner)) {
-      refusals.accept("mqtt_client_id_taken");
-      return new Connected(false, null, true, true);
+  Connected connect(String clientId, boolean clean, String connection, String owner) {
+    while (true) {
+      Session existing = sessions.get(clientId);
+      if (existing == null) {
+        // Bounded about: connects racing on several event loops may each pass the check at once.
+        if (sessions.size() >= limits.maxSessions()) {
+          refusals.accept("mqtt_sessions_full");
+          return new Connected(false, null, true, false);
+        }
+        Session fresh = open(new Session(clientId), clean, connection, owner);
+        if (sessions.putIfAbsent(clientId, fresh) == null) {
+          connectedClients.incrementAndGet();
+          return new Connected(false, null, false, false);
+        }
+        continue; // another connection of this client id came first: look again
+      }
+      synchronized (existing) {
+        if (existing.ended) {
+          continue;
+        }
+        if (existing.owner != null && !existing.owner.equals(owner)) {
+          refusals.accept("mqtt_client_id_taken");
+          return new Connected(false, null, true, true);
+        }
+        String previous = existing.connection;
+        if (previous == null) {
+          connectedClients.incrementAndGet();
+        }
+        boolean present = !clean && !existing.clean;
+        if (!present) {
+          // The old session ends; the new one takes its place in one step, so nobody finds neither.
+          end(existing);
+          sessions.replace(clientId, existing, open(new Session(clientId), clean, connection, owner));
+          return new Connected(false, previous, false, false);
+        }
+        if (previous != null) {
+          // Taken over while the old connection still stood: its unacknowledged messages go again.
+          requeueInFlight(existing);
+        }
+        open(existing, clean, connection, owner);
+        return new Connected(true, previous, false, false);
+      }
     }
-    if (existing == null && sessions.size() >= limits.maxSessions()) {
-      refusals.accept("mqtt_sessions_full");
-      return new Connected(false, null, true, false);
-    }
-    String previous = existing == null ? null : existing.connection;
-    boolean present = existing != null && !clean && !existing.clean;
-    if (existing != null && !present) {
-      removeSession(existing);
-      existing = null;
-    }
-    Session session = existing == null ? new Session(clientId) : existing;
-    if (present && previous != null) {
-      // Taken over while the old connection still stood: its unacknowledged messages go again.
-      requeueInFlight(session);
-    }
+  }
+
+  private static Session open(Session session, boolean clean, String connection, String owner) {
     session.clean = clean;
     session.owner = owner;
-    if (previous == null) {
-      connectedClients.incrementAndGet();
-    }
     session.connection = connection;
     session.disconnectedAt = null;
-    sessions.put(clientId, session);
-    return new Connected(present, previous, false, false);
+    return session;
+  }
+
+  /** The client's current session, or null; lock it and check {@link Session#ended} before use. */
+  private Session session(String clientId) {
+    return sessions.get(clientId);
   }
 
   /** The connection is gone; a clean session ends with it, a persistent one waits for the client. */
-  synchronized void disconnect(String clientId, String connection, Instant now) {
-    Session session = sessions.get(clientId);
-    if (session == null || !connection.equals(session.connection)) {
-      return; // taken over by a newer connection
+  void disconnect(String clientId, String connection, Instant now) {
+    Session session = session(clientId);
+    if (session == null) {
+      return;
     }
-    session.connection = null;
-    session.disconnectedAt = now;
-    connectedClients.decrementAndGet();
-    requeueInFlight(session);
-    // A persistent session with nothing to keep (no subscription, nothing waiting, no QoS 2
-    // exchange open) holds no state for an hour: a client that never completed a session costs nothing.
-    boolean empty = session.subscriptions.isEmpty() && session.queued.isEmpty() && session.awaitingRelease.isEmpty()
-        && session.released.isEmpty();
-    if (session.clean || empty) {
-      removeSession(session);
+    synchronized (session) {
+      if (session.ended || !connection.equals(session.connection)) {
+        return; // taken over by a newer connection
+      }
+      session.connection = null;
+      session.disconnectedAt = now;
+      connectedClients.decrementAndGet();
+      requeueInFlight(session);
+      // A persistent session with nothing to keep (no subscription, nothing waiting, no QoS 2
+      // exchange open) holds no state for an hour: a client that never completed a session costs nothing.
+      boolean empty = session.subscriptions.isEmpty() && session.queued.isEmpty() && session.awaitingRelease.isEmpty()
+          && session.released.isEmpty();
+      if (session.clean || empty) {
+        remove(session);
+      }
     }
   }
 
-  /** Unacknowledged messages are sent again when the client is back (spec 4.4). */
+  /** Unacknowledged messages are sent again when the client is back (spec 4.4). Under the session's lock. */
   private void requeueInFlight(Session session) {
     List<Publication> unacked = new ArrayList<>(session.inFlight.values());
     session.inFlight.clear();
@@ -146,11 +174,12 @@ final class BrokerState implements Shareable {
   /**
    * Queues a message for a client, bounded per session in count and bytes (the oldest goes
    * first, as with Mosquitto's max_queued_messages) and per node in bytes (then the new message
-   * is not queued). False when it was not queued.
+   * is not queued). False when it was not queued. Under the session's lock.
    */
   private boolean enqueue(Session session, Publication publication, boolean first) {
     long size = publication.payload().length;
-    if (totalQueuedBytes + size > limits.maxTotalQueuedBytes()) {
+    if (totalQueuedBytes.addAndGet(size) > limits.maxTotalQueuedBytes()) {
+      totalQueuedBytes.addAndGet(-size);
       refusals.accept("mqtt_queue_full");
       return false;
     }
@@ -160,7 +189,6 @@ final class BrokerState implements Shareable {
       session.queued.addLast(publication);
     }
     session.queuedBytes += size;
-    totalQueuedBytes += size;
     while (session.queued.size() > limits.maxQueued() || session.queuedBytes > limits.maxQueuedBytes()) {
       dequeue(session);
       refusals.accept("mqtt_queue_overflow");
@@ -172,53 +200,49 @@ final class BrokerState implements Shareable {
     Publication publication = session.queued.pollFirst();
     if (publication != null) {
       session.queuedBytes -= publication.payload().length;
-      totalQueuedBytes -= publication.payload().length;
+      totalQueuedBytes.addAndGet(-publication.payload().length);
     }
     return publication;
   }
 
-  synchronized List<Integer> subscribe(String clientId, Map<String, Integer> filters) {
-    Session session = sessions.get(clientId);
+  List<Integer> subscribe(String clientId, Map<String, Integer> filters) {
+    Session session = session(clientId);
     List<Integer> granted = new ArrayList<>();
-    for (Map.Entry<String, Integer> filter : filters.entrySet()) {
-      if (session == null || !TopicFilter.isValidFilter(filter.getKey())) {
-        granted.add(0x80);
-        continue;
+    if (session == null) {
+      filters.forEach((filter, qos) -> granted.add(0x80));
+      return granted;
+    }
+    synchronized (session) {
+      for (Map.Entry<String, Integer> filter : filters.entrySet()) {
+        if (session.ended || !TopicFilter.isValidFilter(filter.getKey())) {
+          granted.add(0x80);
+          continue;
+        }
+        if (!session.subscriptions.containsKey(filter.getKey()) && session.subscriptions.size() >= limits.maxSubscriptions()) {
+          refusals.accept("mqtt_subscription_limit");
+          granted.add(0x80);
+          continue;
+        }
+        int qos = Math.min(filter.getValue(), 2);
+        session.subscriptions.put(filter.getKey(), qos);
+        subscribers.add(clientId, filter.getKey());
+        granted.add(qos);
       }
-      if (!session.subscriptions.containsKey(filter.getKey()) && session.subscriptions.size() >= limits.maxSubscriptions()) {
-        refusals.accept("mqtt_subscription_limit");
-        granted.add(0x80);
-        continue;
-      }
-      int qos = Math.min(filter.getValue(), 2);
-      session.subscriptions.put(filter.getKey(), qos);
-      if (TopicFilter.hasWildcard(filter.getKey())) {
-        wildcardSubscribers.add(clientId);
-      } else {
-        exactSubscribers.computeIfAbsent(filter.getKey(), k -> new HashSet<>()).add(clientId);
-      }
-      granted.add(qos);
     }
     return granted;
   }
 
-  synchronized void unsubscribe(String clientId, List<String> filters) {
-    Session session = sessions.get(clientId);
+  void unsubscribe(String clientId, List<String> filters) {
+    Session session = session(clientId);
     if (session == null) {
       return;
     }
-    filters.forEach(filter -> {
-      session.subscriptions.remove(filter);
-      Set<String> exact = exactSubscribers.get(filter);
-      if (exact != null) {
-        exact.remove(clientId);
-        if (exact.isEmpty()) {
-          exactSubscribers.remove(filter);
-        }
+    synchronized (session) {
+      if (session.ended) {
+        return;
       }
-    });
-    if (session.subscriptions.keySet().stream().noneMatch(TopicFilter::hasWildcard)) {
-      wildcardSubscribers.remove(clientId);
+      filters.forEach(session.subscriptions::remove);
+      subscribers.remove(clientId, filters, session.subscriptions.keySet());
     }
   }
 
@@ -226,7 +250,7 @@ final class BrokerState implements Shareable {
    * Routes a publication to every matching subscription at the lower of the two QoS levels;
    * for an offline persistent session a QoS 1/2 copy is queued (spec 3.1.2.4).
    */
-  synchronized Route route(Publication publication) {
+  Route route(Publication publication) {
     return route(publication, p -> false);
   }
 
@@ -235,27 +259,30 @@ final class BrokerState implements Shareable {
    * {@code alreadyHeld} recognises (a command being delivered again) gets no second copy; it
    * counts as reached.
    */
-  synchronized Route route(Publication publication, Predicate<Publication> alreadyHeld) {
-    Set<String> candidates = new HashSet<>(wildcardSubscribers);
-    candidates.addAll(exactSubscribers.getOrDefault(publication.topic(), Set.of()));
+  Route route(Publication publication, Predicate<Publication> alreadyHeld) {
     List<Delivery> deliveries = new ArrayList<>();
     int queued = 0;
-    for (String clientId : candidates) {
-      Session session = sessions.get(clientId);
-      int subscribed = session == null ? -1 : session.matchingQos(publication.topic());
-      if (subscribed < 0) {
+    for (String clientId : subscribers.candidates(publication.topic())) {
+      Session session = session(clientId);
+      if (session == null) {
         continue;
       }
-      if (holds(session, alreadyHeld)) {
-        queued++;
-        continue;
-      }
-      // Retain is only set on messages sent because of a new subscription (spec 3.3.1.3).
-      Publication copy = publication.withQos(Math.min(subscribed, publication.qos())).withRetain(false);
-      if (session.connection != null) {
-        deliveries.add(new Delivery(session.connection, copy));
-      } else if (copy.qos() > 0 && enqueue(session, copy, false)) {
-        queued++;
+      synchronized (session) {
+        int subscribed = session.ended ? -1 : session.matchingQos(publication.topic());
+        if (subscribed < 0) {
+          continue;
+        }
+        if (holds(session, alreadyHeld)) {
+          queued++;
+          continue;
+        }
+        // Retain is only set on messages sent because of a new subscription (spec 3.3.1.3).
+        Publication copy = publication.withQos(Math.min(subscribed, publication.qos())).withRetain(false);
+        if (session.connection != null) {
+          deliveries.add(new Delivery(session.connection, copy));
+        } else if (copy.qos() > 0 && enqueue(session, copy, false)) {
+          queued++;
+        }
       }
     }
     return new Route(deliveries, queued);
@@ -266,59 +293,25 @@ final class BrokerState implements Shareable {
    * within the node's bounds in count and bytes and {@code max_retained_per_client} per client;
    * beyond them the message is still routed, only not retained. False when it was not kept.
    */
-  synchronized boolean retain(String clientId, Publication publication) {
-    Retained old = retained.get(publication.topic());
-    if (publication.payload().length == 0) {
-      if (old != null) {
-        forget(publication.topic(), old);
-      }
-      return true;
-    }
-    long size = publication.payload().length;
-    long bytesAfter = retainedBytes + size - (old == null ? 0 : old.publication().payload().length);
-    int ownedByClient = retainedByClient.getOrDefault(clientId, 0) - (old != null && old.clientId().equals(clientId) ? 1 : 0);
-    if ((old == null && retained.size() >= limits.maxRetained()) || bytesAfter > limits.maxRetainedBytes()
-        || ownedByClient >= limits.maxRetainedPerClient()) {
-      refusals.accept("mqtt_retained_refused");
-      return false;
-    }
-    if (old != null) {
-      forget(publication.topic(), old);
-    }
-    retained.put(publication.topic(), new Retained(clientId, publication));
-    retainedBytes += size;
-    retainedByClient.merge(clientId, 1, Integer::sum);
-    return true;
-  }
-
-  private void forget(String topic, Retained old) {
-    retained.remove(topic);
-    retainedBytes -= old.publication().payload().length;
-    retainedByClient.computeIfPresent(old.clientId(), (id, n) -> n <= 1 ? null : n - 1);
+  boolean retain(String clientId, Publication publication) {
+    return retained.retain(clientId, publication);
   }
 
   /** Retained messages matching a new subscription, at the subscription's QoS. */
-  synchronized List<Publication> retainedFor(String filter, int qos) {
-    List<Publication> matching = new ArrayList<>();
-    retained.forEach((topic, kept) -> {
-      if (TopicFilter.matches(filter, topic)) {
-        Publication publication = kept.publication();
-        matching.add(publication.withQos(Math.min(qos, publication.qos())).withRetain(true));
-      }
-    });
-    return matching;
+  List<Publication> retainedFor(String filter, int qos) {
+    return retained.matching(filter, qos);
   }
 
-  synchronized int retainedCount() {
-    return retained.size();
+  int retainedCount() {
+    return retained.count();
   }
 
-  synchronized long retainedBytes() {
-    return retainedBytes;
+  long retainedBytes() {
+    return retained.bytes();
   }
 
-  synchronized long totalQueuedBytes() {
-    return totalQueuedBytes;
+  long totalQueuedBytes() {
+    return totalQueuedBytes.get();
   }
 
   /** A connection received {@code delta} payload bytes that are not durable yet (negative when they are). */
@@ -340,17 +333,22 @@ final class BrokerState implements Shareable {
    * flight with fresh packet ids; none when the session is another connection's by now (an
    * acknowledgement on a taken-over connection must not take the newer connection's messages).
    */
-  synchronized Map<Integer, Publication> takeQueued(String clientId, String connection, int max) {
-    Session session = sessions.get(clientId);
+  Map<Integer, Publication> takeQueued(String clientId, String connection, int max) {
+    Session session = session(clientId);
     Map<Integer, Publication> batch = new LinkedHashMap<>();
-    if (session == null || !connection.equals(session.connection)) {
+    if (session == null) {
       return batch;
     }
-    while (!session.queued.isEmpty() && session.inFlight.size() < max) {
-      Publication publication = dequeue(session);
-      int id = session.nextPacketId();
-      session.inFlight.put(id, publication);
-      batch.put(id, publication);
+    synchronized (session) {
+      if (session.ended || !connection.equals(session.connection)) {
+        return batch;
+      }
+      while (!session.queued.isEmpty() && session.inFlight.size() < max) {
+        Publication publication = dequeue(session);
+        int id = session.nextPacketId();
+        session.inFlight.put(id, publication);
+        batch.put(id, publication);
+      }
     }
     return batch;
   }
@@ -359,11 +357,17 @@ final class BrokerState implements Shareable {
    * A message reached a connection as it closed: a persistent session keeps it for the client's
    * return. Returns the client's new connection when it is back already (send it there), else null.
    */
-  synchronized String keepForLater(String clientId, String closedConnection, Publication publication) {
-    Session session = sessions.get(clientId);
+  String keepForLater(String clientId, String closedConnection, Publication publication) {
+    Session session = session(clientId);
     if (session == null) {
       return null;
     }
+    synchronized (session) {
+      return session.ended ? null : keepForLater(session, closedConnection, publication);
+    }
+  }
+
+  private String keepForLater(Session session, String closedConnection, Publication publication) {
     if (session.connection != null && !session.connection.equals(closedConnection)) {
       return session.connection;
     }
@@ -391,47 +395,65 @@ final class BrokerState implements Shareable {
    * the old one: it would be held in flight under the session and never sent on the new
    * connection (seen in CI as a command for a reconnecting meter that never arrived).
    */
-  synchronized Sending startSending(String clientId, String connection, Publication publication, int window) {
-    Session session = sessions.get(clientId);
+  Sending startSending(String clientId, String connection, Publication publication, int window) {
+    Session session = session(clientId);
     if (session == null) {
       return Sending.WAITS;
     }
-    if (!connection.equals(session.connection)) {
-      String newer = keepForLater(clientId, connection, publication);
-      return newer == null ? Sending.WAITS : new Sending(-1, newer);
+    synchronized (session) {
+      if (session.ended) {
+        return Sending.WAITS;
+      }
+      if (!connection.equals(session.connection)) {
+        String newer = keepForLater(session, connection, publication);
+        return newer == null ? Sending.WAITS : new Sending(-1, newer);
+      }
+      if (session.inFlight.size() >= window) {
+        enqueue(session, publication, false); // bounded: a client that never acknowledges cannot grow it
+        return Sending.WAITS;
+      }
+      int id = session.nextPacketId();
+      session.inFlight.put(id, publication);
+      return new Sending(id, null);
     }
-    if (session.inFlight.size() >= window) {
-      enqueue(session, publication, false); // bounded: a client that never acknowledges cannot grow it
-      return Sending.WAITS;
-    }
-    int id = session.nextPacketId();
-    session.inFlight.put(id, publication);
-    return new Sending(id, null);
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) arrived: the message is delivered. Returns it (null if unknown). */
-  synchronized Publication delivered(String clientId, int packetId) {
-    Session session = sessions.get(clientId);
+  Publication delivered(String clientId, int packetId) {
+    Session session = session(clientId);
     if (session == null) {
       return null;
     }
-    Publication acked = session.inFlight.remove(packetId);
-    Publication completed = session.released.remove(packetId);
-    return acked != null ? acked : completed;
-  }
-
-  /** PUBREC arrived for our QoS 2 message: it is no longer to be resent, only released. */
-  synchronized void received(String clientId, int packetId) {
-    Session session = sessions.get(clientId);
-    if (session != null) {
-      Publication publication = session.inFlight.remove(packetId);
-      session.released.put(packetId, publication);
+    synchronized (session) {
+      if (session.ended) {
+        return null;
+      }
+      Publication acked = session.inFlight.remove(packetId);
+      Publication completed = session.released.remove(packetId);
+      return acked != null ? acked : completed;
     }
   }
 
-  synchronized List<Integer> released(String clientId) {
-    Session session = sessions.get(clientId);
-    return session == null ? List.of() : new ArrayList<>(session.released.keySet());
+  /** PUBREC arrived for our QoS 2 message: it is no longer to be resent, only released. */
+  void received(String clientId, int packetId) {
+    Session session = session(clientId);
+    if (session != null) {
+      synchronized (session) {
+        if (!session.ended) {
+          session.released.put(packetId, session.inFlight.remove(packetId));
+        }
+      }
+    }
+  }
+
+  List<Integer> released(String clientId) {
+    Session session = session(clientId);
+    if (session == null) {
+      return List.of();
+    }
+    synchronized (session) {
+      return session.ended ? List.of() : new ArrayList<>(session.released.keySet());
+    }
   }
 
   /** Whether the client's session holds (queued, in flight or awaiting PUBCOMP) a publication {@code same} recognises. */
@@ -441,58 +463,74 @@ final class BrokerState implements Shareable {
   }
 
   /** Records a PUBREC we sent; false when this packet id was already awaiting its PUBREL (a resent PUBLISH). */
-  synchronized boolean awaitRelease(String clientId, int packetId) {
-    Session session = sessions.get(clientId);
-    return session != null && session.awaitingRelease.add(packetId);
+  boolean awaitRelease(String clientId, int packetId) {
+    Session session = session(clientId);
+    if (session == null) {
+      return false;
+    }
+    synchronized (session) {
+      return !session.ended && session.awaitingRelease.add(packetId);
+    }
   }
 
-  synchronized boolean isAwaitingRelease(String clientId, int packetId) {
-    Session session = sessions.get(clientId);
-    return session != null && session.awaitingRelease.contains(packetId);
+  boolean isAwaitingRelease(String clientId, int packetId) {
+    Session session = session(clientId);
+    if (session == null) {
+      return false;
+    }
+    synchronized (session) {
+      return !session.ended && session.awaitingRelease.contains(packetId);
+    }
   }
 
-  synchronized void releaseReceived(String clientId, int packetId) {
-    Session session = sessions.get(clientId);
+  void releaseReceived(String clientId, int packetId) {
+    Session session = session(clientId);
     if (session != null) {
-      session.awaitingRelease.remove(packetId);
+      synchronized (session) {
+        session.awaitingRelease.remove(packetId);
+      }
     }
   }
 
   /** Ends persistent sessions whose client stayed away longer than {@code expiry}. */
-  synchronized int expire(Instant now, Duration expiry) {
-    List<Session> expired = sessions.values().stream()
-        .filter(s -> s.connection == null && s.disconnectedAt != null && s.disconnectedAt.plus(expiry).isBefore(now))
-        .toList();
-    expired.forEach(this::removeSession);
-    return expired.size();
+  int expire(Instant now, Duration expiry) {
+    int expired = 0;
+    for (Session session : sessions.values()) {
+      synchronized (session) {
+        if (!session.ended && session.connection == null && session.disconnectedAt != null
+            && session.disconnectedAt.plus(expiry).isBefore(now)) {
+          remove(session);
+          expired++;
+        }
+      }
+    }
+    return expired;
   }
 
-  synchronized boolean hasSession(String clientId) {
+  boolean hasSession(String clientId) {
     return sessions.containsKey(clientId);
   }
 
-  synchronized int connectedCount() {
+  int connectedCount() {
     return connectedClients.get();
   }
 
-  synchronized int sessionCount() {
+  int sessionCount() {
     return sessions.size();
   }
 
-  private void removeSession(Session session) {
-    sessions.remove(session.clientId);
-    totalQueuedBytes -= session.queuedBytes;
+  /** Ends a session and takes it out of the node's map. Under the session's lock. */
+  private void remove(Session session) {
+    end(session);
+    sessions.remove(session.clientId, session);
+  }
+
+  /** Ends a session: nothing of it stays queued, indexed or counted. Under the session's lock. */
+  private void end(Session session) {
+    session.ended = true;
+    totalQueuedBytes.addAndGet(-session.queuedBytes);
     session.queued.clear();
     session.queuedBytes = 0;
-    session.subscriptions.keySet().forEach(filter -> {
-      Set<String> exact = exactSubscribers.get(filter);
-      if (exact != null) {
-        exact.remove(session.clientId);
-        if (exact.isEmpty()) {
-          exactSubscribers.remove(filter);
-        }
-      }
-    });
-    wildcardSubscribers.remove(session.clientId);
+    subscribers.remove(session.clientId, session.subscriptions.keySet(), List.of());
   }
 }

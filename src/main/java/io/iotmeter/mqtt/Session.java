@@ -11,11 +11,14 @@ import java.util.Set;
 /**
  * One client's MQTT session (spec 3.1.2.4): its subscriptions, the QoS 2 messages it sent us
  * that await PUBREL, and our QoS 1/2 messages to it — queued while it is offline, in flight
- * until acknowledged. Guarded by the {@link BrokerState} lock.
+ * until acknowledged. The session is its own lock: every field is read and written only while
+ * holding it ({@link BrokerState}).
  */
 final class Session {
 
   final String clientId;
+  /** Replaced by a new session or ended: to whoever still holds it, it is no session any more. */
+  boolean ended;
   boolean clean;
   /** The identity (device id) that created the session; null with security off. */
   String owner;
