@@ -1,5 +1,6 @@
 package io.iotmeter.api;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.config.StartupException;
 import io.iotmeter.ops.PlatformMetrics;
 import io.iotmeter.registry.AlertRepository;
@@ -47,9 +48,9 @@ public final class ApiVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     JsonObject config = config();
-    JsonObject http = config.getJsonObject("http");
-    long bodyLimit = http.getLong("body_limit_bytes", 65_536L);
-    int port = http.getInteger("port");
+    Settings http = Settings.of(config, "http");
+    long bodyLimit = http.whole("body_limit_bytes");
+    int port = http.integer("port");
     PrometheusMeterRegistry metrics = PlatformMetrics.registry(config);
     pool = Database.pool(vertx, config.getJsonObject("postgres"), "api-" + deploymentID() + "-" + System.identityHashCode(this));
 
@@ -87,7 +88,7 @@ public final class ApiVerticle extends VerticleBase {
     AlertRoutes alertRoutes = new AlertRoutes(devices, new AlertRepository(pool));
     alertRoutes.mount(routes);
     CommandRoutes commandRoutes = new CommandRoutes(devices, new CommandRepository(pool), vertx.eventBus(),
-        config.getJsonObject("commands").getLong("publish_timeout_ms", 2_000L), metrics,
+        Settings.of(config, "commands").whole("publish_timeout_ms"), metrics,
         CommandDestinations.of(config, gate.enabled()));
     commandRoutes.mount(routes);
     // Bridge clients' requests: the same code as the routes above, audited alike.
@@ -100,20 +101,20 @@ public final class ApiVerticle extends VerticleBase {
     storeWorkers = vertx.createSharedWorkerExecutor("api-store-reads", 8);
     timeSeries = new TimeSeriesQueries(config.getJsonObject("timeseries"), storeWorkers);
     archive = new ArchiveListing(ObjectStores.open(config.getJsonObject("s3")), storeWorkers);
-    new TelemetryRoutes(devices, timeSeries, archive, metrics, http.getInteger("max_metric_points", 100_000)).mount(routes);
+    new TelemetryRoutes(devices, timeSeries, archive, metrics, http.integer("max_metric_points")).mount(routes);
     RegistryStats registryStats = new RegistryStats(pool);
     new StatsRoutes(registryStats, gauges).mount(routes);
     // The registry gauges are scraped without anybody reading /api/stats: refresh them now and then.
-    statsTimer = io.iotmeter.ops.Periodic.every(vertx, http.getLong("stats_refresh_ms", 30_000L), "Registry gauges",
+    statsTimer = io.iotmeter.ops.Periodic.every(vertx, http.whole("stats_refresh_ms"), "Registry gauges",
         org.slf4j.LoggerFactory.getLogger(ApiVerticle.class), () -> registryStats.read().onSuccess(gauges::update)
             .compose(v -> registryStats.connections()).onSuccess(gauges::updateConnections));
-    new QuarantineRoutes(pool, vertx.eventBus(), config.getJsonObject("commands").getLong("publish_timeout_ms", 2_000L))
+    new QuarantineRoutes(pool, vertx.eventBus(), Settings.of(config, "commands").whole("publish_timeout_ms"))
         .mount(routes);
     debug = DebugRoutes.mount(vertx, router, config, gate, audit);
     DashboardRoutes.mount(router);
 
-    HttpServerOptions serverOptions = new HttpServerOptions().setHost(http.getString("host", "0.0.0.0"));
-    io.iotmeter.security.TlsSettings tls = io.iotmeter.security.TlsSettings.of("http.tls", http.getJsonObject("tls"));
+    HttpServerOptions serverOptions = new HttpServerOptions().setHost(http.text("host"));
+    io.iotmeter.security.TlsSettings tls = io.iotmeter.security.TlsSettings.of("http.tls", http.section("tls").json());
     if (tls.enabled()) {
       try {
         tls.applyTo(serverOptions);
@@ -129,9 +130,8 @@ public final class ApiVerticle extends VerticleBase {
   }
 
   /** Cross-origin calls from the listed web origins only; none when the list is empty. */
-  private static java.util.Optional<io.vertx.ext.web.handler.CorsHandler> cors(JsonObject http) {
-    java.util.List<String> origins = http.getJsonObject("cors", new JsonObject())
-        .getJsonArray("allowed_origins", new io.vertx.core.json.JsonArray()).stream().map(String::valueOf).toList();
+  private static java.util.Optional<io.vertx.ext.web.handler.CorsHandler> cors(Settings http) {
+    java.util.List<String> origins = http.section("cors").texts("allowed_origins");
     if (origins.isEmpty()) {
       return java.util.Optional.empty();
     }

@@ -1,5 +1,6 @@
 package io.iotmeter.api;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.protocol.CommandName;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -29,17 +30,16 @@ final class CommandDestinations {
   }
 
   static CommandDestinations of(JsonObject config, boolean secured) {
-    JsonObject commands = config.getJsonObject("commands", new JsonObject());
-    Set<String> brokers = lowerCase(commands.getJsonArray("allowed_brokers", new JsonArray()));
+    Settings commands = Settings.of(config, "commands");
+    Set<String> brokers = lowerCase(commands.texts("allowed_brokers"));
     if (brokers.isEmpty()) {
-      int port = config.getJsonObject("mqtt", new JsonObject()).getInteger("port", 1883);
+      int port = Settings.of(config, "mqtt").integer("port");
       brokers.add("localhost:" + port);
       brokers.add("127.0.0.1:" + port);
-      brokers.addAll(lowerCase(config.getJsonObject("mqtt_bridge", new JsonObject()).getJsonArray("brokers", new JsonArray())));
-      brokers.addAll(lowerCase(config.getJsonObject("simulator", new JsonObject()).getJsonArray("brokers", new JsonArray())));
+      brokers.addAll(lowerCase(Settings.of(config, "mqtt_bridge").texts("brokers")));
+      brokers.addAll(lowerCase(Settings.of(config, "simulator").texts("brokers")));
     }
-    return new CommandDestinations(secured, brokers,
-        lowerCase(commands.getJsonArray("allowed_firmware_hosts", new JsonArray())));
+    return new CommandDestinations(secured, brokers, lowerCase(commands.texts("allowed_firmware_hosts")));
   }
 
   /** Throws a 400 naming the parameter when the command points outside the allow-lists. */
@@ -66,7 +66,7 @@ final class CommandDestinations {
     }
   }
 
-  private static Set<String> lowerCase(JsonArray values) {
+  private static Set<String> lowerCase(java.util.List<String> values) {
     Set<String> set = new LinkedHashSet<>();
     values.forEach(v -> set.add(String.valueOf(v).toLowerCase(Locale.ROOT)));
     return set;

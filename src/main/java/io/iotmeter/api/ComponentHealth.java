@@ -1,5 +1,6 @@
 package io.iotmeter.api;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.bus.BusAddress;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
@@ -22,8 +23,8 @@ public final class ComponentHealth {
   }
 
   public static HealthChecks register(Vertx vertx, HealthChecks checks, JsonObject config) {
-    config.getJsonObject("readiness", new JsonObject()).getJsonArray("components", new JsonArray())
-        .forEach(name -> checks.register((String) name, 2_000, check(vertx, (String) name)));
+    Settings.of(config, "readiness").texts("components")
+        .forEach(name -> checks.register(name, 2_000, check(vertx, name)));
     return checks;
   }
 

@@ -1,5 +1,6 @@
 package io.iotmeter.api;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.config.StartupException;
 import io.iotmeter.ops.AddressPattern;
 import io.iotmeter.ops.BusTap;
@@ -55,12 +56,12 @@ public final class DebugRoutes implements AutoCloseable {
    * @throws StartupException for a {@code debug} setting out of range
    */
   static DebugRoutes mount(Vertx vertx, Router router, JsonObject config, ApiGate gate, AuditTrail audit) {
-    JsonObject debug = config.getJsonObject("debug", new JsonObject());
-    if (!debug.getBoolean("bus_tap", false)) {
+    Settings debug = Settings.of(config, "debug");
+    if (!debug.flag("bus_tap")) {
       return new DebugRoutes(vertx, null, 0, 0);
     }
-    int maxStreams = setting(debug, "max_streams", 10, 1, 1_000);
-    int defaultRate = setting(debug, "default_rate", 50, 1, TapRequest.MAX_RATE);
+    int maxStreams = setting(debug, "max_streams", 1, 1_000);
+    int defaultRate = setting(debug, "default_rate", 1, TapRequest.MAX_RATE);
     DebugRoutes routes = new DebugRoutes(vertx, BusTap.acquire(vertx), maxStreams, defaultRate);
     router.get("/debug/bus").handler(ctx -> gate.admit(ctx, io.iotmeter.security.AccessRules.required(
         io.vertx.core.http.HttpMethod.GET, "/debug/bus"), "/debug/bus").onSuccess(caller -> routes.openStream(ctx))
@@ -69,8 +70,8 @@ public final class DebugRoutes implements AutoCloseable {
     return routes;
   }
 
-  private static int setting(JsonObject debug, String key, int fallback, int min, int max) {
-    int value = debug.getInteger(key, fallback);
+  private static int setting(Settings debug, String key, int min, int max) {
+    int value = debug.integer(key);
     if (value < min || value > max) {
       throw new StartupException("debug." + key + " must be from " + min + " to " + max + ", not " + value);
     }

@@ -1,5 +1,6 @@
 package io.iotmeter.api;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.ops.BusTap;
 import io.iotmeter.ops.ClusterTap;
 import io.iotmeter.ops.PlatformMetrics;
@@ -26,8 +27,8 @@ public final class OpsHttpVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    JsonObject ops = config().getJsonObject("ops", new JsonObject());
-    int port = ops.getInteger("port", 8081);
+    Settings ops = Settings.of(config(), "ops");
+    int port = ops.integer("port");
     PrometheusMeterRegistry metrics = PlatformMetrics.registry(config());
     Router router = Router.router(vertx);
     router.get("/metrics").handler(ctx -> ctx.response()
@@ -36,13 +37,13 @@ public final class OpsHttpVerticle extends VerticleBase {
     boolean open = !io.iotmeter.security.SecuritySettings.of(config()).enabled();
     new HealthRoutes(ComponentHealth.register(vertx, HealthChecks.create(vertx), config()), ctx -> open)
         .mount(new ApiRoutes(router));
-    JsonObject debug = config().getJsonObject("debug", new JsonObject());
-    if (debug.getBoolean("bus_tap", false)) {
+    Settings debug = Settings.of(config(), "debug");
+    if (debug.flag("bus_tap")) {
       // A node without the API still shows its bus to a /debug/bus stream opened elsewhere in the cluster.
       tap = BusTap.acquire(vertx);
-      clusterTap = new ClusterTap(vertx, tap, debug.getInteger("max_streams", 10));
+      clusterTap = new ClusterTap(vertx, tap, debug.integer("max_streams"));
     }
-    server = vertx.createHttpServer(new HttpServerOptions().setHost(ops.getString("host", "0.0.0.0")));
+    server = vertx.createHttpServer(new HttpServerOptions().setHost(ops.text("host")));
     return server.requestHandler(router).listen(port)
         .recover(e -> Future.failedFuture(StartupException.explainListenFailure(e, "Ops HTTP", port, "ops.port")));
   }

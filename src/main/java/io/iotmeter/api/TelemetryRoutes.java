@@ -168,7 +168,7 @@ public final class TelemetryRoutes {
    */
   private static Duration maxGap(JsonObject metadata) {
     Object cadence = metadata.getValue("sampling_cadence_ms");
-    long millis = cadence instanceof Number n && n.longValue() > 0 ? n.longValue() : 1000;
+    long millis = cadence instanceof Number n && n.longValue() > 0 ? n.longValue() : io.iotmeter.protocol.DeviceDefaults.SAMPLING_CADENCE_MS;
     return Duration.ofMillis(Math.max(1000, millis * 5 / 2));
   }
 

@@ -1,5 +1,6 @@
 package io.iotmeter.boot;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.config.StartupException;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
@@ -22,21 +23,21 @@ public final class ClusterSetup {
   }
 
   public static boolean enabled(JsonObject config) {
-    return config.getJsonObject("cluster", new JsonObject()).getBoolean("enabled", false);
+    return Settings.of(config, "cluster").flag("enabled");
   }
 
   public static HazelcastClusterManager clusterManager(JsonObject config) {
-    JsonObject cluster = config.getJsonObject("cluster");
+    Settings cluster = Settings.of(config, "cluster");
     Config hazelcast = ConfigUtil.loadConfig();
-    hazelcast.setClusterName(cluster.getString("name", "iot-meter"));
+    hazelcast.setClusterName(cluster.text("name"));
     hazelcast.setProperty("hazelcast.logging.type", "slf4j");
     hazelcast.setProperty("hazelcast.phone.home.enabled", "false");
     // Without this a member waits 5-10 s before joining even when the others answer at once.
     hazelcast.setProperty("hazelcast.wait.seconds.before.join", "0");
     hazelcast.setProperty("hazelcast.shutdownhook.enabled", "false");
-    String host = cluster.getString("host", "127.0.0.1");
-    hazelcast.getNetworkConfig().setPort(cluster.getInteger("port", 5701)).setPortAutoIncrement(false);
-    hazelcast.getNetworkConfig().setPublicAddress(host + ":" + cluster.getInteger("port", 5701));
+    String host = cluster.text("host");
+    hazelcast.getNetworkConfig().setPort(cluster.integer("port")).setPortAutoIncrement(false);
+    hazelcast.getNetworkConfig().setPublicAddress(host + ":" + cluster.integer("port"));
     hazelcast.getNetworkConfig().getInterfaces().setEnabled(!"0.0.0.0".equals(host)).addInterface(host);
     if (!"0.0.0.0".equals(host)) {
       // Listen on the configured interface only, not on every address of the machine.
@@ -45,15 +46,15 @@ public final class ClusterSetup {
     JoinConfig join = hazelcast.getNetworkConfig().getJoin();
     join.getMulticastConfig().setEnabled(false);
     join.getAutoDetectionConfig().setEnabled(false);
-    if (cluster.getBoolean("kubernetes", false)) {
+    if (cluster.flag("kubernetes")) {
       join.getTcpIpConfig().setEnabled(false);
       join.getKubernetesConfig().setEnabled(true)
-          .setProperty("service-dns", cluster.getString("kubernetes_service_dns", ""));
+          .setProperty("service-dns", cluster.text("kubernetes_service_dns"));
     } else {
       join.getTcpIpConfig().setEnabled(true);
       // Each member on its own ("host:port"): ranges make Hazelcast probe every port in them.
-      for (Object member : cluster.getJsonArray("members", new JsonArray())) {
-        join.getTcpIpConfig().addMember((String) member);
+      for (String member : cluster.texts("members")) {
+        join.getTcpIpConfig().addMember(member);
       }
     }
     return new HazelcastClusterManager(hazelcast);
@@ -66,23 +67,23 @@ public final class ClusterSetup {
    * on the bus.
    */
   public static EventBusOptions eventBusOptions(JsonObject config) {
-    JsonObject cluster = config.getJsonObject("cluster");
-    String host = cluster.getString("host", "127.0.0.1");
-    EventBusOptions options = new EventBusOptions().setHost(host).setPort(cluster.getInteger("bus_port", 0))
+    Settings cluster = Settings.of(config, "cluster");
+    String host = cluster.text("host");
+    EventBusOptions options = new EventBusOptions().setHost(host).setPort(cluster.integer("bus_port"))
         .setClusterPublicHost(host);
-    JsonObject tls = cluster.getJsonObject("tls", new JsonObject());
-    if (tls.getBoolean("enabled", false)) {
+    Settings tls = cluster.section("tls");
+    if (tls.flag("enabled")) {
       for (String key : new String[] {"cert_path", "key_path", "ca_path"}) {
-        String path = tls.getString(key, "");
+        String path = tls.text(key);
         if (path.isEmpty() || !java.nio.file.Files.isReadable(java.nio.file.Path.of(path))) {
           throw new StartupException("cluster.tls." + key + (path.isEmpty() ? " is required when cluster.tls.enabled is true"
               : ": cannot read " + path));
         }
       }
       options.setSsl(true)
-          .setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions().setCertPath(tls.getString("cert_path"))
-              .setKeyPath(tls.getString("key_path")))
-          .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(tls.getString("ca_path")))
+          .setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions().setCertPath(tls.text("cert_path"))
+              .setKeyPath(tls.text("key_path")))
+          .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(tls.text("ca_path")))
           .setClientAuth(io.vertx.core.http.ClientAuth.REQUIRED);
     }
     return options;

@@ -1,5 +1,6 @@
 package io.iotmeter.boot;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.config.StartupException;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.JsonEncoder;
@@ -23,7 +24,7 @@ public final class LogFormat {
   }
 
   public static void apply(JsonObject config) {
-    String format = config.getJsonObject("logging", new JsonObject()).getString("format", "text");
+    String format = Settings.of(config, "logging").text("format");
     switch (format) {
       case "text" -> encoder(false);
       case "json" -> encoder(true);

@@ -1,5 +1,6 @@
 package io.iotmeter.boot;
 
+import io.iotmeter.config.Settings;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -28,18 +29,16 @@ public final class MemoryBudget {
         NodeRole.deploys(roles, v) ? deploy.getInteger(v.configName(), 0) : 0;
     long total = BASE_BYTES;
     total += instances.applyAsInt(VerticleCatalog.INTAKE)
-        * config.getJsonObject("intake", new JsonObject()).getLong("max_queue_bytes", 64L << 20);
+        * Settings.of(config, "intake").whole("max_queue_bytes");
     for (VerticleCatalog sink : List.of(VerticleCatalog.ARCHIVE_SINK, VerticleCatalog.TIMESERIES_SINK, VerticleCatalog.REGISTRY_SINK)) {
       String name = sink.configName().replace("_sink", "");
-      long buffer = config.getJsonObject("sinks", new JsonObject()).getJsonObject(name, new JsonObject())
-          .getLong("max_buffer_bytes", 64L << 20);
+      long buffer = Settings.of(config, "sinks." + name).whole("max_buffer_bytes");
       total += instances.applyAsInt(sink) * buffer;
     }
     if (instances.applyAsInt(VerticleCatalog.MQTT_SERVER) > 0) {
-      JsonObject mqtt = config.getJsonObject("mqtt", new JsonObject());
+      Settings mqtt = Settings.of(config, "mqtt");
       // One broker state per node, whatever the number of endpoint instances.
-      total += mqtt.getLong("max_total_queued_bytes", 256L << 20) + mqtt.getLong("max_total_pending_bytes", 64L << 20)
-          + mqtt.getLong("max_retained_bytes", 16L << 20);
+      total += mqtt.whole("max_total_queued_bytes") + mqtt.whole("max_total_pending_bytes") + mqtt.whole("max_retained_bytes");
     }
     return total;
   }

@@ -1,5 +1,6 @@
 package io.iotmeter.bridge;
 
+import io.iotmeter.config.Settings;
 import io.vertx.core.json.JsonObject;
 
 /**
@@ -18,15 +19,15 @@ public record BridgeSettings(boolean sockJsEnabled, int maxConnections, int maxF
                              int inboundPerSecond, int outboundPerSecond, int maxFailedKeys, long requestTimeoutMs) {
 
   public static BridgeSettings of(JsonObject config) {
-    JsonObject bridge = config.getJsonObject("bridge", new JsonObject());
+    Settings bridge = Settings.of(config, "bridge");
     return new BridgeSettings(
-        bridge.getBoolean("sockjs_enabled", true),
-        bridge.getInteger("max_connections", 200),
-        bridge.getInteger("max_frame_bytes", 65_536),
-        bridge.getInteger("max_registrations", 100),
-        bridge.getInteger("inbound_per_s", 20),
-        bridge.getInteger("outbound_per_s", 500),
-        bridge.getInteger("max_failed_keys", 3),
-        bridge.getLong("request_timeout_ms", 10_000L));
+        bridge.flag("sockjs_enabled"),
+        bridge.integer("max_connections"),
+        bridge.integer("max_frame_bytes"),
+        bridge.integer("max_registrations"),
+        bridge.integer("inbound_per_s"),
+        bridge.integer("outbound_per_s"),
+        bridge.integer("max_failed_keys"),
+        bridge.whole("request_timeout_ms"));
   }
 }

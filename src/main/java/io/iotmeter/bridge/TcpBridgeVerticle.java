@@ -1,5 +1,6 @@
 package io.iotmeter.bridge;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.config.StartupException;
 import io.iotmeter.ops.PlatformMetrics;
 import io.iotmeter.security.SecuritySettings;
@@ -46,12 +47,12 @@ public final class TcpBridgeVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    JsonObject tcp = config().getJsonObject("bridge", new JsonObject()).getJsonObject("tcp", new JsonObject());
+    Settings tcp = Settings.of(config(), "bridge.tcp");
     BridgeSettings settings = BridgeSettings.of(config());
     guard = new BridgeGuard(vertx, "tcp", settings, SecuritySettings.of(config()), PlatformMetrics.registry(config()));
-    NetServerOptions options = new NetServerOptions().setHost(tcp.getString("host", "0.0.0.0"))
-        .setPort(tcp.getInteger("port", 7000)).setTcpKeepAlive(true).setTcpNoDelay(true);
-    TlsSettings tls = TlsSettings.of("bridge.tcp.tls", tcp.getJsonObject("tls"));
+    NetServerOptions options = new NetServerOptions().setHost(tcp.text("host"))
+        .setPort(tcp.integer("port")).setTcpKeepAlive(true).setTcpNoDelay(true);
+    TlsSettings tls = TlsSettings.of("bridge.tcp.tls", tcp.section("tls").json());
     if (tls.enabled()) {
       try {
         options = tls.applyTo(options);
@@ -60,7 +61,7 @@ public final class TcpBridgeVerticle extends VerticleBase {
       }
     }
     server = vertx.createNetServer(options).connectHandler(this::connected);
-    return server.listen().onSuccess(s -> LOG.info("Event-bus TCP bridge listening on {}:{}{}", tcp.getString("host", "0.0.0.0"),
+    return server.listen().onSuccess(s -> LOG.info("Event-bus TCP bridge listening on {}:{}{}", tcp.text("host"),
         s.actualPort(), tls.enabled() ? " (TLS)" : ""));
   }
 

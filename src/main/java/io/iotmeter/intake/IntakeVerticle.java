@@ -118,33 +118,26 @@ public final class IntakeVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    JsonObject config = config().getJsonObject("intake", new JsonObject());
     metrics = IngestMetrics.of(PlatformMetrics.registry(config()));
-    Duration gapDelay = Duration.ofMillis(config.getLong("gap_alert_delay_ms", 30_000L));
-    tracker = new SequenceTracker(gapDelay);
-    sinks = config.getJsonArray("sinks", new io.vertx.core.json.JsonArray().add("archive").add("timeseries").add("registry"))
-        .stream().map(o -> SinkKind.fromConfigName((String) o)).toList();
     secured = io.iotmeter.security.SecuritySettings.of(config()).enabled();
-    registerUnknown = switch (config.getString("unknown_devices", "auto")) {
-      case "register" -> true;
-      case "reject" -> false;
-      // A secured platform knows its devices (they were given credentials); the reference registered any.
-      default -> !secured;
-    };
-    maxBatch = config.getInteger("max_batch", 500);
-    maxQueue = config.getInteger("max_queue", 20_000);
-    maxQueueBytes = config.getLong("max_queue_bytes", 64L << 20);
-    maxQueueWaitNanos = Duration.ofMillis(config.getLong("max_queue_wait_ms", 2_000L)).toNanos();
+    IntakeSettings settings = IntakeSettings.of(config(), secured);
+    tracker = new SequenceTracker(settings.gapAlertDelay());
+    sinks = settings.sinks();
+    registerUnknown = settings.registerUnknown();
+    maxBatch = settings.maxBatch();
+    maxQueue = settings.maxQueue();
+    maxQueueBytes = settings.maxQueueBytes();
+    maxQueueWaitNanos = settings.maxQueueWait().toNanos();
     pool = Database.pool(vertx, config().getJsonObject("postgres"), "intake-" + System.identityHashCode(this));
     // Refused messages are kept for the archive's _rejected/ prefix: only where an archive takes them.
     keepEvidence = sinks.contains(SinkKind.ARCHIVE);
-    evidenceBudget = new EvidenceBudget(config.getInteger("rejected_evidence_per_minute", 60));
-    rejectedRetention = Duration.ofHours(config.getLong("rejected_retention_h", 24L));
-    dedupWindow = Duration.ofSeconds(config.getLong("dedup_window_s", 3_600L));
-    replayedRetention = Duration.ofHours(config.getLong("replayed_retention_h", 168L));
-    gapAlerts = new GapAlerts(pool, gapDelay, metrics);
-    gapTimer = Periodic.every(vertx, config.getLong("gap_scan_interval_ms", 1_000L), "Gap alert scan", LOG, gapAlerts::scan);
-    pruneTimer = Periodic.every(vertx, config.getLong("prune_interval_ms", 5_000L), "Journal and quarantine pruning", LOG,
+    evidenceBudget = new EvidenceBudget(settings.rejectedEvidencePerMinute());
+    rejectedRetention = settings.rejectedRetention();
+    dedupWindow = settings.dedupWindow();
+    replayedRetention = settings.replayedRetention();
+    gapAlerts = new GapAlerts(pool, settings.gapAlertDelay(), metrics);
+    gapTimer = Periodic.every(vertx, settings.gapScanInterval().toMillis(), "Gap alert scan", LOG, gapAlerts::scan);
+    pruneTimer = Periodic.every(vertx, settings.pruneInterval().toMillis(), "Journal and quarantine pruning", LOG,
         this::prune);
     // Node-local: the MQTT verticles of a node hand their messages to the intake of that node.
     LocalCodec.register(vertx, AcceptedMessage.class);

@@ -1,5 +1,6 @@
 package io.iotmeter.lifecycle;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.ops.Periodic;
 import io.iotmeter.journal.AcceptedMessage;
@@ -31,17 +32,17 @@ public final class LifecycleVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    JsonObject liveness = config().getJsonObject("liveness", new JsonObject());
-    JsonObject commands = config().getJsonObject("commands", new JsonObject());
+    Settings liveness = Settings.of(config(), "liveness");
+    Settings commands = Settings.of(config(), "commands");
     pool = Database.pool(vertx, config().getJsonObject("postgres"), "lifecycle-" + System.identityHashCode(this));
-    LivenessCheck check = new LivenessCheck(pool, liveness.getInteger("default_send_interval_s", 10),
-        liveness.getInteger("default_hello_interval_s", 30));
-    CommandTimeouts timeouts = new CommandTimeouts(pool, commands.getLong("ack_timeout_s", 600L));
+    LivenessCheck check = new LivenessCheck(pool, liveness.integer("default_send_interval_s"),
+        liveness.integer("default_hello_interval_s"));
+    CommandTimeouts timeouts = new CommandTimeouts(pool, commands.whole("ack_timeout_s"));
     CommandRedelivery redelivery = new CommandRedelivery(vertx, pool,
-        Duration.ofMillis(commands.getLong("redelivery_check_ms", 30_000L)));
+        commands.millis("redelivery_check_ms"));
 
     // Each scan runs once at a time: a slow database skips ticks instead of piling up scans.
-    timers.add(Periodic.every(vertx, liveness.getLong("check_interval_ms", 5_000L), "Liveness check", LOG,
+    timers.add(Periodic.every(vertx, liveness.whole("check_interval_ms"), "Liveness check", LOG,
         () -> check.run().onSuccess(n -> {
           if (n > 0) {
             LOG.info("{} device(s) went silent and are now offline", n);
@@ -50,7 +51,7 @@ public final class LifecycleVerticle extends VerticleBase {
     io.micrometer.core.instrument.Counter timedOut = io.micrometer.core.instrument.Counter
         .builder("device_manager.commands.timed.out").description("Commands that got no acknowledgement within commands.ack_timeout_s")
         .register(io.iotmeter.ops.PlatformMetrics.registry(config()));
-    timers.add(Periodic.every(vertx, commands.getLong("timeout_scan_ms", 10_000L), "Command time-out scan", LOG,
+    timers.add(Periodic.every(vertx, commands.whole("timeout_scan_ms"), "Command time-out scan", LOG,
         () -> timeouts.run().onSuccess(timedOut::increment)));
     consumers.add(vertx.eventBus().<JsonObject>consumer(BusAddress.COMMAND_DELIVERED.address(), message ->
         redelivery.delivered(message.body().getString("cmd_id"), message.body().getString("device_id"))));

@@ -1,5 +1,6 @@
 package io.iotmeter.live;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.bus.JsonViewCodec;
 import io.iotmeter.bus.LocalCodec;
@@ -35,8 +36,7 @@ public final class LiveFeedVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    JsonObject live = config().getJsonObject("live", new JsonObject());
-    long interval = live.getLong("ingest_interval_ms", 5_000L);
+    long interval = Settings.of(config(), "live").whole("ingest_interval_ms");
     node = io.iotmeter.ops.NodeName.of(vertx);
     LocalCodec.register(vertx, AcceptedMessage.class);
     JsonViewCodec.register(vertx, LiveTelemetry.class);

@@ -1,5 +1,6 @@
 package io.iotmeter.mqtt;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.config.StartupException;
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.ops.IngestMetrics;
@@ -30,31 +31,32 @@ public final class MqttBridgeVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    JsonObject bridge = config().getJsonObject("mqtt_bridge", new JsonObject());
+    JsonObject given = config().getJsonObject("mqtt_bridge", new JsonObject());
+    Settings bridge = Settings.of(config(), "mqtt_bridge");
     IngestMetrics metrics = IngestMetrics.of(PlatformMetrics.registry(config()));
-    Handoff handoff = new Handoff(vertx, Duration.ofMillis(bridge.getLong("handoff_timeout_ms", 10_000L)),
-        bridge.getInteger("handoff_max_in_flight", 500), bridge.getLong("handoff_max_in_flight_bytes", 16L << 20));
-    String clientId = bridge.getString("client_id", "iot-meter-bridge");
-    String group = bridge.getString("shared_group", "");
-    if (bridge.containsKey("qos") && !Integer.valueOf(BrokerLink.QOS).equals(bridge.getValue("qos"))) {
+    Handoff handoff = new Handoff(vertx, bridge.millis("handoff_timeout_ms"), bridge.integer("handoff_max_in_flight"),
+        bridge.whole("handoff_max_in_flight_bytes"));
+    String clientId = bridge.text("client_id");
+    String group = bridge.text("shared_group");
+    if (given.containsKey("qos") && !Integer.valueOf(BrokerLink.QOS).equals(given.getValue("qos"))) {
       return Future.failedFuture(new StartupException("mqtt_bridge.qos is no longer an option: the bridge always subscribes "
           + "at QoS 1, which with de-duplication loses and doubles nothing (QoS 2 through the Vert.x client could lose a "
           + "message in a crash); remove the setting"));
     }
-    boolean dynamicSecurity = bridge.getBoolean("dynamic_security", false);
-    boolean tls = bridge.getBoolean("tls", false);
-    String ca = bridge.getString("ca_path", "");
+    boolean dynamicSecurity = bridge.flag("dynamic_security");
+    boolean tls = bridge.flag("tls");
+    String ca = bridge.text("ca_path");
     if (tls && !ca.isEmpty() && !java.nio.file.Files.isReadable(java.nio.file.Path.of(ca))) {
       return Future.failedFuture(new StartupException("mqtt_bridge.ca_path: cannot read " + ca));
     }
     // Without a CA file the JVM's trust store decides (a broker with a public certificate).
     io.vertx.core.net.TrustOptions trust = tls && !ca.isEmpty() ? new io.vertx.core.net.PemTrustOptions().addCertPath(ca) : null;
-    for (Object entry : bridge.getJsonArray("brokers", new JsonArray())) {
-      String[] hostPort = parse((String) entry);
+    for (String entry : bridge.texts("brokers")) {
+      String[] hostPort = parse(entry);
       links.add(new BrokerLink(vertx, new BrokerLink.Settings(hostPort[0], Integer.parseInt(hostPort[1]), clientId,
-          group.isEmpty() ? null : group, bridge.getInteger("keep_alive_s", 15),
-          Duration.ofMillis(bridge.getLong("min_backoff_ms", 500L)), Duration.ofMillis(bridge.getLong("max_backoff_ms", 30_000L)),
-          bridge.getString("username"), bridge.getString("password"), dynamicSecurity, tls, trust), handoff, metrics));
+          group.isEmpty() ? null : group, bridge.integer("keep_alive_s"), bridge.millis("min_backoff_ms"),
+          bridge.millis("max_backoff_ms"), bridge.text("username"), bridge.text("password"), dynamicSecurity, tls, trust),
+          handoff, metrics));
     }
     if (dynamicSecurity) {
       provisioning = vertx.eventBus().consumer(BusAddress.BRIDGE_PROVISION.address(), this::provision);

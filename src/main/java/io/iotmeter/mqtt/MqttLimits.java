@@ -1,5 +1,6 @@
 package io.iotmeter.mqtt;
 
+import io.iotmeter.config.Settings;
 import io.vertx.core.json.JsonObject;
 
 /**
@@ -28,20 +29,24 @@ record MqttLimits(int window, int maxQueued, long maxQueuedBytes, long maxTotalQ
                   long maxRetainedBytes, int maxRetainedPerClient, int maxSessions, int idleTimeoutSeconds) {
 
   static MqttLimits fromConfig(JsonObject mqtt) {
+    return of(Settings.section("mqtt", mqtt));
+  }
+
+  static MqttLimits of(Settings mqtt) {
     return new MqttLimits(
-        mqtt.getInteger("max_inflight", 20),
-        mqtt.getInteger("max_queued", 1000),
-        mqtt.getLong("max_queued_bytes", 4L << 20),
-        mqtt.getLong("max_total_queued_bytes", 256L << 20),
-        mqtt.getInteger("max_pending_handoffs", 100),
-        mqtt.getLong("max_pending_handoff_bytes", 2L << 20),
-        mqtt.getLong("max_total_pending_bytes", 64L << 20),
-        mqtt.getInteger("max_subscriptions", 100),
-        mqtt.getInteger("max_retained", 10_000),
-        mqtt.getLong("max_retained_bytes", 16L << 20),
-        mqtt.getInteger("max_retained_per_client", 32),
-        mqtt.getInteger("max_sessions", 100_000),
-        mqtt.getInteger("idle_timeout_s", 300));
+        mqtt.integer("max_inflight"),
+        mqtt.integer("max_queued"),
+        mqtt.whole("max_queued_bytes"),
+        mqtt.whole("max_total_queued_bytes"),
+        mqtt.integer("max_pending_handoffs"),
+        mqtt.whole("max_pending_handoff_bytes"),
+        mqtt.whole("max_total_pending_bytes"),
+        mqtt.integer("max_subscriptions"),
+        mqtt.integer("max_retained"),
+        mqtt.whole("max_retained_bytes"),
+        mqtt.integer("max_retained_per_client"),
+        mqtt.integer("max_sessions"),
+        mqtt.integer("idle_timeout_s"));
   }
 
   /** Limits for the broker-state tests: small, everything else default. */

@@ -1,5 +1,6 @@
 package io.iotmeter.mqtt;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.config.StartupException;
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.ops.IngestMetrics;
@@ -51,21 +52,21 @@ public final class MqttServerVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    JsonObject mqtt = config().getJsonObject("mqtt");
-    int port = mqtt.getInteger("port");
-    MqttLimits limits = MqttLimits.fromConfig(mqtt);
+    Settings mqtt = Settings.of(config(), "mqtt");
+    int port = mqtt.integer("port");
+    MqttLimits limits = MqttLimits.of(mqtt);
     int window = limits.window();
-    Duration expiry = Duration.ofSeconds(mqtt.getLong("session_expiry_s", 3600L));
+    Duration expiry = mqtt.seconds("session_expiry_s");
     IngestMetrics metrics = IngestMetrics.of(PlatformMetrics.registry(config()));
     BrokerState broker = (BrokerState) vertx.sharedData().getLocalMap("iot.mqtt.server")
         .computeIfAbsent(BROKER_KEY, k -> new BrokerState(limits, metrics::error));
     io.micrometer.core.instrument.Gauge.builder("mqtt_collector.mqtt.clients", broker, BrokerState::connectedCount)
         .description("MQTT clients connected to this node's device endpoint").register(PlatformMetrics.registry(config()));
-    Handoff handoff = new Handoff(vertx, Duration.ofMillis(mqtt.getLong("handoff_timeout_ms", 10_000L)),
-        mqtt.getInteger("handoff_max_in_flight", 500), mqtt.getLong("handoff_max_in_flight_bytes", 16L << 20));
+    Handoff handoff = new Handoff(vertx, mqtt.millis("handoff_timeout_ms"), mqtt.integer("handoff_max_in_flight"),
+        mqtt.whole("handoff_max_in_flight_bytes"));
 
-    TlsSettings tls = TlsSettings.of("mqtt.tls", mqtt.getJsonObject("tls"));
-    boolean plain = mqtt.getBoolean("plain_enabled", true);
+    TlsSettings tls = TlsSettings.of("mqtt.tls", mqtt.section("tls").json());
+    boolean plain = mqtt.flag("plain_enabled");
     if (!plain && !tls.enabled()) {
       return Future.failedFuture(new StartupException("mqtt.plain_enabled is false and mqtt.tls.enabled is false: "
           + "the device endpoint would listen nowhere"));
@@ -73,7 +74,7 @@ public final class MqttServerVerticle extends VerticleBase {
     MqttServerOptions tlsOptions = null;
     if (tls.enabled()) {
       try {
-        tlsOptions = tls.applyTo(serverOptions(mqtt, mqtt.getJsonObject("tls").getInteger("port", 8883)));
+        tlsOptions = tls.applyTo(serverOptions(mqtt, mqtt.section("tls").integer("port")));
         tls.exportExpiry(PlatformMetrics.registry(config()), "mqtt");
       } catch (IllegalArgumentException e) {
         return Future.failedFuture(new StartupException(e.getMessage()));
@@ -104,13 +105,13 @@ public final class MqttServerVerticle extends VerticleBase {
         .compose(s -> Future.all(commands.completion(), health.completion()));
   }
 
-  private static MqttServerOptions serverOptions(JsonObject mqtt, int port) {
+  private static MqttServerOptions serverOptions(Settings mqtt, int port) {
     MqttServerOptions options = new MqttServerOptions()
-        .setHost(mqtt.getString("host", "0.0.0.0"))
+        .setHost(mqtt.text("host"))
         .setPort(port)
-        .setMaxMessageSize(mqtt.getInteger("max_message_bytes", 256 * 1024))
+        .setMaxMessageSize(mqtt.integer("max_message_bytes"))
         .setMaxClientIdLength(128)
-        .setTimeoutOnConnect(mqtt.getInteger("connect_timeout_s", 30));
+        .setTimeoutOnConnect(mqtt.integer("connect_timeout_s"));
     // Half-open sockets of clients that asked for no keep-alive are found by TCP keep-alive and
     // by DeviceConnection's idle limit (vertx-mqtt owns the channel's idle handler).
     options.setTcpKeepAlive(true);

@@ -1,5 +1,6 @@
 package io.iotmeter.security;
 
+import io.iotmeter.config.Settings;
 import io.vertx.core.json.JsonObject;
 
 /**
@@ -15,12 +16,11 @@ import io.vertx.core.json.JsonObject;
 public record SecuritySettings(boolean enabled, String adminKey, int hashCost, int cacheSeconds) {
 
   public static SecuritySettings of(JsonObject config) {
-    JsonObject security = config.getJsonObject("security", new JsonObject());
-    int cost = security.getInteger("hash_cost", 10);
+    Settings security = Settings.of(config, "security");
+    int cost = security.integer("hash_cost");
     if (cost < 4 || cost > 31) {
       throw new IllegalArgumentException("security.hash_cost must be between 4 and 31, got " + cost);
     }
-    return new SecuritySettings(security.getBoolean("enabled", true), security.getString("admin_key", ""), cost,
-        security.getInteger("cache_s", 300));
+    return new SecuritySettings(security.flag("enabled"), security.text("admin_key"), cost, security.integer("cache_s"));
   }
 }

@@ -1,5 +1,6 @@
 package io.iotmeter.security;
 
+import io.iotmeter.config.Settings;
 import io.vertx.core.http.ClientAuth;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetServerOptions;
@@ -18,9 +19,10 @@ import java.nio.file.Path;
 public record TlsSettings(String section, boolean enabled, String certPath, String keyPath, String clientCaPath) {
 
   public static TlsSettings of(String section, JsonObject tls) {
-    JsonObject t = tls == null ? new JsonObject() : tls;
-    return new TlsSettings(section, t.getBoolean("enabled", false), t.getString("cert_path", ""), t.getString("key_path", ""),
-        t.getString("client_ca_path", ""));
+    Settings t = Settings.section(section, tls);
+    // Only the device endpoint (mqtt.tls) takes client certificates: elsewhere the key is not a setting.
+    String clientCa = t.json().containsKey("client_ca_path") ? t.text("client_ca_path") : "";
+    return new TlsSettings(section, t.flag("enabled"), t.text("cert_path"), t.text("key_path"), clientCa);
   }
 
   public boolean mutual() {

@@ -1,5 +1,6 @@
 package io.iotmeter.sim;
 
+import io.iotmeter.protocol.DeviceDefaults;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -7,13 +8,9 @@ import java.util.List;
 
 /**
  * The settings a meter takes from {@code update_config} (protocol "Commands"), with their
- * factory defaults (protocol "Device defaults"). Immutable: a command yields a new one.
+ * factory defaults ({@link DeviceDefaults}). Immutable: a command yields a new one.
  */
 public record MeterConfig(int samplingCadenceMs, int sendIntervalS, int helloIntervalS, List<BrokerAddress> brokers) {
-
-  public static final int DEFAULT_SAMPLING_CADENCE_MS = 1000;
-  public static final int DEFAULT_SEND_INTERVAL_S = 10;
-  public static final int DEFAULT_HELLO_INTERVAL_S = 30;
 
   public MeterConfig {
     if (samplingCadenceMs < 1 || sendIntervalS < 1 || helloIntervalS < 1) {
@@ -27,7 +24,8 @@ public record MeterConfig(int samplingCadenceMs, int sendIntervalS, int helloInt
 
   /** What {@code factory_reset} restores: the protocol's defaults on the provisioned brokers. */
   public static MeterConfig factoryDefaults(List<BrokerAddress> provisionedBrokers) {
-    return new MeterConfig(DEFAULT_SAMPLING_CADENCE_MS, DEFAULT_SEND_INTERVAL_S, DEFAULT_HELLO_INTERVAL_S, provisionedBrokers);
+    return new MeterConfig(DeviceDefaults.SAMPLING_CADENCE_MS, DeviceDefaults.SEND_INTERVAL_S, DeviceDefaults.HELLO_INTERVAL_S,
+        provisionedBrokers);
   }
 
   /** This configuration with the keys of a validated {@code update_config}; omitted keys keep their value. */

@@ -1,5 +1,6 @@
 package io.iotmeter.sim;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.config.StartupException;
 import io.iotmeter.protocol.DeviceTopic;
 import io.iotmeter.protocol.WireEnum;
@@ -21,32 +22,33 @@ public record SimulatorConfig(List<MeterSpec> meters, MeterSettings settings) {
 
   /** Reads {@code simulator}; its empty {@code brokers} means the platform's own endpoint (127.0.0.1:{@code mqtt.port}). */
   public static SimulatorConfig from(JsonObject root) {
+    // The lists (brokers, meters) are what the configuration gives; every other value is a setting over its default.
     JsonObject sim = root.getJsonObject("simulator", new JsonObject());
+    Settings values = Settings.section("simulator", sim);
     List<BrokerAddress> brokers = brokers(sim, root);
     MeterConfig provisioned;
     try {
       provisioned = new MeterConfig(
-          positive(sim, "sampling_cadence_ms", MeterConfig.DEFAULT_SAMPLING_CADENCE_MS),
-          positive(sim, "send_interval_s", MeterConfig.DEFAULT_SEND_INTERVAL_S),
-          positive(sim, "hello_interval_s", MeterConfig.DEFAULT_HELLO_INTERVAL_S),
+          positive(values, "sampling_cadence_ms"),
+          positive(values, "send_interval_s"),
+          positive(values, "hello_interval_s"),
           brokers);
     } catch (IllegalArgumentException e) {
       throw new StartupException("simulator: " + e.getMessage());
     }
-    String fwVersion = sim.getString("fw_version", "1.0.0");
-    MeterSettings settings = new MeterSettings(provisioned, fwVersion,
-        Duration.ofMillis(nonNegative(sim, "reboot_delay_ms", 2000)),
-        Duration.ofMillis(nonNegative(sim, "ota_step_ms", 500)),
-        Duration.ofMillis(positive(sim, "min_backoff_ms", 500)),
-        Duration.ofMillis(positive(sim, "max_backoff_ms", 30_000)),
-        positive(sim, "outbox_capacity", 1000));
-    return new SimulatorConfig(meters(sim), settings);
+    MeterSettings settings = new MeterSettings(provisioned, values.text("fw_version"),
+        Duration.ofMillis(nonNegative(values, "reboot_delay_ms")),
+        Duration.ofMillis(nonNegative(values, "ota_step_ms")),
+        Duration.ofMillis(positive(values, "min_backoff_ms")),
+        Duration.ofMillis(positive(values, "max_backoff_ms")),
+        positive(values, "outbox_capacity"));
+    return new SimulatorConfig(meters(sim, values), settings);
   }
 
   private static List<BrokerAddress> brokers(JsonObject sim, JsonObject root) {
     JsonArray list = sim.getJsonArray("brokers", new JsonArray());
     if (list.isEmpty()) {
-      int port = root.getJsonObject("mqtt", new JsonObject()).getInteger("port", 1883);
+      int port = Settings.of(root, "mqtt").integer("port");
       return List.of(new BrokerAddress("127.0.0.1", port));
     }
     if (list.size() > 5) {
@@ -63,7 +65,7 @@ public record SimulatorConfig(List<MeterSpec> meters, MeterSettings settings) {
     return brokers.stream().distinct().toList();
   }
 
-  private static List<MeterSpec> meters(JsonObject sim) {
+  private static List<MeterSpec> meters(JsonObject sim, Settings values) {
     List<MeterSpec> meters = new ArrayList<>();
     Set<String> ids = new HashSet<>();
     JsonArray explicit = sim.getJsonArray("meters", new JsonArray());
@@ -83,8 +85,8 @@ public record SimulatorConfig(List<MeterSpec> meters, MeterSettings settings) {
       }
       meters.add(new MeterSpec(id, type));
     }
-    int count = nonNegative(sim, "count", 0);
-    double dcRatio = sim.getDouble("dc_ratio", 0.5);
+    int count = nonNegative(values, "count");
+    double dcRatio = values.number("dc_ratio");
     if (!(dcRatio >= 0 && dcRatio <= 1)) {
       throw new StartupException("simulator.dc_ratio must be from 0 to 1, not " + dcRatio);
     }
@@ -100,31 +102,19 @@ public record SimulatorConfig(List<MeterSpec> meters, MeterSettings settings) {
     return meters;
   }
 
-  private static int positive(JsonObject sim, String key, int fallback) {
-    int value = integer(sim, key, fallback);
+  private static int positive(Settings sim, String key) {
+    int value = sim.integer(key);
     if (value < 1) {
       throw new StartupException("simulator." + key + " must be positive, not " + value);
     }
     return value;
   }
 
-  private static int nonNegative(JsonObject sim, String key, int fallback) {
-    int value = integer(sim, key, fallback);
+  private static int nonNegative(Settings sim, String key) {
+    int value = sim.integer(key);
     if (value < 0) {
       throw new StartupException("simulator." + key + " must not be negative, not " + value);
     }
     return value;
-  }
-
-  private static int integer(JsonObject sim, String key, int fallback) {
-    Object value = sim.getValue(key);
-    if (value == null) {
-      return fallback;
-    }
-    if (!(value instanceof Number number) || number.doubleValue() != Math.rint(number.doubleValue())
-        || Math.abs(number.doubleValue()) > Integer.MAX_VALUE) {
-      throw new StartupException("simulator." + key + " must be a whole number, not " + value);
-    }
-    return number.intValue();
   }
 }

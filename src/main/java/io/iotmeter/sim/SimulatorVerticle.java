@@ -1,5 +1,6 @@
 package io.iotmeter.sim;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.config.StartupException;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -62,7 +63,7 @@ public final class SimulatorVerticle extends VerticleBase {
         })
         .recover(e -> {
           if (e instanceof io.vertx.core.eventbus.ReplyException r && r.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS
-              && !config().getJsonObject("simulator", new io.vertx.core.json.JsonObject()).getString("platform_url", "").isEmpty()) {
+              && !Settings.of(config(), "simulator").text("platform_url").isEmpty()) {
             return provisionOverHttp(meter); // a simulator of its own, beside a remote platform
           }
           boolean notRegistered = e instanceof io.vertx.core.eventbus.ReplyException r && r.failureCode() == 404;
@@ -85,7 +86,7 @@ public final class SimulatorVerticle extends VerticleBase {
     }
     String base = simulator.getString("platform_url").replaceAll("/+$", "");
     String url = base + "/api/devices/" + meter.deviceId() + "/credentials";
-    String authorization = "Bearer " + simulator.getString("api_key", "");
+    String authorization = "Bearer " + Settings.of(config(), "simulator").text("api_key");
     return http.postAbs(url).putHeader("Authorization", authorization).send()
         .compose(response -> response.statusCode() != 404 ? Future.succeededFuture(response)
             // A generated meter the registry does not know yet: register it, as an operator would, then ask again.

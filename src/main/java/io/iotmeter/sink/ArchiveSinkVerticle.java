@@ -1,5 +1,6 @@
 package io.iotmeter.sink;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.journal.SinkKind;
 import io.iotmeter.archive.ObjectStore;
 import io.iotmeter.archive.ObjectStores;
@@ -31,16 +32,16 @@ public final class ArchiveSinkVerticle extends JournalSinkVerticle {
   }
 
   @Override
-  protected Future<SinkWriter> openStore(JsonObject sinkConfig) {
+  protected Future<SinkWriter> openStore(Settings sinkConfig) {
     IngestMetrics metrics = IngestMetrics.of(PlatformMetrics.registry(config()));
     // The SDK blocks: writes run on workers of their own, so they never hold up other blocking work.
-    workers = vertx.createSharedWorkerExecutor("archive-writes", sinkConfig.getInteger("parallel_puts", 16));
+    workers = vertx.createSharedWorkerExecutor("archive-writes", sinkConfig.integer("parallel_puts"));
     // Connecting happens on the first write: a store that is down at startup is an outage the
     // feed retries, not a failed start.
     store = ObjectStores.open(config().getJsonObject("s3"));
     writer = new ArchiveWriter(store, pool, workers, metrics.minioStoreTimer());
     EvidenceArchiver evidence = new EvidenceArchiver(store, pool, workers);
-    evidenceTimer = Periodic.every(vertx, sinkConfig.getLong("evidence_interval_ms", 2_000L), "Archiving quarantined and rejected messages",
+    evidenceTimer = Periodic.every(vertx, sinkConfig.whole("evidence_interval_ms"), "Archiving quarantined and rejected messages",
         LOG, () -> writer.ready().compose(v -> evidence.run()));
     return Future.succeededFuture(writer);
   }

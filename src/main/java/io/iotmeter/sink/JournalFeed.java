@@ -50,16 +50,17 @@ public final class JournalFeed {
   public record Options(int maxBatch, Duration linger, int maxBuffer, long maxBufferBytes, Duration recoveryInterval,
                         Duration recoveryGrace, Duration minBackoff, Duration maxBackoff) {
 
-    public static Options fromConfig(JsonObject sinkConfig) {
+    /** A sink's section ({@code sinks.<sink>}), over its defaults. */
+    public static Options of(io.iotmeter.config.Settings sink) {
       return new Options(
-          sinkConfig.getInteger("max_batch", 1000),
-          Duration.ofMillis(sinkConfig.getLong("linger_ms", 0L)),
-          sinkConfig.getInteger("max_buffer", 50_000),
-          sinkConfig.getLong("max_buffer_bytes", 64L << 20),
-          Duration.ofMillis(sinkConfig.getLong("recovery_interval_ms", 5_000L)),
-          Duration.ofMillis(sinkConfig.getLong("recovery_grace_ms", 10_000L)),
-          Duration.ofMillis(sinkConfig.getLong("min_backoff_ms", 200L)),
-          Duration.ofMillis(sinkConfig.getLong("max_backoff_ms", 30_000L)));
+          sink.integer("max_batch"),
+          sink.millis("linger_ms"),
+          sink.integer("max_buffer"),
+          sink.whole("max_buffer_bytes"),
+          sink.millis("recovery_interval_ms"),
+          sink.millis("recovery_grace_ms"),
+          sink.millis("min_backoff_ms"),
+          sink.millis("max_backoff_ms"));
     }
   }
 

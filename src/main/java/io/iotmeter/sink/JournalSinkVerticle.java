@@ -1,5 +1,6 @@
 package io.iotmeter.sink;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.journal.SinkKind;
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.ops.IngestMetrics;
@@ -26,7 +27,7 @@ public abstract class JournalSinkVerticle extends VerticleBase {
   protected abstract SinkKind kind();
 
   /** Connects to the store (creating buckets or tables as needed) and returns the batch writer. */
-  protected abstract Future<SinkWriter> openStore(JsonObject sinkConfig);
+  protected abstract Future<SinkWriter> openStore(Settings sinkConfig);
 
   /** Called after each write with whether the store took it (for the store's readiness gauge). */
   protected void readinessChanged(boolean ready) {
@@ -42,11 +43,10 @@ public abstract class JournalSinkVerticle extends VerticleBase {
 
   @Override
   public final Future<?> start() {
-    JsonObject sinkConfig = config().getJsonObject("sinks", new JsonObject())
-        .getJsonObject(kind().configName(), new JsonObject());
+    Settings sinkConfig = Settings.of(config(), "sinks." + kind().configName());
     pool = Database.pool(vertx, config().getJsonObject("postgres"), kind().configName() + "-sink-" + System.identityHashCode(this));
     return openStore(sinkConfig).compose(writer -> {
-      feed = new JournalFeed(vertx, pool, kind(), writer, JournalFeed.Options.fromConfig(sinkConfig), this::pingStore,
+      feed = new JournalFeed(vertx, pool, kind(), writer, JournalFeed.Options.of(sinkConfig), this::pingStore,
           IngestMetrics.of(PlatformMetrics.registry(config())), this::readinessChanged);
       health = vertx.eventBus().consumer(BusAddress.HEALTH.address(kind().configName()), request -> pingStore()
           .onSuccess(v -> request.reply(new JsonObject().put("ready", feed.ready())

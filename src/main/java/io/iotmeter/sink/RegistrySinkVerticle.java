@@ -1,5 +1,6 @@
 package io.iotmeter.sink;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.journal.SinkKind;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.ops.PlatformMetrics;
@@ -20,7 +21,7 @@ public final class RegistrySinkVerticle extends JournalSinkVerticle {
   }
 
   @Override
-  protected Future<SinkWriter> openStore(JsonObject sinkConfig) {
+  protected Future<SinkWriter> openStore(Settings sinkConfig) {
     return Future.succeededFuture(new RegistryWriter(pool, IngestMetrics.of(PlatformMetrics.registry(config()))));
   }
 }

@@ -184,7 +184,7 @@ final class RegistryWriter implements SinkWriter {
             + "  WHERE c.cmd_id = u.cmd_id AND c.device_id = u.device_id AND c.status IN ('pending', 'timeout') "
             + "  RETURNING c.device_id, c.cmd, c.params, c.status), "
             + "configured AS (SELECT a.device_id, CASE WHEN a.cmd = 'factory_reset' "
-            + "    THEN '{\"sampling_cadence_ms\": 1000, \"send_interval_s\": 10, \"hello_interval_s\": 30}'::jsonb ELSE a.params END AS settings "
+            + "    THEN '" + io.iotmeter.protocol.DeviceDefaults.settingsJson() + "'::jsonb ELSE a.params END AS settings "
             + "  FROM acked a WHERE a.status = 'accepted' AND a.cmd IN ('update_config', 'factory_reset')), "
             + "configs AS (INSERT INTO device_configs (device_id, config_key, config_value, updated_at) "
             + "  SELECT c.device_id, kv.key, kv.value, now() FROM configured c, jsonb_each(c.settings) kv "

@@ -1,5 +1,6 @@
 package io.iotmeter.sink;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.journal.SinkKind;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.ops.PlatformMetrics;
@@ -21,12 +22,12 @@ public final class TimeSeriesSinkVerticle extends JournalSinkVerticle {
   }
 
   @Override
-  protected Future<SinkWriter> openStore(JsonObject sinkConfig) {
+  protected Future<SinkWriter> openStore(Settings sinkConfig) {
     IngestMetrics metrics = IngestMetrics.of(PlatformMetrics.registry(config()));
     workers = vertx.createSharedWorkerExecutor("timeseries-writes", 2);
     return workers.executeBlocking(() -> {
       store = TimeSeriesStores.open(config().getJsonObject("timeseries"));
-      return (SinkWriter) new TimeSeriesWriter(store, workers, sinkConfig.getInteger("max_points", 5000),
+      return (SinkWriter) new TimeSeriesWriter(store, workers, sinkConfig.integer("max_points"),
           metrics.influxWriteTimer());
     }, false);
   }

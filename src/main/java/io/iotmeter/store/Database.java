@@ -1,5 +1,6 @@
 package io.iotmeter.store;
 
+import io.iotmeter.config.Settings;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetClientOptions;
@@ -16,14 +17,15 @@ public final class Database {
   private Database() {
   }
 
-  public static PgConnectOptions connectOptions(JsonObject postgres) {
-    long statementTimeoutMs = postgres.getLong("statement_timeout_ms", 30_000L);
+  public static PgConnectOptions connectOptions(JsonObject section) {
+    Settings postgres = Settings.section("postgres", section);
+    long statementTimeoutMs = postgres.whole("statement_timeout_ms");
     return new PgConnectOptions()
-        .setHost(postgres.getString("host"))
-        .setPort(postgres.getInteger("port"))
-        .setDatabase(postgres.getString("database"))
-        .setUser(postgres.getString("user"))
-        .setPassword(postgres.getString("password", ""))
+        .setHost(postgres.text("host"))
+        .setPort(postgres.integer("port"))
+        .setDatabase(postgres.text("database"))
+        .setUser(postgres.text("user"))
+        .setPassword(postgres.text("password"))
         // Every statement is prepared; caching keeps that cheap on hot paths.
         .setCachePreparedStatements(true)
         .setPipeliningLimit(16)
@@ -38,10 +40,11 @@ public final class Database {
    * for longer than any statement may run is closed, which fails its query — so no caller waits
    * forever, and an idle pooled connection is replaced by a fresh one.
    */
-  static NetClientOptions transportOptions(JsonObject postgres) {
-    long statementTimeoutMs = postgres.getLong("statement_timeout_ms", 30_000L);
+  static NetClientOptions transportOptions(JsonObject section) {
+    Settings postgres = Settings.section("postgres", section);
+    long statementTimeoutMs = postgres.whole("statement_timeout_ms");
     return new NetClientOptions()
-        .setConnectTimeout(postgres.getInteger("connect_timeout_ms", 5_000))
+        .setConnectTimeout(postgres.integer("connect_timeout_ms"))
         .setReadIdleTimeout((int) Math.max(1, (statementTimeoutMs + 5_000) / 1000))
         .setIdleTimeoutUnit(TimeUnit.SECONDS)
         .setTcpKeepAlive(true);
@@ -49,11 +52,12 @@ public final class Database {
 
   /** A pool named after its user (pool metrics are labelled with the name). */
   public static Pool pool(Vertx vertx, JsonObject postgres, String name) {
+    Settings settings = Settings.section("postgres", postgres);
     return PgBuilder.pool()
         .with(new PoolOptions().setName(name).setShared(false)
-            .setMaxSize(postgres.getInteger("pool_size", 8)).setMaxWaitQueueSize(1000)
+            .setMaxSize(settings.integer("pool_size")).setMaxWaitQueueSize(1000)
             // Waiting for a free connection is bounded too: a stalled server fails calls within seconds.
-            .setConnectionTimeout(postgres.getInteger("connect_timeout_ms", 5_000)).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS))
+            .setConnectionTimeout(settings.integer("connect_timeout_ms")).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS))
         .with(transportOptions(postgres))
         .connectingTo(connectOptions(postgres))
         .using(vertx)

@@ -1,5 +1,6 @@
 package io.iotmeter.timeseries;
 
+import io.iotmeter.config.Settings;
 import io.iotmeter.config.StartupException;
 import io.vertx.core.json.JsonObject;
 
@@ -9,26 +10,28 @@ public final class TimeSeriesStores {
   private TimeSeriesStores() {
   }
 
-  public static TimeSeriesStore open(JsonObject timeseries) {
-    String store = timeseries.getString("store", "influxdb");
+  public static TimeSeriesStore open(JsonObject section) {
+    Settings timeseries = Settings.section("timeseries", section);
+    String store = timeseries.text("store");
     return switch (store) {
       case "influxdb" -> {
-        JsonObject influx = timeseries.getJsonObject("influxdb");
-        yield new InfluxDbStore(influx.getString("url"), influx.getString("org"), influx.getString("bucket"),
-            influx.getString("token"), gzip(influx));
+        Settings influx = timeseries.section("influxdb");
+        yield new InfluxDbStore(influx.text("url"), influx.text("org"), influx.text("bucket"), influx.text("token"),
+            gzip(influx.json()));
       }
       case "questdb" -> {
-        JsonObject quest = timeseries.getJsonObject("questdb");
-        yield QuestDbStore.open(quest.getString("host"), quest.getInteger("http_port"), quest.getInteger("pg_port"),
-            quest.getString("user"), quest.getString("password"));
+        Settings quest = timeseries.section("questdb");
+        yield QuestDbStore.open(quest.text("host"), quest.integer("http_port"), quest.integer("pg_port"),
+            quest.text("user"), quest.text("password"));
       }
       default -> throw new StartupException("timeseries.store must be influxdb or questdb, not '" + store + "'");
     };
   }
 
   /** {@code timeseries.influxdb.gzip}: true, false, or auto (compress unless the server's host is a loopback name or address). */
-  static boolean gzip(JsonObject influx) {
-    String setting = String.valueOf(influx.getValue("gzip", "auto"));
+  static boolean gzip(JsonObject section) {
+    JsonObject influx = Settings.section("timeseries.influxdb", section).json();
+    String setting = String.valueOf(influx.getValue("gzip"));
     return switch (setting) {
       case "true" -> true;
       case "false" -> false;
