@@ -2,6 +2,7 @@ package io.iotmeter.live;
 
 import io.iotmeter.bus.LocalBody;
 import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.protocol.IsoInstant;
 import io.iotmeter.protocol.Measurement;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -29,15 +30,15 @@ public record LiveTelemetry(AcceptedMessage message) implements LocalBody {
     for (Measurement m : measurements) {
       if (!m.ts().equals(lastTs)) {
         lastTs = m.ts();
-        lastText = lastTs.toString();
+        lastText = IsoInstant.format(lastTs);
       }
       samples.add(new JsonObject().put("type", m.type()).put("value", m.value()).put("unit", m.unit()).put("ts", lastText));
     }
     return new JsonObject()
         .put("device_id", message.deviceId())
         .put("seq", message.seq())
-        .put("ts", message.deviceTs() == null ? null : message.deviceTs().toString())
-        .put("received_at", message.receivedAt().toString())
+        .put("ts", message.deviceTs() == null ? null : IsoInstant.format(message.deviceTs()))
+        .put("received_at", IsoInstant.format(message.receivedAt()))
         .put("measurements", samples);
   }
 }

@@ -81,6 +81,60 @@ public final class IsoInstant {
     return Instant.ofEpochSecond(epochDay * 86_400 + hour * 3600L + minute * 60L + second - offsetSeconds, nanos);
   }
 
+  /** 0001-01-01 and 9999-12-31T23:59:59Z, the years {@link #format} writes itself. */
+  private static final long FIRST_SECOND = -62_135_596_800L;
+  private static final long LAST_SECOND = 253_402_300_799L;
+
+  /**
+   * {@code instant} exactly as {@link java.time.format.DateTimeFormatter#ISO_INSTANT} (and
+   * {@link Instant#toString}) writes it — {@code 2026-01-01T00:00:00Z}, with the fraction in
+   * groups of three digits when there is one — without the formatter's field machinery: the
+   * archive writes two such times per message. Years outside 1 to 9999 go to the formatter.
+   */
+  public static String format(Instant instant) {
+    long seconds = instant.getEpochSecond();
+    if (seconds < FIRST_SECOND || seconds > LAST_SECOND) {
+      return java.time.format.DateTimeFormatter.ISO_INSTANT.format(instant);
+    }
+    long days = Math.floorDiv(seconds, 86_400);
+    int secondOfDay = (int) Math.floorMod(seconds, 86_400);
+    LocalDate date = LocalDate.ofEpochDay(days);
+    char[] out = new char[30];
+    int at = put(out, 0, date.getYear(), 4);
+    out[at++] = '-';
+    at = put(out, at, date.getMonthValue(), 2);
+    out[at++] = '-';
+    at = put(out, at, date.getDayOfMonth(), 2);
+    out[at++] = 'T';
+    at = put(out, at, secondOfDay / 3600, 2);
+    out[at++] = ':';
+    at = put(out, at, secondOfDay / 60 % 60, 2);
+    out[at++] = ':';
+    at = put(out, at, secondOfDay % 60, 2);
+    int nanos = instant.getNano();
+    if (nanos > 0) {
+      out[at++] = '.';
+      if (nanos % 1_000_000 == 0) {
+        at = put(out, at, nanos / 1_000_000, 3);
+      } else if (nanos % 1000 == 0) {
+        at = put(out, at, nanos / 1000, 6);
+      } else {
+        at = put(out, at, nanos, 9);
+      }
+    }
+    out[at++] = 'Z';
+    return new String(out, 0, at);
+  }
+
+  /** {@code value} as {@code width} digits, zero-padded, at {@code at}; returns the position after them. */
+  private static int put(char[] out, int at, int value, int width) {
+    for (int i = at + width - 1; i >= at; i--) {
+      out[i] = (char) ('0' + value % 10);
+      value /= 10;
+    }
+    return at + width;
+  }
+
   private static int digits(String t, int from, int count) {
     int value = 0;
     for (int i = from; i < from + count; i++) {

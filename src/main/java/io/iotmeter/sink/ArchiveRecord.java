@@ -1,9 +1,9 @@
 package io.iotmeter.sink;
 
 import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.protocol.IsoInstant;
 import io.vertx.core.json.JsonObject;
 
-import java.time.format.DateTimeFormatter;
 import java.util.List;
 
 /**
@@ -23,7 +23,7 @@ final class ArchiveRecord {
 
   static String key(AcceptedMessage first) {
     return first.deviceId() + "/" + first.category().categoryName() + "/"
-        + DateTimeFormatter.ISO_INSTANT.format(first.receivedAt()) + "_" + first.journalId() + ".json";
+        + IsoInstant.format(first.receivedAt()) + "_" + first.journalId() + ".json";
   }
 
   /**
@@ -35,12 +35,16 @@ final class ArchiveRecord {
     String payload = message.payload();
     String data = payload.indexOf('\n') >= 0 || payload.indexOf('\r') >= 0 ? new JsonObject(payload).encode() : payload;
     return "{\"device_id\":\"" + message.deviceId() + "\",\"timestamp\":\""
-        + DateTimeFormatter.ISO_INSTANT.format(message.receivedAt()) + "\",\"category\":\""
+        + IsoInstant.format(message.receivedAt()) + "\",\"category\":\""
         + message.category().categoryName() + "\",\"data\":" + data + "}";
   }
 
   static byte[] content(List<AcceptedMessage> records) {
-    StringBuilder text = new StringBuilder();
+    int size = 0;
+    for (AcceptedMessage message : records) {
+      size += message.payload().length() + 128;
+    }
+    StringBuilder text = new StringBuilder(size);
     for (AcceptedMessage message : records) {
       if (text.length() > 0) {
         text.append('\n');

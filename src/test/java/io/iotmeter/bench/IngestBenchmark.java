@@ -265,12 +265,14 @@ public final class IngestBenchmark {
     }
     cpu.add("load", load.pid(), false).start();
     Map<String, Long> storeThreadsBefore = ProcStat.threadCpuNanos(platform.stores.pid());
+    Map<String, Long> serverThreadsBefore = ProcStat.threadCpuNanos(platform.child.pid());
     load.send("go");
     JsonObject result = load.await("RESULT", (scale == null ? seconds : scale.seconds()) + 300L, TimeUnit.SECONDS);
     long acked = result.getLong("acked");
     long drainedAt = awaitDrained(platform);
     Map<String, Long> used = cpu.stop();
     Map<String, Long> storeThreads = ProcStat.threadCpuNanos(platform.stores.pid());
+    Map<String, Long> serverThreads = ProcStat.threadCpuNanos(platform.child.pid());
     load.close();
     double storedSeconds = (drainedAt - result.getLong("start_ms")) / 1000.0;
     double stored = acked / storedSeconds;
@@ -285,15 +287,24 @@ public final class IngestBenchmark {
     if (perConnection != null) {
       notes.add(name + ": " + perConnection + ".");
     }
-    // Which of the two stores in the stores JVM used its CPU (QuestDB names its threads questdb-*).
-    StringBuilder threads = new StringBuilder();
-    storeThreads.entrySet().stream()
-        .map(e -> Map.entry(e.getKey(), e.getValue() - storeThreadsBefore.getOrDefault(e.getKey(), 0L)))
-        .filter(e -> e.getValue() > 0).sorted((a, b) -> Long.compare(b.getValue(), a.getValue())).limit(6)
-        .forEach(e -> threads.append(threads.length() == 0 ? "" : ", ")
-            .append(String.format("%s %.0f µs", e.getKey(), e.getValue() / 1000.0 / Math.max(1, acked))));
-    notes.add(name + ": CPU per datagram of the stores JVM's busiest threads: " + threads + ".");
+    // Where each JVM's CPU went: event loops against JIT compiler and GC threads (the platform), and
+    // which of the two stores used it (the stores JVM; QuestDB names its threads questdb-*).
+    notes.add(name + ": CPU per datagram of the platform's busiest threads: "
+        + busiest(serverThreadsBefore, serverThreads, acked, 8) + ".");
+    notes.add(name + ": CPU per datagram of the stores JVM's busiest threads: "
+        + busiest(storeThreadsBefore, storeThreads, acked, 6) + ".");
     return stored;
+  }
+
+  /** The {@code limit} threads (by name, pools summed) that used the most CPU between two readings, per datagram. */
+  private static String busiest(Map<String, Long> before, Map<String, Long> after, long datagrams, int limit) {
+    StringBuilder threads = new StringBuilder();
+    after.entrySet().stream()
+        .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
+        .filter(e -> e.getValue() > 0).sorted((a, b) -> Long.compare(b.getValue(), a.getValue())).limit(limit)
+        .forEach(e -> threads.append(threads.length() == 0 ? "" : ", ")
+            .append(String.format("%s %.0f µs", e.getKey(), e.getValue() / 1000.0 / Math.max(1, datagrams))));
+    return threads.toString();
   }
 
   private static String offered(double rate) {

@@ -68,4 +68,26 @@ class IsoInstantTest {
       assertThat(IsoInstant.parse(text)).as(text).isEqualTo(expected);
     }
   }
+
+  /** The formatter writes what ISO_INSTANT writes, for every kind of fraction and across the years it handles and beyond. */
+  @Test
+  void formatsExactlyAsIsoInstant() {
+    Random random = new Random(7);
+    for (int i = 0; i < 50_000; i++) {
+      long seconds = random.nextLong(-70_000_000_000L, 270_000_000_000L);
+      int nanos = switch (random.nextInt(4)) {
+        case 0 -> 0;
+        case 1 -> random.nextInt(1000) * 1_000_000;
+        case 2 -> random.nextInt(1_000_000) * 1000;
+        default -> random.nextInt(1_000_000_000);
+      };
+      Instant instant = Instant.ofEpochSecond(seconds, nanos);
+      assertThat(IsoInstant.format(instant)).isEqualTo(java.time.format.DateTimeFormatter.ISO_INSTANT.format(instant));
+    }
+    for (String text : new String[] {"1970-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z",
+        "2024-02-29T12:00:00.100Z", "1969-12-31T23:59:59.000001Z", "0000-12-31T23:59:59Z", "+10000-01-01T00:00:00Z"}) {
+      Instant instant = Instant.parse(text);
+      assertThat(IsoInstant.format(instant)).isEqualTo(instant.toString()).isEqualTo(text);
+    }
+  }
 }
