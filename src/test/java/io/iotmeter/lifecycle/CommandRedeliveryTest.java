@@ -88,6 +88,11 @@ class CommandRedeliveryTest {
     java.util.concurrent.atomic.AtomicInteger mostAtOnce = new java.util.concurrent.atomic.AtomicInteger();
     vertx.eventBus().<JsonObject>consumer(BusAddress.COMMAND_SEND.address(), m -> {
       sent.add(m.body().getString("cmd_id"));
+      if (sent.size() == 1) {
+        // Heard from twice more while its first look is under way.
+        redelivery.deviceActive("dc-meter-001", true);
+        redelivery.deviceActive("dc-meter-001", true);
+      }
       mostAtOnce.accumulateAndGet(inProgress.incrementAndGet(), Math::max);
       vertx.setTimer(50, id -> {
         inProgress.decrementAndGet();
@@ -95,16 +100,46 @@ class CommandRedeliveryTest {
       });
     }).completion().await();
     vertx.runOnContext(v -> {
+      // Heard from three times at once: one look.
       redelivery.deviceActive("dc-meter-001", true);
       redelivery.deviceActive("dc-meter-001", true);
       redelivery.deviceActive("dc-meter-001", true);
     });
-    // One look now and one more after it (for what may have come meanwhile): never two at once,
-    // and each look sends the waiting commands in order.
+    // One look now and one more after it (for what came meanwhile): never two at once, and
+    // each look sends the waiting commands in order.
     Eventually.within(WAIT, () -> assertThat(sent).hasSize(4));
     vertx.timer(1000).await();
     assertThat(sent).containsExactly(CMD_1, CMD_2, CMD_1, CMD_2);
     assertThat(mostAtOnce.get()).isEqualTo(1);
+  }
+
+  @Test
+  void manyDevicesAreLookedAtTogetherEachInOrder() {
+    TestPostgres.execute(postgres, "INSERT INTO devices (device_id, device_name) SELECT 'meter-' || n, 'meter ' || n "
+        + "FROM generate_series(0, 1499) n");
+    TestPostgres.execute(postgres, "INSERT INTO device_commands (cmd_id, device_id, cmd, params, created_at) SELECT "
+        + "('00000000-0000-0000-0001-' || lpad(to_hex(n), 12, '0'))::uuid, 'meter-' || (n % 1500), 'request_status', '{}', "
+        + "now() - (n || ' seconds')::interval FROM generate_series(1, 3000) n");
+    java.util.Map<String, List<String>> sentByDevice = new java.util.concurrent.ConcurrentHashMap<>();
+    vertx.eventBus().<JsonObject>consumer(BusAddress.COMMAND_SEND.address(), m -> {
+      sentByDevice.computeIfAbsent(m.body().getString("device_id"), d -> new CopyOnWriteArrayList<>())
+          .add(m.body().getString("cmd_id"));
+      m.reply(new JsonObject().put("delivered", true));
+    }).completion().await();
+    // All at once: one query each would overrun the pool's wait queue (1,000), and the devices
+    // beyond it would wait for their next message.
+    vertx.runOnContext(v -> {
+      for (int n = 0; n < 1500; n++) {
+        redelivery.deviceActive("meter-" + n, false);
+      }
+    });
+    Eventually.within(WAIT, () -> assertThat(sentByDevice).hasSize(1500));
+    Eventually.within(WAIT, () -> assertThat(sentByDevice.values()).allMatch(list -> list.size() == 2));
+    // Each device's two commands in the order they were created (the older has the larger n).
+    assertThat(sentByDevice.get("meter-7")).containsExactly("00000000-0000-0000-0001-0000000005e3",
+        "00000000-0000-0000-0001-000000000007");
+    Eventually.within(WAIT, () -> assertThat(TestPostgres.count(postgres,
+        "SELECT count(*) FROM device_commands WHERE published_at IS NOT NULL")).isEqualTo(3000));
   }
 
   @Test
