@@ -72,17 +72,20 @@ public final class Main {
     try {
       config = loadConfig(cli, env);
       io.iotmeter.boot.LogFormat.apply(config);
+      LOG.info("Starting IoT Meter {} with profile '{}', effective configuration:\n{}",
+          PlatformMetrics.version(), cli.profile(), SecretMasker.mask(config).encodePrettily());
+      LOG.info(io.iotmeter.boot.MemoryBudget.describe(config, Runtime.getRuntime().maxMemory()));
     } catch (StartupException e) {
       System.err.println("iot-meter: " + e.getMessage());
       return false;
     }
-    LOG.info("Starting IoT Meter {} with profile '{}', effective configuration:\n{}",
-        PlatformMetrics.version(), cli.profile(), SecretMasker.mask(config).encodePrettily());
-    LOG.info(io.iotmeter.boot.MemoryBudget.describe(config, Runtime.getRuntime().maxMemory()));
 
     Vertx vertx;
     try {
       vertx = awaitOffEventLoop(createVertx(config), 0);
+    } catch (StartupException e) {
+      System.err.println("iot-meter: " + e.getMessage()); // a cluster setting of the wrong type
+      return false;
     } catch (Exception e) {
       System.err.println("iot-meter: cannot join the cluster: " + (e.getCause() == null ? e : e.getCause()).getMessage());
       return false;

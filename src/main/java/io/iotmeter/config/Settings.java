@@ -106,7 +106,7 @@ public final class Settings {
   public int integer(String key) {
     long value = whole(key);
     if (value < Integer.MIN_VALUE || value > Integer.MAX_VALUE) {
-      throw wrong(key, "a whole number of at most 10 digits", value);
+      throw wrong(key, "a whole number from " + Integer.MIN_VALUE + " to " + Integer.MAX_VALUE, value);
     }
     return (int) value;
   }

@@ -33,7 +33,8 @@ import java.util.UUID;
  * cost a query per message; and the devices heard from are looked at together, up to
  * {@link #MAX_DEVICES_PER_LOOK} in one query every {@link #GATHER_MS} at most, so ten thousand
  * meters coming back at once cost ten queries, not ten thousand (which filled the pool's wait
- * queue in the 10,000-meter benchmark). One look runs at a time, so no device is ever looked at
+ * queue in the 10,000-meter benchmark), and their commands go out {@link #PARALLEL_DEVICES}
+ * devices at a time. One look runs at a time, so no device is ever looked at
  * twice at once (which would deliver the same command twice); a device heard from during a
  * look is looked at again after it.
  */
@@ -48,6 +49,8 @@ final class CommandRedelivery {
   static final int MAX_DEVICES_PER_LOOK = 1000;
   /** How long the devices heard from gather before a look. */
   static final long GATHER_MS = 100;
+  /** Devices whose commands go out at the same time, at most. */
+  static final int PARALLEL_DEVICES = 8;
 
   private final Map<String, Instant> lastLook = new HashMap<>();
   /** Devices to look at, in the order they were heard from. */
@@ -131,17 +134,35 @@ final class CommandRedelivery {
         .compose(rows -> {
           Map<String, List<Row>> byDevice = new LinkedHashMap<>();
           rows.forEach(row -> byDevice.computeIfAbsent(row.getString("device_id"), d -> new ArrayList<>()).add(row));
-          List<Future<Void>> chains = new ArrayList<>(byDevice.size());
-          byDevice.forEach((deviceId, commands) -> {
+          List<String> devices = new ArrayList<>(byDevice.keySet());
+          // A few devices side by side, not all: every delivery ends in an UPDATE on the lifecycle's
+          // pool, and a thousand at once would fill its wait queue again.
+          java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+          List<Future<Void>> lanes = new ArrayList<>();
+          for (int lane = 0; lane < Math.min(PARALLEL_DEVICES, devices.size()); lane++) {
             Future<Void> chain = Future.succeededFuture();
-            for (Row row : commands) {
-              chain = chain.compose(v -> deliver(row));
+            for (int i = lane; i < devices.size(); i += PARALLEL_DEVICES) {
+              String deviceId = devices.get(i);
+              chain = chain.compose(v -> inOrder(deviceId, byDevice.get(deviceId)).recover(e -> {
+                failed.compareAndSet(null, e);
+                return Future.succeededFuture();
+              }));
             }
-            chains.add(chain.onFailure(e -> LOG.warn("Redelivering the waiting commands of {} stopped (tried again when it "
-                + "is next heard from): {}", deviceId, e.getMessage())));
-          });
-          return Future.join(chains).mapEmpty();
+            lanes.add(chain);
+          }
+          return Future.all(lanes).compose(v -> failed.get() == null ? Future.<Void>succeededFuture()
+              : Future.<Void>failedFuture(failed.get()));
         });
+  }
+
+  /** One device's commands, in the order they were created, stopping at the first that cannot be sent. */
+  private Future<Void> inOrder(String deviceId, List<Row> commands) {
+    Future<Void> chain = Future.succeededFuture();
+    for (Row row : commands) {
+      chain = chain.compose(v -> deliver(row));
+    }
+    return chain.onFailure(e -> LOG.warn("Redelivering the waiting commands of {} stopped (tried again when it is next "
+        + "heard from): {}", deviceId, e.getMessage()));
   }
 
   private Future<Void> deliver(Row row) {

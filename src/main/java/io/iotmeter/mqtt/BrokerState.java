@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
@@ -24,8 +25,8 @@ import java.util.function.Predicate;
  * own event loop, reached over the bus.
  *
  * <p>A session replaced or ended is marked {@link Session#ended} under its monitor, and every
- * method that finds one treats it as absent: a caller that looked it up just before it ended
- * acts as if it came just after.
+ * method that finds one looks the client up again ({@link #withSession}): a caller that looked
+ * it up just before it ended acts on its successor, as if it had come just after.
  *
  * <p>Node-local by design, like any single broker: a clustered deployment routes a device to
  * the node that holds its session (see the README).
@@ -133,20 +134,30 @@ final class BrokerState implements Shareable {
     return session;
   }
 
-  /** The client's current session, or null; lock it and check {@link Session#ended} before use. */
-  private Session session(String clientId) {
-    return sessions.get(clientId);
+  /**
+   * Runs {@code action} holding the lock of the client's current session ({@code null}: it has
+   * none). A session that ended while this waited for its lock is looked up again, so the action
+   * meets its successor — as it would have, had it come a moment later — never an ended one.
+   */
+  private <T> T withSession(String clientId, Function<Session, T> action) {
+    while (true) {
+      Session session = sessions.get(clientId);
+      if (session == null) {
+        return action.apply(null);
+      }
+      synchronized (session) {
+        if (!session.ended) {
+          return action.apply(session);
+        }
+      }
+    }
   }
 
   /** The connection is gone; a clean session ends with it, a persistent one waits for the client. */
   void disconnect(String clientId, String connection, Instant now) {
-    Session session = session(clientId);
-    if (session == null) {
-      return;
-    }
-    synchronized (session) {
-      if (session.ended || !connection.equals(session.connection)) {
-        return; // taken over by a newer connection
+    withSession(clientId, session -> {
+      if (session == null || !connection.equals(session.connection)) {
+        return null; // taken over by a newer connection
       }
       session.connection = null;
       session.disconnectedAt = now;
@@ -159,7 +170,8 @@ final class BrokerState implements Shareable {
       if (session.clean || empty) {
         remove(session);
       }
-    }
+      return null;
+    });
   }
 
   /** Unacknowledged messages are sent again when the client is back (spec 4.4). Under the session's lock. */
@@ -206,15 +218,10 @@ final class BrokerState implements Shareable {
   }
 
   List<Integer> subscribe(String clientId, Map<String, Integer> filters) {
-    Session session = session(clientId);
-    List<Integer> granted = new ArrayList<>();
-    if (session == null) {
-      filters.forEach((filter, qos) -> granted.add(0x80));
-      return granted;
-    }
-    synchronized (session) {
+    return withSession(clientId, session -> {
+      List<Integer> granted = new ArrayList<>();
       for (Map.Entry<String, Integer> filter : filters.entrySet()) {
-        if (session.ended || !TopicFilter.isValidFilter(filter.getKey())) {
+        if (session == null || !TopicFilter.isValidFilter(filter.getKey())) {
           granted.add(0x80);
           continue;
         }
@@ -228,22 +235,18 @@ final class BrokerState implements Shareable {
         subscribers.add(clientId, filter.getKey());
         granted.add(qos);
       }
-    }
-    return granted;
+      return granted;
+    });
   }
 
   void unsubscribe(String clientId, List<String> filters) {
-    Session session = session(clientId);
-    if (session == null) {
-      return;
-    }
-    synchronized (session) {
-      if (session.ended) {
-        return;
+    withSession(clientId, session -> {
+      if (session != null) {
+        filters.forEach(session.subscriptions::remove);
+        subscribers.remove(clientId, filters, session.subscriptions.keySet());
       }
-      filters.forEach(session.subscriptions::remove);
-      subscribers.remove(clientId, filters, session.subscriptions.keySet());
-    }
+      return null;
+    });
   }
 
   /**
@@ -263,26 +266,24 @@ final class BrokerState implements Shareable {
     List<Delivery> deliveries = new ArrayList<>();
     int queued = 0;
     for (String clientId : subscribers.candidates(publication.topic())) {
-      Session session = session(clientId);
-      if (session == null) {
-        continue;
-      }
-      synchronized (session) {
-        int subscribed = session.ended ? -1 : session.matchingQos(publication.topic());
+      Boolean reached = withSession(clientId, session -> {
+        int subscribed = session == null ? -1 : session.matchingQos(publication.topic());
         if (subscribed < 0) {
-          continue;
+          return null;
         }
         if (holds(session, alreadyHeld)) {
-          queued++;
-          continue;
+          return true;
         }
         // Retain is only set on messages sent because of a new subscription (spec 3.3.1.3).
         Publication copy = publication.withQos(Math.min(subscribed, publication.qos())).withRetain(false);
         if (session.connection != null) {
           deliveries.add(new Delivery(session.connection, copy));
-        } else if (copy.qos() > 0 && enqueue(session, copy, false)) {
-          queued++;
+          return null;
         }
+        return copy.qos() > 0 && enqueue(session, copy, false);
+      });
+      if (Boolean.TRUE.equals(reached)) {
+        queued++;
       }
     }
     return new Route(deliveries, queued);
@@ -334,13 +335,9 @@ final class BrokerState implements Shareable {
    * acknowledgement on a taken-over connection must not take the newer connection's messages).
    */
   Map<Integer, Publication> takeQueued(String clientId, String connection, int max) {
-    Session session = session(clientId);
-    Map<Integer, Publication> batch = new LinkedHashMap<>();
-    if (session == null) {
-      return batch;
-    }
-    synchronized (session) {
-      if (session.ended || !connection.equals(session.connection)) {
+    return withSession(clientId, session -> {
+      Map<Integer, Publication> batch = new LinkedHashMap<>();
+      if (session == null || !connection.equals(session.connection)) {
         return batch;
       }
       while (!session.queued.isEmpty() && session.inFlight.size() < max) {
@@ -349,8 +346,8 @@ final class BrokerState implements Shareable {
         session.inFlight.put(id, publication);
         batch.put(id, publication);
       }
-    }
-    return batch;
+      return batch;
+    });
   }
 
   /**
@@ -358,13 +355,7 @@ final class BrokerState implements Shareable {
    * return. Returns the client's new connection when it is back already (send it there), else null.
    */
   String keepForLater(String clientId, String closedConnection, Publication publication) {
-    Session session = session(clientId);
-    if (session == null) {
-      return null;
-    }
-    synchronized (session) {
-      return session.ended ? null : keepForLater(session, closedConnection, publication);
-    }
+    return withSession(clientId, session -> session == null ? null : keepForLater(session, closedConnection, publication));
   }
 
   private String keepForLater(Session session, String closedConnection, Publication publication) {
@@ -396,12 +387,8 @@ final class BrokerState implements Shareable {
    * connection (seen in CI as a command for a reconnecting meter that never arrived).
    */
   Sending startSending(String clientId, String connection, Publication publication, int window) {
-    Session session = session(clientId);
-    if (session == null) {
-      return Sending.WAITS;
-    }
-    synchronized (session) {
-      if (session.ended) {
+    return withSession(clientId, session -> {
+      if (session == null) {
         return Sending.WAITS;
       }
       if (!connection.equals(session.connection)) {
@@ -415,45 +402,28 @@ final class BrokerState implements Shareable {
       int id = session.nextPacketId();
       session.inFlight.put(id, publication);
       return new Sending(id, null);
-    }
+    });
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) arrived: the message is delivered. Returns it (null if unknown). */
   Publication delivered(String clientId, int packetId) {
-    Session session = session(clientId);
-    if (session == null) {
-      return null;
-    }
-    synchronized (session) {
-      if (session.ended) {
+    return withSession(clientId, session -> {
+      if (session == null) {
         return null;
       }
       Publication acked = session.inFlight.remove(packetId);
       Publication completed = session.released.remove(packetId);
       return acked != null ? acked : completed;
-    }
+    });
   }
 
   /** PUBREC arrived for our QoS 2 message: it is no longer to be resent, only released. */
   void received(String clientId, int packetId) {
-    Session session = session(clientId);
-    if (session != null) {
-      synchronized (session) {
-        if (!session.ended) {
-          session.released.put(packetId, session.inFlight.remove(packetId));
-        }
-      }
-    }
+    withSession(clientId, session -> session == null ? null : session.released.put(packetId, session.inFlight.remove(packetId)));
   }
 
   List<Integer> released(String clientId) {
-    Session session = session(clientId);
-    if (session == null) {
-      return List.of();
-    }
-    synchronized (session) {
-      return session.ended ? List.of() : new ArrayList<>(session.released.keySet());
-    }
+    return withSession(clientId, session -> session == null ? List.<Integer>of() : new ArrayList<>(session.released.keySet()));
   }
 
   /** Whether the client's session holds (queued, in flight or awaiting PUBCOMP) a publication {@code same} recognises. */
@@ -464,32 +434,15 @@ final class BrokerState implements Shareable {
 
   /** Records a PUBREC we sent; false when this packet id was already awaiting its PUBREL (a resent PUBLISH). */
   boolean awaitRelease(String clientId, int packetId) {
-    Session session = session(clientId);
-    if (session == null) {
-      return false;
-    }
-    synchronized (session) {
-      return !session.ended && session.awaitingRelease.add(packetId);
-    }
+    return withSession(clientId, session -> session != null && session.awaitingRelease.add(packetId));
   }
 
   boolean isAwaitingRelease(String clientId, int packetId) {
-    Session session = session(clientId);
-    if (session == null) {
-      return false;
-    }
-    synchronized (session) {
-      return !session.ended && session.awaitingRelease.contains(packetId);
-    }
+    return withSession(clientId, session -> session != null && session.awaitingRelease.contains(packetId));
   }
 
   void releaseReceived(String clientId, int packetId) {
-    Session session = session(clientId);
-    if (session != null) {
-      synchronized (session) {
-        session.awaitingRelease.remove(packetId);
-      }
-    }
+    withSession(clientId, session -> session != null && session.awaitingRelease.remove(packetId));
   }
 
   /** Ends persistent sessions whose client stayed away longer than {@code expiry}. */

@@ -10,6 +10,8 @@ import java.util.function.Consumer;
 /**
  * The node's retained messages (spec 3.3.1.3), bounded in count and bytes and per client.
  * Reads take no lock (a concurrent map); a change takes this store's own lock, for its bounds.
+ * A wildcard subscription gets the matching messages in no particular order (MQTT sets none
+ * across topics).
  */
 final class RetainedStore {
 

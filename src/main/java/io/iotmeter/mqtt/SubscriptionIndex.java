@@ -22,7 +22,13 @@ final class SubscriptionIndex {
     if (TopicFilter.hasWildcard(filter)) {
       wildcard.add(clientId);
     } else {
-      exact.computeIfAbsent(filter, f -> ConcurrentHashMap.newKeySet()).add(clientId);
+      // Added inside the map's own step: a set emptied and removed by another client's
+      // unsubscribe at the same moment must not take this client with it.
+      exact.compute(filter, (f, clients) -> {
+        Set<String> set = clients == null ? ConcurrentHashMap.newKeySet() : clients;
+        set.add(clientId);
+        return set;
+      });
     }
   }
 

@@ -234,7 +234,7 @@ final class TelemetryReader {
    */
   private static boolean plainAscii(byte[] bytes) {
     for (byte b : bytes) {
-      if (b < 0x20 ? b != ' ' && b != '\n' && b != '\r' && b != '\t' : b == '\\' || b == 0x7f) {
+      if (b < 0x20 ? b != '\n' && b != '\r' && b != '\t' : b == '\\' || b == 0x7f) {
         return false;
       }
     }
