@@ -23,12 +23,8 @@ public final class JsonViewCodec<T extends LocalBody> implements MessageCodec<T,
   }
 
   /** Makes {@code type} travel as its JSON shape, built late. Idempotent per Vert.x instance. */
-  public static synchronized <T extends LocalBody> void register(Vertx vertx, Class<T> type) {
-    try {
-      vertx.eventBus().registerDefaultCodec(type, new JsonViewCodec<>(type));
-    } catch (IllegalStateException alreadyRegistered) {
-      // another verticle of this node (or the platform) registered it: one codec per class and node
-    }
+  public static <T extends LocalBody> void register(Vertx vertx, Class<T> type) {
+    LocalCodec.registerOnce(vertx, type, new JsonViewCodec<>(type));
   }
 
   @Override

@@ -27,9 +27,14 @@ public final class LocalCodec<T extends LocalBody> implements MessageCodec<T, T>
    * Makes {@code type} travel by reference on this Vert.x instance. Every verticle that sends
    * such a body calls this in its start; the first one registers, later calls find it there.
    */
-  public static synchronized <T extends LocalBody> void register(Vertx vertx, Class<T> type) {
+  public static <T extends LocalBody> void register(Vertx vertx, Class<T> type) {
+    registerOnce(vertx, type, new LocalCodec<>(type));
+  }
+
+  /** Makes {@code codec} the default codec of {@code type} on this Vert.x instance, unless it is already. */
+  static synchronized <T> void registerOnce(Vertx vertx, Class<T> type, MessageCodec<T, ?> codec) {
     try {
-      vertx.eventBus().registerDefaultCodec(type, new LocalCodec<>(type));
+      vertx.eventBus().registerDefaultCodec(type, codec);
     } catch (IllegalStateException alreadyRegistered) {
       // another verticle instance of this node registered it: one codec per class and node
     }

@@ -9,7 +9,6 @@ import io.iotmeter.ops.Periodic;
 import io.iotmeter.ops.PlatformMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.WorkerExecutor;
-import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -5,7 +5,6 @@ import io.iotmeter.journal.SinkKind;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.ops.PlatformMetrics;
 import io.vertx.core.Future;
-import io.vertx.core.json.JsonObject;
 
 /** The registry sink: device status, last seen, firmware and command results in PostgreSQL. */
 public final class RegistrySinkVerticle extends JournalSinkVerticle {

@@ -8,7 +8,6 @@ import io.iotmeter.timeseries.TimeSeriesStore;
 import io.iotmeter.timeseries.TimeSeriesStores;
 import io.vertx.core.Future;
 import io.vertx.core.WorkerExecutor;
-import io.vertx.core.json.JsonObject;
 
 /** The time-series sink: every measurement as a point in InfluxDB (QuestDB in the embedded profile). */
 public final class TimeSeriesSinkVerticle extends JournalSinkVerticle {

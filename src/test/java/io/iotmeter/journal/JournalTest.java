@@ -1,13 +1,12 @@
 package io.iotmeter.journal;
 
-import io.iotmeter.store.Database;
-import io.iotmeter.store.SchemaMigrations;
+import io.iotmeter.support.MigratedDatabase;
 import io.iotmeter.support.TestPostgres;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -33,19 +32,16 @@ class JournalTest {
   private Pool pool;
   private JsonObject postgres;
 
+  @RegisterExtension
+  final MigratedDatabase db = new MigratedDatabase("journal-test");
+
   @BeforeEach
   void setUp() {
-    vertx = Vertx.vertx();
-    postgres = TestPostgres.freshDatabase();
-    pool = Database.pool(vertx, postgres, "journal-test");
-    SchemaMigrations.migrate(vertx, pool).await();
+    vertx = db.vertx();
+    postgres = db.postgres();
+    pool = db.pool();
   }
 
-  @AfterEach
-  void tearDown() {
-    pool.close().await();
-    vertx.close().await();
-  }
 
   private static Journal.Entry entry(String deviceId, long seq, String payload) {
     return new Journal.Entry(deviceId, "telemetry", 0, seq, T.plusSeconds(seq), "iot/" + deviceId + "/telemetry", payload, 1,

@@ -1,16 +1,15 @@
 package io.iotmeter.lifecycle;
 
+import io.iotmeter.support.MigratedDatabase;
 import io.iotmeter.bus.BusAddress;
-import io.iotmeter.store.Database;
-import io.iotmeter.store.SchemaMigrations;
 import io.iotmeter.support.Eventually;
 import io.iotmeter.support.TestPostgres;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -33,23 +32,20 @@ class CommandRedeliveryTest {
   private JsonObject postgres;
   private CommandRedelivery redelivery;
 
+  @RegisterExtension
+  final MigratedDatabase db = new MigratedDatabase("redelivery-test");
+
   @BeforeEach
   void setUp() {
-    vertx = Vertx.vertx();
-    postgres = TestPostgres.freshDatabase();
-    pool = Database.pool(vertx, postgres, "redelivery-test");
-    SchemaMigrations.migrate(vertx, pool).await();
+    vertx = db.vertx();
+    postgres = db.postgres();
+    pool = db.pool();
     TestPostgres.execute(postgres, "INSERT INTO device_commands (cmd_id, device_id, cmd, params, created_at) VALUES "
         + "('" + CMD_1 + "', 'dc-meter-001', 'request_status', '{}', now() - interval '2 minutes'), "
         + "('" + CMD_2 + "', 'dc-meter-001', 'reboot', '{}', now() - interval '1 minute')");
     redelivery = new CommandRedelivery(vertx, pool, Duration.ZERO);
   }
 
-  @AfterEach
-  void tearDown() {
-    pool.close().await();
-    vertx.close().await();
-  }
 
   private long published() {
     return TestPostgres.count(postgres, "SELECT count(*) FROM device_commands WHERE published_at IS NOT NULL");

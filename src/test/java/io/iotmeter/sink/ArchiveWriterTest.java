@@ -1,13 +1,12 @@
 package io.iotmeter.sink;
 
+import io.iotmeter.support.MigratedDatabase;
 import io.iotmeter.archive.ObjectStore;
 import io.iotmeter.archive.ObjectStores;
 import io.iotmeter.archive.StoredObject;
 import io.iotmeter.embedded.EmbeddedS3Server;
 import io.iotmeter.journal.AcceptedMessage;
 import io.iotmeter.protocol.Category;
-import io.iotmeter.store.Database;
-import io.iotmeter.store.SchemaMigrations;
 import io.iotmeter.support.Datagrams;
 import io.iotmeter.support.TestPostgres;
 import io.micrometer.core.instrument.Timer;
@@ -21,6 +20,7 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,12 +55,14 @@ class ArchiveWriterTest {
   private WorkerExecutor workers;
   private final Timer timer = Timer.builder("t").register(new SimpleMeterRegistry());
 
+  @RegisterExtension
+  final MigratedDatabase db = new MigratedDatabase("archive-test");
+
   @BeforeEach
   void setUp() {
-    vertx = Vertx.vertx();
-    postgres = TestPostgres.freshDatabase();
-    pool = Database.pool(vertx, postgres, "archive-test");
-    SchemaMigrations.migrate(vertx, pool).await();
+    vertx = db.vertx();
+    postgres = db.postgres();
+    pool = db.pool();
     s3 = EmbeddedS3Server.start(s3Data, 0, "minioadmin", "minioadmin123");
     store = ObjectStores.open(new JsonObject().put("endpoint", s3.endpoint()).put("access_key", "minioadmin")
         .put("secret_key", "minioadmin123").put("bucket", "iot-data"));
@@ -72,8 +74,6 @@ class ArchiveWriterTest {
     store.close();
     s3.close();
     workers.close().await();
-    pool.close().await();
-    vertx.close().await();
   }
 
   private ArchiveWriter writer() {

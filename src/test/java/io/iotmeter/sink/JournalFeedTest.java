@@ -1,12 +1,12 @@
 package io.iotmeter.sink;
 
+import io.iotmeter.support.MigratedDatabase;
 import io.iotmeter.journal.SinkKind;
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.journal.AcceptedMessage;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.protocol.Category;
 import io.iotmeter.store.Database;
-import io.iotmeter.store.SchemaMigrations;
 import io.iotmeter.support.Datagrams;
 import io.iotmeter.support.Eventually;
 import io.iotmeter.support.TestPostgres;
@@ -19,6 +19,7 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -55,12 +56,14 @@ class JournalFeedTest {
   /** Journal id → how often a successful write held it. */
   private final Map<Long, AtomicInteger> stored = new ConcurrentHashMap<>();
 
+  @RegisterExtension
+  final MigratedDatabase db = new MigratedDatabase("feed-test");
+
   @BeforeEach
   void setUp() {
-    vertx = Vertx.vertx();
-    postgres = TestPostgres.freshDatabase();
-    pool = Database.pool(vertx, postgres, "feed-test");
-    SchemaMigrations.migrate(vertx, pool).await();
+    vertx = db.vertx();
+    postgres = db.postgres();
+    pool = db.pool();
   }
 
   @AfterEach
@@ -68,8 +71,6 @@ class JournalFeedTest {
     if (feed != null) {
       vertx.runOnContext(v -> feed.stop());
     }
-    pool.close().await();
-    vertx.close().await();
   }
 
   private List<AcceptedMessage> journal(int count) {

@@ -1,18 +1,17 @@
 package io.iotmeter.sink;
 
+import io.iotmeter.support.MigratedDatabase;
 import io.iotmeter.journal.AcceptedMessage;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.protocol.Category;
-import io.iotmeter.store.Database;
-import io.iotmeter.store.SchemaMigrations;
 import io.iotmeter.support.Datagrams;
 import io.iotmeter.support.TestPostgres;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -33,22 +32,19 @@ class RegistryWriterTest {
   private RegistryWriter writer;
   private long journalId = 1000;
 
+  @RegisterExtension
+  final MigratedDatabase db = new MigratedDatabase("registry-test");
+
   @BeforeEach
   void setUp() {
-    vertx = Vertx.vertx();
-    postgres = TestPostgres.freshDatabase();
-    pool = Database.pool(vertx, postgres, "registry-test");
-    SchemaMigrations.migrate(vertx, pool).await();
+    vertx = db.vertx();
+    postgres = db.postgres();
+    pool = db.pool();
     writer = new RegistryWriter(pool, IngestMetrics.of(new SimpleMeterRegistry()));
     TestPostgres.execute(postgres, "INSERT INTO device_commands (cmd_id, device_id, cmd, params) VALUES ('" + CMD
         + "', 'dc-meter-001', 'reboot', '{}')");
   }
 
-  @AfterEach
-  void tearDown() {
-    pool.close().await();
-    vertx.close().await();
-  }
 
   private AcceptedMessage message(Category category, JsonObject payload, Instant receivedAt) {
     return new AcceptedMessage(journalId++, "dc-meter-001", category, 0, payload.getLong("seq"), receivedAt, receivedAt,
