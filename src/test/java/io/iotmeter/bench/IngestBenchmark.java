@@ -1,6 +1,12 @@
 package io.iotmeter.bench;
 
+import io.iotmeter.audit.AckLedger;
+import io.iotmeter.audit.AuditReport;
+import io.iotmeter.audit.RecordingTimeSeriesProxy;
+import io.iotmeter.audit.StoreAudit;
+import io.iotmeter.audit.StoreFinding;
 import io.iotmeter.support.FreePorts;
+import io.iotmeter.support.ResultsFile;
 import io.iotmeter.support.RunningPlatform;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -16,7 +22,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.time.LocalDate;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -53,9 +59,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class IngestBenchmark {
 
-  /** A DC datagram: 10 voltage and 10 current samples, and the 10 powers derived from them. */
-  private static final int POINTS_PER_DATAGRAM = 30;
-
   private final Map<String, String> options;
   private final Path work;
   private final List<String> rows = new ArrayList<>();
@@ -63,6 +66,8 @@ public final class IngestBenchmark {
   private final int devices;
   private final int window;
   private final int seconds;
+  /** Set when a run's store audit found a loss or a double: the benchmark then exits with status 1. */
+  private boolean auditFailed;
 
   private IngestBenchmark(Map<String, String> options) throws IOException {
     this.options = options;
@@ -89,8 +94,8 @@ public final class IngestBenchmark {
     if (suites.contains("api")) {
       bench.api();
     }
-    bench.print();
-    System.exit(0);
+    bench.print(bench.options.getOrDefault("suite", "ingest"), args);
+    System.exit(bench.auditFailed ? 1 : 0);
   }
 
   // ---------------------------------------------------------------- suites
@@ -161,7 +166,8 @@ public final class IngestBenchmark {
       // One day of a 1 Hz metric: 4,320 datagrams of 20 consecutive seconds.
       load(platform.mqttPort, "day-", 1, 1, 0, 0, 4320, "metric").close();
       awaitDrained(platform);
-      awaitPoints(platform, "day-", 86_400);
+      StoreAudit.awaitSettled(platform.config.getJsonObject("postgres"), platform.questdb(), Duration.ofSeconds(2),
+          Duration.ofMinutes(10));
       // The first run meets an API the JIT has not compiled yet (its p99 is the compilation's):
       // it is shown, and the second, warm one is the steady state the target is about.
       for (String run : List.of("cold", "warm")) {
@@ -237,7 +243,7 @@ public final class IngestBenchmark {
     double delivered = distinct / deliveredSeconds;
     row(String.format("Mosquitto %s, QoS %d%s", mosquittoVersion(), qos, rate > 0 ? offered(rate) : ""),
         acked / ackSeconds, delivered, null, result, used, acked, null,
-        String.format("%,d / %d (dropped for the subscriber%s)", Math.max(0, acked - distinct), received - distinct,
+        String.format("%,d of %,d acknowledged delivered to the subscriber, %,d copies%s", distinct, acked, received - distinct,
             after.getBoolean("connected", true) ? "" : "; Mosquitto disconnected it"));
     return new double[] {acked / ackSeconds, delivered};
   }
@@ -255,6 +261,7 @@ public final class IngestBenchmark {
     Cpu cpu = new Cpu().add("server", platform.child.pid(), false).add("stores", platform.stores.pid(), false)
         .add("postgres", platform.postmaster, true);
     Child load = load(platform.mqttPort, prefix, meters, qos, rate, scale == null ? seconds : scale.seconds(), 0, "dc");
+    long rewritesBefore = platform.rewrites();
     String perConnection = null;
     if (scale != null) {
       Thread.sleep(10_000);
@@ -274,16 +281,29 @@ public final class IngestBenchmark {
     Map<String, Long> storeThreads = ProcStat.threadCpuNanos(platform.stores.pid());
     Map<String, Long> serverThreads = ProcStat.threadCpuNanos(platform.child.pid());
     load.close();
+    // What every store holds of this run's meters, read back key by key against what they saw acknowledged.
+    AuditReport audit = audit(platform, prefix, meters, platform.rewrites() - rewritesBefore);
     double storedSeconds = (drainedAt - result.getLong("start_ms")) / 1000.0;
-    double stored = acked / storedSeconds;
-    awaitPoints(platform, prefix, acked * POINTS_PER_DATAGRAM);
-    String counts = StoreCount.of(platform.config, prefix, meters, acked, POINTS_PER_DATAGRAM).describe();
+    // Counted: the messages every store holds (acknowledged or not), over the time until the journal was drained.
+    long storedMessages = audit.stores().stream().filter(f -> !f.store().equals(StoreAudit.REGISTRY))
+        .mapToLong(StoreFinding::stored).min().orElse(0);
+    double stored = storedMessages / storedSeconds;
+    String counts = audit.cell();
     JsonObject stats = platform.stats();
     String memory = String.format("%,d / %,d", stats.getLong("heap_used") >> 20, stats.getLong("rss") >> 20);
     String name = scale != null
         ? String.format("IoT Meter, %,d meters at one datagram per 10 s, QoS %d, %d min", meters, qos, scale.seconds() / 60)
         : String.format("IoT Meter, QoS %d%s", qos, rate > 0 ? offered(rate) : "");
     row(name, acked / result.getDouble("seconds"), stored, baseline, result, used, acked, memory, counts);
+    if (!audit.clean()) {
+      auditFailed = true;
+      notes.add(name + ": THE STORE AUDIT FAILED:\n" + audit.detail());
+    }
+    if (!result.getBoolean("drained", true) || result.getLong("failed", 0L) > 0 || result.getLong("unacked", 0L) > 0) {
+      notes.add(String.format("%s: the load ended with %,d publishes unacknowledged, %,d refused by the client%s.", name,
+          result.getLong("unacked", 0L), result.getLong("failed", 0L), result.getBoolean("drained", true) ? ""
+              : ", and its meters did not finish within the time allowed"));
+    }
     if (perConnection != null) {
       notes.add(name + ": " + perConnection + ".");
     }
@@ -294,6 +314,33 @@ public final class IngestBenchmark {
     notes.add(name + ": CPU per datagram of the stores JVM's busiest threads: "
         + busiest(storeThreadsBefore, storeThreads, acked, 6) + ".");
     return stored;
+  }
+
+  /** Audits every store the run's sinks write, once the stores are quiet. */
+  private AuditReport audit(Platform platform, String prefix, int meters, long rewrites) {
+    JsonObject postgres = platform.config.getJsonObject("postgres");
+    StoreAudit.awaitSettled(postgres, platform.questdb(), Duration.ofSeconds(2), Duration.ofMinutes(10));
+    List<String> devices = new ArrayList<>();
+    for (int d = 0; d < meters; d++) {
+      devices.add(prefix + d);
+    }
+    StoreAudit audit = StoreAudit.of(AckLedger.read(ledger(prefix)), BenchLayout.DC, devices);
+    List<String> sinks = List.of(options.getOrDefault("sinks", "archive,timeseries,registry").split(","));
+    if (sinks.contains("archive")) {
+      audit.archive(platform.config.getJsonObject("s3"));
+    }
+    if (sinks.contains("timeseries")) {
+      audit.timeSeries(platform.questdb(), platform.recordingPoints ? () -> rewrites : null);
+    }
+    if (sinks.contains("registry")) {
+      audit.registry(postgres);
+    }
+    return audit.run();
+  }
+
+  /** Where the load of the run with {@code prefix} writes its acknowledgements. */
+  private Path ledger(String prefix) {
+    return work.resolve("ledger-" + prefix.replace("-", "") + ".txt");
   }
 
   /** The {@code limit} threads (by name, pools summed) that used the most CPU between two readings, per datagram. */
@@ -327,19 +374,28 @@ public final class IngestBenchmark {
     return acked == 0 ? 0 : cpu.getOrDefault(part, 0L) / 1000.0 / acked;
   }
 
-  private void print() {
-    System.out.println();
-    System.out.printf("IoT Meter benchmark, %s: %d cores, %s %s, Java %s; %d meters, window %d, %d s runs, 20 measurements "
-            + "a datagram, all three sinks, embedded stores (each a process of its own), security off (no per-message cost)%n",
-        LocalDate.now(), Runtime.getRuntime().availableProcessors(), System.getProperty("os.name"),
-        System.getProperty("os.arch"), System.getProperty("java.version"), devices, window, seconds);
-    System.out.println();
-    System.out.println("| run | acked msg/s | stored (delivered) msg/s | stored vs Mosquitto QoS 2 acked / delivered | ack p50 / p99 ms "
+  /** Prints the table and writes it as a results file ({@code target/results}, and {@code -Dresults.dir}). */
+  private void print(String suites, String[] args) {
+    String setting = String.format("%d meters, window %d, %d s runs, %d s warm-up, 20 measurements a datagram, sinks %s, "
+            + "embedded stores (each a process of its own), security off (no per-message cost)", devices, window, seconds,
+        Integer.parseInt(options.getOrDefault("warmup", "15")), options.getOrDefault("sinks", "archive,timeseries,registry"));
+    String table = "| run | acked msg/s | stored (delivered) msg/s | stored vs Mosquitto QoS 2 acked / delivered | ack p50 / p99 ms "
         + "| CPU µs/datagram: server / PostgreSQL / QuestDB + S3Proxy (or subscriber) / load | heap / RSS MiB "
-        + "| lost / doubled |");
-    System.out.println("|---|---|---|---|---|---|---|---|");
-    rows.forEach(System.out::println);
-    notes.forEach(n -> System.out.println("\n" + n));
+        + "| lost / doubled per store (store audit) |\n|---|---|---|---|---|---|---|---|\n" + String.join("\n", rows);
+    StringBuilder notesText = new StringBuilder();
+    notes.forEach(n -> notesText.append("\n\n").append(n));
+    System.out.println("\n" + setting + "\n\n" + table + notesText);
+    ResultsFile.write("benchmark-" + suites.replace(",", "-"), "Benchmark: " + suites,
+        "mvn -B -q test-compile exec:java -Dexec.args=\"" + String.join(" ", args) + "\"" + resultsDirFlag(),
+        List.of("Mosquitto " + mosquittoVersion() + "; " + setting + "."), table + notesText);
+  }
+
+  private static String resultsDir() {
+    return System.getProperty("results.dir", "");
+  }
+
+  private static String resultsDirFlag() {
+    return resultsDir().isBlank() ? "" : " -Dresults.dir=" + resultsDir();
   }
 
   // ---------------------------------------------------------------- processes
@@ -381,7 +437,7 @@ public final class IngestBenchmark {
         "--port", Integer.toString(port), "--devices", Integer.toString(meters), "--prefix", prefix,
         "--qos", Integer.toString(qos), "--window", Integer.toString(window), "--rate", Double.toString(rate),
         "--seconds", Integer.toString(count > 0 ? 0 : runSeconds), "--count", Integer.toString(count),
-        "--payload", payload, "--connect-rate", meters > 1000 ? "1000" : "0");
+        "--payload", payload, "--connect-rate", meters > 1000 ? "1000" : "0", "--ledger", ledger(prefix).toString());
     load.await("CONNECTED", Math.max(60, meters / 100), TimeUnit.SECONDS);
     if (count > 0) {
       load.send("go");
@@ -405,6 +461,9 @@ public final class IngestBenchmark {
     final int mqttPort;
     final int httpPort;
     final long postmaster;
+    /** The relay that counts the time-series sink's writes (its own process: charged to no part), or null. */
+    final Child pointsRelay;
+    final boolean recordingPoints;
 
     Platform(Child stores, JsonObject overrides) throws Exception {
       this.stores = stores;
@@ -417,6 +476,19 @@ public final class IngestBenchmark {
           .put("durable", Boolean.parseBoolean(options.getOrDefault("durable", "true")));
       config.getJsonObject("s3").mergeIn(endpoints.getJsonObject("s3")).put("embedded", false);
       config.getJsonObject("timeseries").put("embedded", false).getJsonObject("questdb").mergeIn(endpoints.getJsonObject("questdb"));
+      // --record-points false: the platform writes to QuestDB directly, and rewrites go uncounted.
+      this.recordingPoints = Boolean.parseBoolean(options.getOrDefault("record-points", "true"));
+      if (recordingPoints) {
+        int relayPort = FreePorts.next();
+        pointsRelay = Child.java("points-relay", work, List.of("-Xmx1g"), RecordingTimeSeriesProxy.class, "--port",
+            Integer.toString(relayPort), "--target", Integer.toString(endpoints.getJsonObject("questdb").getInteger("http_port")));
+        pointsRelay.await("READY", 60, TimeUnit.SECONDS);
+        this.questdbEndpoint = StoreAudit.QuestDb.of(config.getJsonObject("timeseries").getJsonObject("questdb").copy());
+        config.getJsonObject("timeseries").getJsonObject("questdb").put("http_port", relayPort);
+      } else {
+        pointsRelay = null;
+        this.questdbEndpoint = StoreAudit.QuestDb.of(config.getJsonObject("timeseries").getJsonObject("questdb"));
+      }
       if (options.containsKey("sinks")) {
         List<String> sinks = List.of(options.get("sinks").split(","));
         config.getJsonObject("intake").put("sinks", new JsonArray(new ArrayList<>(sinks)));
@@ -453,6 +525,22 @@ public final class IngestBenchmark {
       child.await("READY", 300, TimeUnit.SECONDS);
     }
 
+    private final StoreAudit.QuestDb questdbEndpoint;
+
+    /** QuestDB's SQL side, where the audit reads the points. */
+    StoreAudit.QuestDb questdb() {
+      return questdbEndpoint;
+    }
+
+    /** Points the sink sent again after QuestDB had taken them, since the relay started (0 without a relay). */
+    long rewrites() throws InterruptedException {
+      if (pointsRelay == null) {
+        return 0;
+      }
+      pointsRelay.send("report");
+      return pointsRelay.await("RESULT", 30, TimeUnit.SECONDS).getLong("rewrites");
+    }
+
     JsonObject stats() throws InterruptedException {
       child.send("stats");
       return child.await("STATS", 60, TimeUnit.SECONDS);
@@ -467,6 +555,9 @@ public final class IngestBenchmark {
     @Override
     public void close() {
       child.close();
+      if (pointsRelay != null) {
+        pointsRelay.close();
+      }
     }
   }
 
@@ -502,23 +593,6 @@ public final class IngestBenchmark {
       }
     }
     throw new IllegalStateException("The sinks did not drain the journal within 10 minutes");
-  }
-
-  /** QuestDB applies its write-ahead log after it answered the write: wait until the points are visible. */
-  private static void awaitPoints(Platform platform, String prefix, long expected) throws Exception {
-    long last = -1;
-    long stalledSince = System.nanoTime();
-    while (System.nanoTime() - stalledSince < TimeUnit.SECONDS.toNanos(10)) {
-      long now = StoreCount.points(platform.config, prefix);
-      if (now >= expected) {
-        return;
-      }
-      if (now != last) {
-        last = now;
-        stalledSince = System.nanoTime();
-      }
-      Thread.sleep(250);
-    }
   }
 
   /** CPU time per part over one run, from /proc. */

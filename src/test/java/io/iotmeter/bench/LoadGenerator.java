@@ -1,5 +1,7 @@
 package io.iotmeter.bench;
 
+import io.iotmeter.audit.AckLedger;
+import io.iotmeter.audit.MessageKey;
 import io.netty.handler.codec.mqtt.MqttQoS;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -15,7 +17,6 @@ import io.vertx.mqtt.MqttClientOptions;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -46,6 +47,9 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class LoadGenerator {
 
+  /** The ledger's name for the only path of the benchmark's meters: the platform's (or Mosquitto's) MQTT port. */
+  static final String PATH = "endpoint";
+
   public static void main(String[] args) throws Exception {
     Map<String, String> options = IngestBenchmark.options(args);
     Vertx vertx = Vertx.vertx();
@@ -72,7 +76,9 @@ public final class LoadGenerator {
     double rate = Double.parseDouble(o.getOrDefault("rate", "0"));
     long perDevice = Long.parseLong(o.getOrDefault("count", "0"));
     int connectRate = Integer.parseInt(o.getOrDefault("connect-rate", "0"));
-    Payload payload = Payload.valueOf(o.getOrDefault("payload", "dc").toUpperCase(java.util.Locale.ROOT));
+    BenchLayout payload = BenchLayout.valueOf(o.getOrDefault("payload", "dc").toUpperCase(java.util.Locale.ROOT));
+    // Every acknowledgement as it happens, for the store audit (io.iotmeter.audit.StoreAudit).
+    AckLedger ledger = o.containsKey("ledger") ? AckLedger.recordingTo(java.nio.file.Path.of(o.get("ledger"))) : new AckLedger();
 
     List<MqttClient> clients = connect(vertx, host, port, devices, prefix, window, connectRate);
     IngestBenchmark.report("CONNECTED", new JsonObject().put("devices", clients.size()));
@@ -89,13 +95,14 @@ public final class LoadGenerator {
     List<Meter> meters = new ArrayList<>();
     for (int d = 0; d < devices; d++) {
       Meter meter = new Meter(prefix + d, clients.get(d), qos, window, end, perDevice, payload, latency, acked, late,
-          failures, done);
+          failures, done, ledger);
       meters.add(meter);
       vertx.runOnContext(v -> meter.start(vertx, rate <= 0 ? 0 : devices / rate));
     }
     boolean drained = done.await((seconds > 0 ? seconds : 3600) + 120L, TimeUnit.SECONDS);
     long finished = System.nanoTime();
     meters.forEach(m -> unacked.addAndGet(m.inFlight()));
+    ledger.flush();
     IngestBenchmark.report("RESULT", new JsonObject()
         .put("acked", acked.get()).put("unacked", unacked.get()).put("late", late.get()).put("failed", failures.get())
         .put("drained", drained)
@@ -103,6 +110,7 @@ public final class LoadGenerator {
         .put("start_ms", System.currentTimeMillis() - (System.nanoTime() - start) / 1_000_000)
         .put("latency_ms", latency.summary()));
     awaitCommand("quit");
+    ledger.close();
     clients.forEach(MqttClient::disconnect);
   }
 
@@ -135,21 +143,17 @@ public final class LoadGenerator {
     return clients;
   }
 
-  /** What a meter sends: a DC meter's full datagram, or one metric's samples only (a day of 1 Hz data). */
-  enum Payload {
-    /** 10 sample instants of voltage_dc and current_dc (20 measurements), 10 s of data. */
-    DC,
-    /** 20 consecutive 1 Hz samples of voltage_dc, 20 s of data. */
-    METRIC
-  }
-
   /**
    * One meter: its datagrams, its window and its latencies. The publish future (which knows the
    * packet id) and the acknowledgement may complete in either order, so whichever comes second
-   * records the latency. Runs on its client's event loop; the locks only order the two callbacks.
+   * records the latency and writes the acknowledgement into the ledger. Runs on its client's
+   * event loop; the locks only order the two callbacks.
    */
   private static final class Meter {
-    private static final Instant BASE = Instant.parse("2026-01-01T00:00:00Z");
+    /** A publish waiting for its acknowledgement: when it was sent (nanos, and wall ms for the ledger) and its seq. */
+    private record Sent(long nanos, long wallMs, long seq) {
+    }
+
     private final String deviceId;
     private final String topic;
     private final MqttClient client;
@@ -157,21 +161,22 @@ public final class LoadGenerator {
     private final int window;
     private final long end;
     private final long maxMessages;
-    private final Payload payload;
+    private final BenchLayout payload;
+    private final AckLedger ledger;
     private final Latencies latency;
     private final AtomicLong acked;
     private final AtomicLong late;
     private final CountDownLatch done;
     private final AtomicLong failures;
-    private final Map<Integer, Long> sentAt = new HashMap<>();
+    private final Map<Integer, Sent> sentAt = new HashMap<>();
     private final Map<Integer, Long> ackedAt = new HashMap<>();
     private long seq;
     private int inFlight;
     private boolean finished;
     private boolean openLoop;
 
-    Meter(String deviceId, MqttClient client, MqttQoS qos, int window, long end, long maxMessages, Payload payload,
-          Latencies latency, AtomicLong acked, AtomicLong late, AtomicLong failures, CountDownLatch done) {
+    Meter(String deviceId, MqttClient client, MqttQoS qos, int window, long end, long maxMessages, BenchLayout payload,
+          Latencies latency, AtomicLong acked, AtomicLong late, AtomicLong failures, CountDownLatch done, AckLedger ledger) {
       this.deviceId = deviceId;
       this.topic = "iot/" + deviceId + "/telemetry";
       this.client = client;
@@ -185,6 +190,7 @@ public final class LoadGenerator {
       this.late = late;
       this.done = done;
       this.failures = failures;
+      this.ledger = ledger;
     }
 
     /** @param intervalSeconds 0: back to back within the window; otherwise one send every interval */
@@ -247,8 +253,10 @@ public final class LoadGenerator {
 
     private void send() {
       inFlight++;
-      long sent = System.nanoTime();
-      client.publish(topic, datagram(), qos, false, false).onComplete(id -> {
+      long n = seq++;
+      Sent sent = new Sent(System.nanoTime(), System.currentTimeMillis(), n);
+      ledger.published(PATH, new MessageKey(deviceId, n));
+      client.publish(topic, Buffer.buffer(payload.text(deviceId, n)), qos, false, false).onComplete(id -> {
         if (id.succeeded()) {
           onSent(id.result(), sent);
         } else {
@@ -257,24 +265,24 @@ public final class LoadGenerator {
       });
     }
 
-    private synchronized void onSent(int id, long sent) {
+    private synchronized void onSent(int id, Sent sent) {
       Long ack = ackedAt.remove(id);
       if (ack == null) {
         sentAt.put(id, sent);
       } else {
-        completed(ack - sent);
+        completed(sent, ack);
       }
     }
 
     private void onAck(int id) {
       long now = System.nanoTime();
       synchronized (this) {
-        Long sent = sentAt.remove(id);
+        Sent sent = sentAt.remove(id);
         if (sent == null) {
           ackedAt.put(id, now);
           return;
         }
-        completed(now - sent);
+        completed(sent, now);
       }
     }
 
@@ -289,8 +297,10 @@ public final class LoadGenerator {
       }
     }
 
-    private void completed(long nanos) {
-      latency.record(nanos);
+    private void completed(Sent sent, long ackedNanos) {
+      latency.record(ackedNanos - sent.nanos());
+      ledger.acked(PATH, new MessageKey(deviceId, sent.seq()), sent.wallMs(),
+          sent.wallMs() + (ackedNanos - sent.nanos()) / 1_000_000);
       acked.incrementAndGet();
       inFlight--;
       if (openLoop) {
@@ -300,35 +310,6 @@ public final class LoadGenerator {
       } else {
         fill();
       }
-    }
-
-    /** Written as text directly: the load generator should spend its CPU on the wire, not on JSON trees. */
-    private Buffer datagram() {
-      long n = seq++;
-      StringBuilder json = new StringBuilder(1400);
-      json.append("{\"v\":2,\"device_id\":\"").append(deviceId).append("\",\"seq\":").append(n)
-          .append(",\"msg_type\":\"telemetry\",\"measurements\":[");
-      Instant last;
-      if (payload == Payload.DC) {
-        Instant ts = BASE.plusSeconds(10 * n);
-        for (int i = 0; i < 10; i++) {
-          String at = ts.plusSeconds(i).toString();
-          json.append(i == 0 ? "" : ",")
-              .append("{\"ts\":\"").append(at).append("\",\"type\":\"voltage_dc\",\"val\":").append(700 + (n + i) % 100)
-              .append(",\"unit\":\"V\"},{\"ts\":\"").append(at).append("\",\"type\":\"current_dc\",\"val\":")
-              .append(200 + (n * 7 + i) % 200).append(",\"unit\":\"A\"}");
-        }
-        last = ts.plusSeconds(10);
-      } else {
-        Instant ts = BASE.plusSeconds(20 * n);
-        for (int i = 0; i < 20; i++) {
-          json.append(i == 0 ? "" : ",").append("{\"ts\":\"").append(ts.plusSeconds(i))
-              .append("\",\"type\":\"voltage_dc\",\"val\":").append(700 + (n + i) % 100).append(",\"unit\":\"V\"}");
-        }
-        last = ts.plusSeconds(20);
-      }
-      json.append("],\"ts\":\"").append(last).append("\"}");
-      return Buffer.buffer(json.toString());
     }
   }
 

@@ -25,7 +25,17 @@ public final class TestMosquitto implements AutoCloseable {
   }
 
   public static TestMosquitto start() {
-    return start("mosquitto", dir -> List.of("allow_anonymous true", "max_inflight_messages 20"));
+    return start("mosquitto", dir -> List.of("allow_anonymous true", "max_inflight_messages 20", "persistence false"));
+  }
+
+  /**
+   * A broker that keeps its sessions and queued messages on disk ({@code persistence true}, saved
+   * every second): what a crash ({@link #kill}) may still lose is what it acknowledged since its
+   * last save — Mosquitto acknowledges from memory.
+   */
+  public static TestMosquitto startPersistent() {
+    return start("mosquitto-persistent", dir -> List.of("allow_anonymous true", "max_inflight_messages 20", "persistence true",
+        "persistence_location " + dir + "/", "autosave_interval 1"));
   }
 
   /**
@@ -40,7 +50,7 @@ public final class TestMosquitto implements AutoCloseable {
       List<String> lines = new java.util.ArrayList<>();
       lines.add("listener " + port + " 127.0.0.1");
       lines.addAll(settings.of(dir));
-      lines.addAll(List.of("persistence false", "max_queued_messages 100000",
+      lines.addAll(List.of("max_queued_messages 100000",
           // As root, Mosquitto would switch to a 'mosquitto' user that may lack access to the temp folder.
           "user root", "log_dest stdout", "log_type error", "log_type warning", ""));
       Files.writeString(config, String.join("\n", lines));
@@ -68,13 +78,30 @@ public final class TestMosquitto implements AutoCloseable {
             "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so", "/usr/lib/mosquitto_dynamic_security.so")
         .map(Path::of).filter(Files::isReadable).findFirst()
         .orElseThrow(() -> new IllegalStateException("mosquitto_dynamic_security.so not found (apt-get install mosquitto)"));
-    return start("mosquitto-dynsec", dir -> List.of("allow_anonymous false", "per_listener_settings false", "plugin " + plugin,
+    return start("mosquitto-dynsec", dir -> List.of("persistence false", "allow_anonymous false", "per_listener_settings false", "plugin " + plugin,
         "plugin_opt_config_file " + Files.copy(seed, dir.resolve("dynamic-security.json"))));
   }
 
   /** A broker that speaks MQTT over TLS only, with this PEM certificate and key (anonymous clients allowed). */
   public static TestMosquitto startWithTls(Path cert, Path key) {
-    return start("mosquitto-tls", dir -> List.of("certfile " + cert, "keyfile " + key, "allow_anonymous true"));
+    return start("mosquitto-tls", dir -> List.of("persistence false", "certfile " + cert, "keyfile " + key, "allow_anonymous true"));
+  }
+
+  /** The installed Mosquitto's version ("2.0.11"), or "" when it cannot tell. */
+  public static String version() {
+    try {
+      String binary = Files.isExecutable(Path.of("/usr/sbin/mosquitto")) ? "/usr/sbin/mosquitto" : "mosquitto";
+      Process p = new ProcessBuilder(binary, "-h").redirectErrorStream(true).start();
+      String text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      p.waitFor();
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("version ([0-9.]+)").matcher(text);
+      return m.find() ? m.group(1) : "";
+    } catch (IOException e) {
+      return "";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "";
+    }
   }
 
   public int port() {
@@ -95,6 +122,31 @@ public final class TestMosquitto implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
       process = null;
+    }
+  }
+
+  /**
+   * A crash: SIGKILL, and waits until the process is gone. Returns the pid it had, so that a
+   * test can show the process really ended.
+   */
+  public long kill() {
+    long pid = process.pid();
+    process.destroyForcibly();
+    try {
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("mosquitto " + pid + " survived SIGKILL");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    process = null;
+    return pid;
+  }
+
+  /** Starts the broker again on the same port and configuration (after {@link #kill}: from what it had saved). */
+  public void relaunch() {
+    if (process == null) {
+      launch();
     }
   }
 
