@@ -152,7 +152,8 @@ public final class JournalFeed {
     return Future.all(consumers.stream().map(MessageConsumer::unregister).toList())
         .compose(v -> drain())
         .recover(e -> {
-          LOG.warn("{} sink stopped with {} messages unwritten; they stay in the journal", kind.configName(), buffer.size());
+          // queued, not buffer: the batch still in flight when the drain timed out is unwritten too.
+          LOG.warn("{} sink stopped with {} messages unwritten; they stay in the journal", kind.configName(), queued.size());
           return Future.succeededFuture();
         });
   }
