@@ -2,7 +2,6 @@ package io.iotmeter.sink;
 
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.journal.AcceptedMessage;
-import io.iotmeter.journal.Journal;
 import io.iotmeter.journal.SinkKind;
 import io.iotmeter.ops.Backoff;
 import io.iotmeter.ops.IngestMetrics;
@@ -66,8 +65,12 @@ public final class JournalFeed {
   /** Failures of one batch after which the store is pinged: if it answers, the batch holds a message at fault. */
   static final int SUSPECT_AFTER = 3;
 
+  /** How long stop() waits for the last attempt to store what is buffered. */
+  static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(10);
+
   private final Vertx vertx;
-  private final Pool pool;
+  private final FeedJournal journal;
+  private final Duration drainTimeout;
   private final Supplier<Future<Void>> ping;
   private final IngestMetrics metrics;
   private final SinkKind kind;
@@ -97,8 +100,19 @@ public final class JournalFeed {
    */
   public JournalFeed(Vertx vertx, Pool pool, SinkKind kind, SinkWriter writer, Options options,
                      Supplier<Future<Void>> ping, IngestMetrics metrics, java.util.function.Consumer<Boolean> readiness) {
+    this(vertx, FeedJournal.on(pool), kind, writer, options, ping, metrics, readiness, DRAIN_TIMEOUT);
+  }
+
+  /**
+   * The seam of the fast tests (JournalFeedFailureTest): a fake journal, and a drain timeout of
+   * their own (milliseconds where a stop is to time out). Production uses the public constructor.
+   */
+  JournalFeed(Vertx vertx, FeedJournal journal, SinkKind kind, SinkWriter writer, Options options,
+              Supplier<Future<Void>> ping, IngestMetrics metrics, java.util.function.Consumer<Boolean> readiness,
+              Duration drainTimeout) {
     this.vertx = vertx;
-    this.pool = pool;
+    this.journal = journal;
+    this.drainTimeout = drainTimeout;
     this.ping = ping;
     this.metrics = metrics;
     this.kind = kind;
@@ -126,7 +140,7 @@ public final class JournalFeed {
 
   /** What this sink has still to store, for {@code mqtt_collector_journal_pending{sink}} and the age of its oldest message. */
   private Future<?> measureBacklog() {
-    return Journal.backlog(pool, kind).onSuccess(backlog -> metrics.journalBacklog(kind.configName(), backlog.messages(),
+    return journal.backlog(kind).onSuccess(backlog -> metrics.journalBacklog(kind.configName(), backlog.messages(),
         backlog.oldest() == null ? 0 : Math.max(0, Duration.between(backlog.oldest(), java.time.Instant.now()).toSeconds())));
   }
 
@@ -138,7 +152,8 @@ public final class JournalFeed {
     return Future.all(consumers.stream().map(MessageConsumer::unregister).toList())
         .compose(v -> drain())
         .recover(e -> {
-          LOG.warn("{} sink stopped with {} messages unwritten; they stay in the journal", kind.configName(), buffer.size());
+          // queued, not buffer: the batch still in flight when the drain timed out is unwritten too.
+          LOG.warn("{} sink stopped with {} messages unwritten; they stay in the journal", kind.configName(), queued.size());
           return Future.succeededFuture();
         });
   }
@@ -210,7 +225,7 @@ public final class JournalFeed {
           promise.tryComplete();
         }
       });
-      vertx.setTimer(10_000, id -> {
+      vertx.setTimer(drainTimeout.toMillis(), id -> {
         vertx.cancelTimer(timer);
         promise.tryFail("drain timed out");
       });
@@ -286,7 +301,7 @@ public final class JournalFeed {
   }
 
   private Future<Void> bothAnswer() {
-    return ping.get().compose(v -> pool.query("SELECT 1").execute()).mapEmpty();
+    return ping.get().compose(v -> journal.ping());
   }
 
   /** A synchronous exception of the writer is a fault of the batch (the store was not even asked). */
@@ -343,11 +358,7 @@ public final class JournalFeed {
 
   /** Moves one message to the quarantine (retried while the journal database is away). */
   private Future<Void> quarantine(AcceptedMessage message, String reason) {
-    return pool.withTransaction(conn -> Journal.read(conn, message.journalId())
-            .compose(row -> row.isEmpty() ? Future.succeededFuture(false) // pruned: another node cleared it already
-                : QuarantineStore.quarantine(conn, message.journalId(), row.get(), kind.configName(), reason))
-            // The sink's bit is cleared also when another node was first, so the messages behind it keep flowing.
-            .compose(quarantined -> Journal.clear(conn, kind, List.of(message.journalId())).map(quarantined)))
+    return journal.quarantine(kind, message.journalId(), reason)
         .transform(done -> {
           if (done.succeeded()) {
             if (done.result()) {
@@ -390,7 +401,7 @@ public final class JournalFeed {
   }
 
   private Future<Void> clearPending(List<AcceptedMessage> batch) {
-    return Journal.clear(pool, kind, batch.stream().map(AcceptedMessage::journalId).toList())
+    return journal.clear(kind, batch.stream().map(AcceptedMessage::journalId).toList())
         .onSuccess(v -> {
           if (storedDuringRecovery != null) {
             batch.forEach(m -> storedDuringRecovery.add(m.journalId()));
@@ -407,7 +418,7 @@ public final class JournalFeed {
     recovering = true;
     // A row stored while the scan runs may still come back as pending (the scan read it first).
     storedDuringRecovery = new HashSet<>();
-    Journal.pending(pool, kind, options.recoveryGrace(), options.maxBatch())
+    journal.pending(kind, options.recoveryGrace(), options.maxBatch())
         .onSuccess(messages -> {
           int found = 0;
           for (AcceptedMessage message : messages) {
