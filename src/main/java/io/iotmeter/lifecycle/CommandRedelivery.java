@@ -14,6 +14,7 @@ import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -58,15 +59,31 @@ final class CommandRedelivery {
   private boolean looking;
   private long gatherTimer = -1;
 
+  /** What the rate limit reads the time from. */
+  private final Clock clock;
+  /** {@link #GATHER_MS}, but for tests. */
+  private final long gatherMs;
+
   CommandRedelivery(Vertx vertx, Pool pool, Duration minInterval) {
+    this(vertx, pool, minInterval, Clock.systemUTC(), GATHER_MS);
+  }
+
+  /**
+   * With the clock the rate limit reads and the time the devices heard from gather: tests step
+   * the clock past {@code commands.redelivery_check_ms} (30 s) and gather for a millisecond
+   * instead of waiting either out.
+   */
+  CommandRedelivery(Vertx vertx, Pool pool, Duration minInterval, Clock clock, long gatherMs) {
     this.vertx = vertx;
     this.pool = pool;
     this.minInterval = minInterval;
+    this.clock = clock;
+    this.gatherMs = gatherMs;
   }
 
   /** The device was heard from; {@code reconnected} (an online status) skips the rate limit. */
   void deviceActive(String deviceId, boolean reconnected) {
-    Instant now = Instant.now();
+    Instant now = clock.instant();
     Instant last = lastLook.get(deviceId);
     if (!reconnected && last != null && last.plus(minInterval).isAfter(now)) {
       return;
@@ -79,11 +96,20 @@ final class CommandRedelivery {
     scheduleLook();
   }
 
+  /**
+   * No device due, no look gathering or under way: until a device is heard from again, no look
+   * (and no send) can happen. For tests, on the event loop, to count looks and sends exactly
+   * instead of waiting a while to see none.
+   */
+  boolean idle() {
+    return !looking && gatherTimer < 0 && due.isEmpty();
+  }
+
   private void scheduleLook() {
     if (looking || gatherTimer >= 0 || due.isEmpty()) {
       return;
     }
-    gatherTimer = vertx.setTimer(GATHER_MS, id -> {
+    gatherTimer = vertx.setTimer(gatherMs, id -> {
       gatherTimer = -1;
       List<String> devices = new ArrayList<>(Math.min(due.size(), MAX_DEVICES_PER_LOOK));
       for (java.util.Iterator<String> it = due.iterator(); it.hasNext() && devices.size() < MAX_DEVICES_PER_LOOK; ) {

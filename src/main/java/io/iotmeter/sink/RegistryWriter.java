@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -66,18 +65,49 @@ final class RegistryWriter implements SinkWriter {
     List<Ack> acks = new ArrayList<>();
     List<Progress> progress = new ArrayList<>();
     Map<Long, String> refused = new LinkedHashMap<>();
+    int invalidCommandIds = 0;
     for (AcceptedMessage accepted : batch) {
-      // Telemetry, the bulk of the traffic, only says "seen now": its payload is not read again.
-      JsonObject payload;
+      Instant at = accepted.receivedAt();
+      // Everything this writer takes from a payload is read here, in one step: a payload it cannot
+      // read (not JSON, not an object, a field of the wrong type — a message read back from the
+      // journal is not validated again) is refused by its journal id, so that exactly it is
+      // quarantined, instead of an exception thrown out of write() that names no message.
+      String status;
+      String fwVersion = null;
+      Ack ack = null;
+      Progress report = null;
+      boolean invalidCommandId = false;
       try {
-        payload = accepted.category() == Category.TELEMETRY ? null : new JsonObject(accepted.payload());
+        // Telemetry, the bulk of the traffic, only says "seen now": its payload is not read again.
+        JsonObject payload = accepted.category() == Category.TELEMETRY ? null : new JsonObject(accepted.payload());
+        status = accepted.category() == Category.STATUS ? payload.getString("status") : "online";
+        switch (accepted.category()) {
+          case HELLO -> fwVersion = payload.getString("fw_version");
+          case COMMAND_ACK -> {
+            String result = payload.getString("result");
+            String detail = payload.getString("detail");
+            UUID id = commandId(payload);
+            invalidCommandId = id == null;
+            ack = id == null ? null : new Ack(id, accepted.deviceId(), result, detail, at);
+          }
+          case OTA_STATUS -> {
+            String state = payload.getString("ota_state");
+            Double pct = payload.getDouble("progress_pct");
+            String target = payload.getString("fw_version_target");
+            String detail = payload.getString("detail");
+            UUID id = commandId(payload);
+            invalidCommandId = id == null;
+            report = id == null ? null : new Progress(id, accepted.deviceId(), state, pct, target, detail,
+                accepted.deviceTs(), at, accepted.journalId());
+          }
+          default -> {
+          }
+        }
       } catch (RuntimeException e) {
         refused.put(accepted.journalId(), "payload cannot be read: " + e.getMessage());
         continue;
       }
       DeviceFacts device = facts.computeIfAbsent(accepted.deviceId(), id -> new DeviceFacts());
-      Instant at = accepted.receivedAt();
-      String status = accepted.category() == Category.STATUS ? payload.getString("status") : "online";
       // An offline status is the broker speaking for a vanished device (its will), not the device.
       if (!"offline".equals(status)) {
         device.lastSeen = later(device.lastSeen, at);
@@ -86,24 +116,26 @@ final class RegistryWriter implements SinkWriter {
         device.status = status;
         device.statusAt = at;
       }
-      switch (accepted.category()) {
-        case HELLO -> {
-          if (device.fwAt == null || !at.isBefore(device.fwAt)) {
-            device.fwVersion = payload.getString("fw_version");
-            device.fwAt = at;
-          }
-        }
-        case COMMAND_ACK -> commandId(payload).ifPresent(id -> acks.add(new Ack(id, accepted.deviceId(),
-            payload.getString("result"), payload.getString("detail"), at)));
-        case OTA_STATUS -> commandId(payload).ifPresent(id -> progress.add(new Progress(id, accepted.deviceId(),
-            payload.getString("ota_state"), payload.getDouble("progress_pct"), payload.getString("fw_version_target"),
-            payload.getString("detail"), accepted.deviceTs(), at, accepted.journalId())));
-        default -> {
-        }
+      if (accepted.category() == Category.HELLO && (device.fwAt == null || !at.isBefore(device.fwAt))) {
+        device.fwVersion = fwVersion;
+        device.fwAt = at;
+      }
+      if (ack != null) {
+        acks.add(ack);
+      }
+      if (report != null) {
+        progress.add(report);
+      }
+      if (invalidCommandId) {
+        invalidCommandIds++;
       }
     }
     if (!refused.isEmpty()) {
       return Future.failedFuture(new SinkRefusal(refused.size() + " messages cannot be read", refused));
+    }
+    // Counted once the batch goes to the store: a batch refused above comes back without its offenders.
+    for (int i = 0; i < invalidCommandIds; i++) {
+      metrics.error("invalid_cmd_id");
     }
     return pool.withTransaction(conn -> updateDevices(conn, facts)
         .compose(v -> updateCommands(conn, acks))
@@ -123,12 +155,17 @@ final class RegistryWriter implements SinkWriter {
     return false;
   }
 
-  private Optional<UUID> commandId(JsonObject payload) {
+  /**
+   * The command an acknowledgement or progress report names; null when {@code cmd_id} is absent,
+   * not text or no UUID: such a report can match no command (the platform's ids are UUIDs), so
+   * it is counted as {@code invalid_cmd_id} and dropped, while the rest of its message (the
+   * device was seen) and of its batch is stored.
+   */
+  private static UUID commandId(JsonObject payload) {
     try {
-      return Optional.of(UUID.fromString(payload.getString("cmd_id")));
+      return payload.getValue("cmd_id") instanceof String text ? UUID.fromString(text) : null;
     } catch (IllegalArgumentException e) {
-      metrics.error("invalid_cmd_id");
-      return Optional.empty();
+      return null;
     }
   }
 
