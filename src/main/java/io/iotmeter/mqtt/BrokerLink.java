@@ -55,13 +55,15 @@ final class BrokerLink {
    * de-duplication removes.
    */
   static final int QOS = 1;
-  private static final long SUBACK_TIMEOUT_S = 10;
+  /** How long the broker may take to answer SUBSCRIBE before the connection is dropped and made again. */
+  static final Duration SUBACK_TIMEOUT = Duration.ofSeconds(10);
 
   private final Vertx vertx;
   private final Settings settings;
   private final Handoff handoff;
   private final IngestMetrics metrics;
   private final String name;
+  private final Duration subackTimeout;
   private MqttClient client;
   private OrderedAcks acks = new OrderedAcks();
   private final Backoff backoff;
@@ -73,7 +75,16 @@ final class BrokerLink {
   private volatile List<String> refused = List.of();
 
   BrokerLink(Vertx vertx, Settings settings, Handoff handoff, IngestMetrics metrics) {
+    this(vertx, settings, handoff, metrics, SUBACK_TIMEOUT);
+  }
+
+  /**
+   * With another SUBACK timeout: only so that tests of a broker that never answers SUBSCRIBE
+   * take milliseconds; production always uses {@link #SUBACK_TIMEOUT}.
+   */
+  BrokerLink(Vertx vertx, Settings settings, Handoff handoff, IngestMetrics metrics, Duration subackTimeout) {
     this.vertx = vertx;
+    this.subackTimeout = subackTimeout;
     this.settings = settings;
     this.handoff = handoff;
     this.metrics = metrics;
@@ -148,7 +159,7 @@ final class BrokerLink {
     attempt.subscribeCompletionHandler(subscribed::tryComplete);
     return attempt.connect(settings.port(), settings.host())
         .compose(connack -> attempt.subscribe(filters))
-        .compose(packetId -> subscribed.future().timeout(SUBACK_TIMEOUT_S, TimeUnit.SECONDS))
+        .compose(packetId -> subscribed.future().timeout(subackTimeout.toMillis(), TimeUnit.MILLISECONDS))
         .onSuccess(suback -> {
           List<String> names = new ArrayList<>(filters.keySet());
           List<String> refusedNow = new ArrayList<>();
