@@ -158,8 +158,9 @@ final class BrokerLink {
     Promise<MqttSubAckMessage> subscribed = Promise.promise();
     attempt.subscribeCompletionHandler(subscribed::tryComplete);
     return attempt.connect(settings.port(), settings.host())
-        .compose(connack -> attempt.subscribe(filters))
+        .compose(connack -> wanted(attempt).compose(v -> attempt.subscribe(filters)))
         .compose(packetId -> subscribed.future().timeout(subackTimeout.toMillis(), TimeUnit.MILLISECONDS))
+        .compose(suback -> wanted(attempt).map(suback))
         .onSuccess(suback -> {
           List<String> names = new ArrayList<>(filters.keySet());
           List<String> refusedNow = new ArrayList<>();
@@ -185,6 +186,16 @@ final class BrokerLink {
           }
         })
         .onFailure(e -> {
+          if (stopped || attempt != client) {
+            // Stopped while connecting, or an attempt already replaced (its connection closed and
+            // a newer one is under way, which reconnects by itself if it fails): whatever this one
+            // still holds is closed, and the current connection is left alone.
+            LOG.debug("Bridge to broker {}: an attempt no longer wanted ended ({})", name, e.getMessage());
+            if (attempt.isConnected()) {
+              attempt.disconnect();
+            }
+            return;
+          }
           LOG.warn("Bridge cannot connect to broker {}: {}", name, e.getMessage());
           if (attempt.isConnected()) {
             attempt.disconnect(); // its close handler schedules the reconnect
@@ -193,6 +204,16 @@ final class BrokerLink {
           }
         })
         .mapEmpty();
+  }
+
+  /**
+   * Fails once {@code attempt} is no longer the link's current connection attempt, or the link
+   * was stopped: a connection that completes after stop() or after being replaced must not count
+   * as connected (stop() cannot close a connection still being made; this closes it when made).
+   */
+  private Future<Void> wanted(MqttClient attempt) {
+    return !stopped && attempt == client ? Future.succeededFuture()
+        : Future.failedFuture(stopped ? "the link was stopped" : "replaced by a newer connection");
   }
 
   private Map<String, Integer> filters() {

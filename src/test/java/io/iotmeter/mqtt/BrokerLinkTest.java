@@ -358,6 +358,27 @@ class BrokerLinkTest {
     Eventually.within(WAIT, () -> assertThat(acknowledgedOn).containsExactly("2:52"));
   }
 
+  /**
+   * Connection 1 is dropped before its SUBACK; connection 2's CONNACK comes only after
+   * connection 1's SUBACK timeout ran out. That timeout belongs to a connection already
+   * replaced: it must not start a third connection beside the second one.
+   */
+  @Test
+  void theSubackTimeoutOfAReplacedConnectionDoesNotStartAnotherBesideTheCurrentOne() {
+    closeOnSubscribe = n -> n == 1;
+    // Connection 1's SUBACK timeout (500 ms after its SUBSCRIBE) runs out while connection 2
+    // (made 15–50 ms after connection 1 closed) still waits for its CONNACK.
+    connackDelayMs = n -> n == 2 ? 900 : 0;
+    broker();
+    BrokerLink link = unstarted(Duration.ofMillis(20), Duration.ofMillis(40), Duration.ofMillis(500));
+    link.start();
+    Eventually.within(WAIT, () -> assertThat(link.subscribed()).isTrue());
+    await(Duration.ofMillis(200));
+    assertThat(connects.get()).as("connection 2 is the current one, and the only one").isEqualTo(2);
+    assertThat(mostOpenAtOnce.get()).isEqualTo(1);
+    assertThat(link.subscribed()).isTrue();
+  }
+
   @Test
   void stopWhileAReconnectIsScheduledMakesNoFurtherAttempt() {
     broker(filter -> MqttQoS.AT_LEAST_ONCE, true);
@@ -367,6 +388,23 @@ class BrokerLinkTest {
     await(Duration.ofMillis(300));
     assertThat(connects.get()).isEqualTo(1);
     assertThat(link.connected()).isFalse();
+  }
+
+  @Test
+  void stopWhileAConnectionIsBeingMadeClosesItOnceMadeAndNeverReconnects() {
+    connackDelayMs = n -> 200;
+    broker();
+    BrokerLink link = unstarted(Duration.ofMillis(20), Duration.ofMillis(40), Duration.ofMillis(200));
+    link.start();
+    Eventually.within(WAIT, () -> assertThat(connects.get()).isEqualTo(1));
+    link.stop().await();
+    // The CONNACK comes after the stop: the connection the link was making must not stay open.
+    Eventually.within(WAIT, () -> assertThat(connections).isEmpty());
+    await(Duration.ofMillis(300));
+    assertThat(connections).as("still closed").isEmpty();
+    assertThat(connects.get()).as("no reconnect after the stop").isEqualTo(1);
+    assertThat(link.connected()).isFalse();
+    assertThat(link.subscribed()).isFalse();
   }
 
   @Test
