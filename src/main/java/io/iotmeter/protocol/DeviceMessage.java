@@ -94,11 +94,12 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
    */
   static DeviceMessage parseGeneral(DeviceTopic topic, byte[] payloadBytes) {
     JsonObject json = decode(payloadBytes);
-    if (!json.containsKey("v") && !json.containsKey("seq") && topic.category() == Category.TELEMETRY) {
+    Object v = json.getValue("v");
+    // A v1 payload has no seq, and may name its version (protocol "Version 1 payloads": v is one of its envelope keys).
+    if (topic.category() == Category.TELEMETRY && !json.containsKey("seq") && (!json.containsKey("v") || isInteger(v, 1))) {
       return parseLegacy(topic, json);
     }
-    Object v = json.getValue("v");
-    if (!(v instanceof Integer || v instanceof Long) || ((Number) v).intValue() != 2) {
+    if (!isInteger(v, 2)) {
       throw invalid("field 'v' must be 2");
     }
     Instant ts = instant(json, "ts");
@@ -358,6 +359,11 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
   /** The time-series stores keep nanoseconds since 1970 in a signed 64-bit number: 1678 to 2261. */
   static boolean inStoredRange(Instant instant) {
     return !instant.isBefore(EARLIEST) && !instant.isAfter(LATEST);
+  }
+
+  /** A JSON integer of that value (2.0 is not one; neither is 2^32 + 2, whose int value is 2). */
+  private static boolean isInteger(Object value, long expected) {
+    return (value instanceof Integer || value instanceof Long) && ((Number) value).longValue() == expected;
   }
 
   private static long wholeNumber(JsonObject json, String field, long min, long max) {
