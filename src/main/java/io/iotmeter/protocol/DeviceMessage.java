@@ -45,7 +45,8 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
   /** A hello's {@code uptime_s} (a 32-bit counter of seconds is 136 years). */
   public static final long MAX_UPTIME_S = 0xFFFF_FFFFL;
   private static final Instant EARLIEST = Instant.parse("1678-01-01T00:00:00Z");
-  private static final Instant LATEST = Instant.parse("2261-12-31T23:59:59Z");
+  /** The last instant of 2261: the protocol refuses a time "after 2261", so 23:59:59.5 that day is still taken. */
+  private static final Instant LATEST = Instant.parse("2261-12-31T23:59:59.999999999Z");
 
   /** Metric names: what both time-series stores take as a tag value and a query parameter, as is. */
   public static final Pattern MEASUREMENT_TYPE = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,63}");
