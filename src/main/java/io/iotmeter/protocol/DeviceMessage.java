@@ -256,7 +256,7 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
       throw new MalformedMessageException(MalformedMessageException.JSON_DECODE, "Payload is not UTF-8");
     }
     // PostgreSQL cannot store NUL in text; such a payload is refused here, not by a failing batch.
-    if (text.indexOf('\u0000') >= 0 || text.contains("\\u0000")) {
+    if (text.indexOf('\u0000') >= 0 || hasNulEscape(text)) {
       throw invalid("payload contains NUL characters");
     }
     try {
@@ -264,6 +264,24 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
     } catch (DecodeException | ClassCastException e) {
       throw new MalformedMessageException(MalformedMessageException.JSON_DECODE, "Payload is not a JSON object");
     }
+  }
+
+  /**
+   * Whether the JSON text holds the NUL escape (backslash, u, 0000): a backslash that is not itself escaped
+   * (an odd number of them) before {@code u0000}. The text {@code \\u0000} is a backslash and
+   * the letters {@code u0000} — no NUL, nothing PostgreSQL would refuse.
+   */
+  private static boolean hasNulEscape(String text) {
+    for (int at = text.indexOf("\\u0000"); at >= 0; at = text.indexOf("\\u0000", at + 1)) {
+      int backslashes = 0;
+      for (int i = at; i >= 0 && text.charAt(i) == '\\'; i--) {
+        backslashes++;
+      }
+      if (backslashes % 2 == 1) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** A finite number the stores can hold and every derived value stays finite with (see {@link #MAX_MAGNITUDE}). */
