@@ -78,7 +78,9 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
   /** Parses and validates a payload received on {@code topicText}. */
   public static DeviceMessage parse(String topicText, byte[] payloadBytes) {
     DeviceTopic topic = DeviceTopic.parse(topicText).orElseThrow(() -> new MalformedMessageException(
-        MalformedMessageException.INVALID_TOPIC, "Not a device topic: " + topicText));
+        MalformedMessageException.INVALID_TOPIC, "Not a device topic (iot/{device_id}/telemetry, hello, status, command/ack"
+            + " or ota/status; a device_id of 1 to 100 letters, digits, '.', '_' or '-', first a letter or digit): "
+            + abbreviate(String.valueOf(topicText), 200)));
     if (topic.category() == Category.TELEMETRY) {
       // Nearly every message: read by the streaming parser, without a tree, when it is the usual form.
       DeviceMessage usual = TelemetryReader.read(topic, payloadBytes);
@@ -419,7 +421,11 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
   }
 
   private static String abbreviate(String text) {
+    return abbreviate(text, 40);
+  }
+
+  private static String abbreviate(String text, int max) {
     String shown = printable(text);
-    return shown.length() > 40 ? shown.substring(0, 40) + "…" : shown;
+    return shown.length() > max ? shown.substring(0, max) + "…" : shown;
   }
 }
