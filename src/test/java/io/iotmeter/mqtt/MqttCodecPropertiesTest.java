@@ -92,7 +92,7 @@ class MqttCodecPropertiesTest {
 
   // ---------------------------------------------------------------- properties
 
-  @Property(tries = 400, edgeCases = EdgeCasesMode.MIXIN)
+  @Property(tries = 300, edgeCases = EdgeCasesMode.MIXIN)
   void aSessionEncodedAndSplitIntoAnySegmentsDecodesToThePacketsSent(@ForAll("sessions") Session session,
                                                                     @ForAll("cuts") List<Integer> cuts) {
     byte[] bytes = encode(session.packets());
@@ -118,7 +118,7 @@ class MqttCodecPropertiesTest {
     Statistics.label("packet").coverage(c -> PACKET_TYPES.forEach(type -> c.check(type).count(n -> n >= 10)));
   }
 
-  @Property(tries = 300, edgeCases = EdgeCasesMode.MIXIN)
+  @Property(tries = 200, edgeCases = EdgeCasesMode.MIXIN)
   void aPacketCutShortIsNotReadUntilItsLastByteArrives(@ForAll("sessions") Session session,
                                                        @ForAll @IntRange(max = 1_000_000) int whichPacket,
                                                        @ForAll @IntRange(max = 1_000_000) int where) {
@@ -142,7 +142,7 @@ class MqttCodecPropertiesTest {
    * header is read — the decoder does not first buffer the megabytes it announces — and nothing
    * after it is read (vertx-mqtt then closes the connection).
    */
-  @Property(tries = 300, edgeCases = EdgeCasesMode.MIXIN)
+  @Property(tries = 200, edgeCases = EdgeCasesMode.MIXIN)
   void aLengthAboveTheLimitIsRefusedBeforeThePacketArrives(@ForAll("sessions") Session session,
                                                            @ForAll @IntRange(max = 1_000_000) int whichPacket,
                                                            @ForAll("aboveTheLimit") int claimed) {
@@ -168,8 +168,8 @@ class MqttCodecPropertiesTest {
     out.forEach(ReferenceCountUtil::release);
     Statistics.label("lying packet").collect(packets.get(lying).type());
     Statistics.label("lying packet").coverage(c -> {
-      c.check(MqttMessageType.CONNECT).count(n -> n >= 20);
-      c.check(MqttMessageType.PUBLISH).count(n -> n >= 20);
+      c.check(MqttMessageType.CONNECT).count(n -> n >= 10);
+      c.check(MqttMessageType.PUBLISH).count(n -> n >= 10);
     });
   }
 
@@ -178,7 +178,7 @@ class MqttCodecPropertiesTest {
    * length that ends inside them, is a lie, and the CONNECT — credentials, will, client id — is
    * refused, not read one way or the other.
    */
-  @Property(tries = 300, edgeCases = EdgeCasesMode.MIXIN)
+  @Property(tries = 200, edgeCases = EdgeCasesMode.MIXIN)
   void aConnectWhoseLengthDisagreesWithItsFieldsIsRefused(@ForAll("connectsAnyVersion") Tuple.Tuple2<MqttVersion, Packet> any,
                                                           @ForAll("lengthLies") int lie, @ForAll("garbage") byte[] garbage) {
     Packet connect = any.get2();
@@ -212,7 +212,7 @@ class MqttCodecPropertiesTest {
    * SUBSCRIBE and UNSUBSCRIBE end with a list of filters, PUBLISH with a topic before its
    * payload: a length that ends inside a filter or the topic is refused.
    */
-  @Property(tries = 300, edgeCases = EdgeCasesMode.MIXIN)
+  @Property(tries = 200, edgeCases = EdgeCasesMode.MIXIN)
   void aLengthEndingInsideAFilterOrTheTopicIsRefused(@ForAll("cutInside") Tuple.Tuple3<Session, Integer, Integer> cutInside) {
     Session session = cutInside.get1();
     int index = cutInside.get2();

@@ -298,7 +298,12 @@ final class ProtocolDatagrams {
   // ---------------------------------------------------------------- datagrams
 
   static Arbitrary<Datagram> valid() {
-    return Arbitraries.frequencyOf(Tuple.of(3, telemetry()), Tuple.of(1, legacy()), Tuple.of(1, hello()), Tuple.of(1, status()),
+    return valid(true);
+  }
+
+  /** {@code large}: telemetry of up to 20 and of 200 samples too, not only up to 5 (bases for a mutation need no more). */
+  static Arbitrary<Datagram> valid(boolean large) {
+    return Arbitraries.frequencyOf(Tuple.of(3, telemetry(large)), Tuple.of(1, legacy()), Tuple.of(1, hello()), Tuple.of(1, status()),
         Tuple.of(1, commandAck()), Tuple.of(1, otaStatus()));
   }
 
@@ -325,8 +330,8 @@ final class ProtocolDatagrams {
     return fields;
   }
 
-  static Arbitrary<Datagram> telemetry() {
-    Arbitrary<List<Sample>> lists = Arbitraries.frequencyOf(
+  static Arbitrary<Datagram> telemetry(boolean large) {
+    Arbitrary<List<Sample>> lists = !large ? samples().list().ofMaxSize(5) : Arbitraries.frequencyOf(
         Tuple.of(5, samples().list().ofMaxSize(5)),
         Tuple.of(4, samples().list().ofMinSize(6).ofMaxSize(20)),
         // At the limit: a few generated samples over and over (200 generated ones cost a second per 10 datagrams).
