@@ -297,9 +297,7 @@ public final class StoreAudit {
       }
     }
     List<String> notes = new ArrayList<>();
-    try (Connection c = DriverManager.getConnection("jdbc:postgresql://" + postgres.getString("host", "127.0.0.1") + ":"
-        + postgres.getInteger("port") + "/" + postgres.getString("database"), postgres.getString("user"),
-        postgres.getString("password", ""))) {
+    try (Connection c = jdbc(postgres)) {
       java.sql.Array ids = c.createArrayOf("text", devices.toArray());
       // last_seen and the firmware version
       try (PreparedStatement s = c.prepareStatement("SELECT device_id, last_seen, fw_version FROM devices WHERE device_id = ANY(?)")) {

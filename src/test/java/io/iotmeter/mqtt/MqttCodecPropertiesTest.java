@@ -257,13 +257,13 @@ class MqttCodecPropertiesTest {
   }
 
   /**
-   * KNOWN GAP (Netty 4.2.9), pinned so that an upgrade that changes it is noticed: the client
-   * id limit the server configures (128) is applied to MQTT 3.1 only; an MQTT 3.1.1 or 5 CONNECT
-   * with a longer client id decodes. The platform does not rely on it: with security on a client
-   * id must be the authenticated device's id (1 to 100 characters).
+   * Netty 4.2.9 applies the client id limit the server configures (128) to MQTT 3.1 only; an
+   * MQTT 3.1.1 or 5 CONNECT with a longer client id decodes. So the endpoint keeps the limit
+   * itself ({@code DeviceConnection}, shown by {@code ClientIdentifierLimitTest}); this pins the
+   * library's behaviour, so that an upgrade that changes it is noticed.
    */
   @Example
-  void knownGapTheClientIdLimitBindsOnlyMqtt31() {
+  void nettysClientIdLimitBindsOnlyMqtt31SoTheEndpointKeepsItItself() {
     String longId = "m".repeat(MAX_CLIENT_ID + 1);
     for (MqttVersion version : List.of(MqttVersion.MQTT_3_1_1, MqttVersion.MQTT_5)) {
       byte[] bytes = encode(List.of(connect(version, longId, true, 15, null, null, null, MqttProperties.NO_PROPERTIES)));
