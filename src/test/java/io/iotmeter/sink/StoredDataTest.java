@@ -138,7 +138,7 @@ class StoredDataTest {
       meter.send("iot/dc-meter-002/telemetry", legacy, 1);
     }
     String query = "/api/devices/dc-meter-002/metrics?start=2026-02-12T11:00:00Z&stop=2026-02-12T13:00:00Z";
-    // Counted once the stores settled: a point stored late would show.
+    // Counted once the points stayed the same past the settle interval: a point stored late would show.
     JsonArray points = Eventually.settled(WAIT, stores().interval(), () -> platform.get(query).array(), a -> a.size() >= 2);
     assertThat(points.stream().map(o -> ((JsonObject) o).getString("metric") + "@" + ((JsonObject) o).getString("time")
         + "=" + ((JsonObject) o).getDouble("value")).toList())
@@ -162,7 +162,8 @@ class StoredDataTest {
       meter.send("iot/dc-meter-002/telemetry", senml, 1);
     }
     String query = "/api/devices/dc-meter-002/metrics?start=2026-02-12T09:00:00Z&stop=2026-02-12T11:00:00Z";
-    // Two measurements and the active power derived from them, as for any datagram.
+    // Two measurements and the active power derived from them, as for any datagram; counted once
+    // they stayed the same past the settle interval.
     JsonArray points = Eventually.settled(WAIT, stores().interval(), () -> platform.get(query).array(), a -> a.size() >= 3);
     assertThat(points).hasSize(3);
     String time = Datagrams.T0.minusSeconds(5).toString();
