@@ -3,17 +3,11 @@ package io.iotmeter.support;
 import io.iotmeter.audit.AckLedger;
 import io.iotmeter.audit.AuditReport;
 import io.iotmeter.audit.LoadLayout;
-import io.iotmeter.audit.MessageKey;
 import io.iotmeter.audit.StoreAudit;
-import io.iotmeter.audit.StoreFinding;
 import io.vertx.core.json.JsonObject;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * The stores of a running platform (its effective configuration), for the tests' absence checks
@@ -70,42 +64,13 @@ public final class SettledStores {
    */
   public AuditReport audit(AckLedger ledger, LoadLayout layout, Collection<String> devices) {
     await();
-    StoreAudit audit = StoreAudit.of(ledger, layout, devices).archive(config.getJsonObject("s3"));
+    StoreAudit audit = StoreAudit.of(ledger, layout, devices).archive(config.getJsonObject("s3"))
+        .registry(config.getJsonObject("postgres"));
     StoreAudit.QuestDb questDb = questDb();
     if (questDb != null) {
       audit.timeSeries(questDb, null);
     }
-    AuditReport stores = audit.run();
-    AuditReport registry = StoreAudit.of(firstCopies(ledger), layout, devices).registry(config.getJsonObject("postgres")).run();
-    List<StoreFinding> findings = new ArrayList<>(stores.stores());
-    findings.addAll(registry.stores());
-    return new AuditReport(stores.acknowledged(), stores.published(), stores.unmatchedAcks(), findings);
-  }
-
-  /**
-   * The registry's view of a ledger: each key once, as its earliest-sent acknowledged copy. The
-   * registry audit holds {@code last_seen} to the send of a device's newest acknowledged message,
-   * taken over every path; a test that sends a copy through a second connection only after the
-   * first was acknowledged sends it after the platform received (and timed) the first, and that
-   * copy is dropped as a duplicate: it updates nothing, so its own later send is no bound for
-   * {@code last_seen}. The message's first send is. (With a single path the ledger is unchanged.)
-   */
-  static AckLedger firstCopies(AckLedger ledger) {
-    Map<MessageKey, String> pathOf = new HashMap<>();
-    Map<MessageKey, AckLedger.Ack> earliest = new HashMap<>();
-    for (String path : ledger.paths()) {
-      ledger.acked(path).forEach((key, ack) -> {
-        AckLedger.Ack known = earliest.get(key);
-        if (known == null || ack.sentAtMs() < known.sentAtMs()) {
-          earliest.put(key, ack);
-          pathOf.put(key, path);
-        }
-      });
-    }
-    AckLedger first = new AckLedger();
-    earliest.forEach((key, ack) -> first.acked(pathOf.get(key), key, ack.sentAtMs(), ack.ackedAtMs()));
-    ledger.published().forEach(key -> first.published("any", key));
-    return first;
+    return audit.run();
   }
 
   /** QuestDB, or null when the time series is another store (the audit reads only QuestDB). */
