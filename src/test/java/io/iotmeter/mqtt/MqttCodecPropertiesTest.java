@@ -112,7 +112,7 @@ class MqttCodecPropertiesTest {
     Statistics.label("version").collect(session.version());
     Statistics.label("version").coverage(c -> {
       c.check(MqttVersion.MQTT_3_1_1).percentage(p -> p > 30);
-      c.check(MqttVersion.MQTT_5).percentage(p -> p > 20);
+      c.check(MqttVersion.MQTT_5).percentage(p -> p > 10); // about 25 % (frequency 2 of 5, skewed by edge cases)
     });
     session.packets().forEach(p -> Statistics.label("packet").collect(p.type()));
     Statistics.label("packet").coverage(c -> PACKET_TYPES.forEach(type -> c.check(type).count(n -> n >= 10)));
