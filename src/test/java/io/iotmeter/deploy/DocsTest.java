@@ -14,7 +14,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DocsTest {
 
   private static final List<Path> DOCS = List.of(Path.of("README.md"), Path.of("docs/protocol.md"),
-      Path.of("docs/architecture.md"), Path.of("docs/operations.md"));
+      Path.of("docs/architecture.md"), Path.of("docs/operations.md"), Path.of("docs/testing.md"));
 
   @Test
   void theReadmeLinksTheDeeperDocs() throws Exception {
