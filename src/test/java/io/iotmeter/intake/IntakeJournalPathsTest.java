@@ -249,6 +249,17 @@ class IntakeJournalPathsTest {
     assertThat(count("SELECT count(*) FROM intake_journal")).isEqualTo(2);
   }
 
+  @Test
+  void aBatchOfRefusedMessagesWithoutEvidenceIsStillAnswered() {
+    // No evidence kept (the sender's budget is 0 a minute): the batch needs no transaction, yet
+    // its senders must hear the refusal, or they would hand the message on again forever.
+    start(new JsonObject().put("rejected_evidence_per_minute", 0));
+    JsonObject refused = hand(TELEMETRY, new JsonObject().put("v", 2)).await();
+    assertThat(refused.getString("outcome")).isEqualTo("rejected");
+    assertThat(count("SELECT count(*) FROM message_quarantine")).isZero();
+    assertThat(hand(TELEMETRY, Datagrams.telemetry(DEVICE, 1)).await().getString("outcome")).isEqualTo("accepted");
+  }
+
   private Future<JsonObject> replay(JsonObject request) {
     return intake.eventBus().<JsonObject>request(BusAddress.QUARANTINE_REPLAY.address(), request).map(m -> m.body());
   }

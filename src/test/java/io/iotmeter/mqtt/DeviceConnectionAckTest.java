@@ -165,4 +165,13 @@ class DeviceConnectionAckTest {
     assertThat(client.await(RawMqttClient.PUBACK, Duration.ofSeconds(5)).packetId()).isEqualTo(9);
     assertThat(requests).hasSize(1);
   }
+  @Test
+  void aMessageOutsideTheDeviceTopicsIsAcknowledgedAndDroppedWithoutHoldingBackTheNext() {
+    autoAnswer = n -> outcome("accepted");
+    client.publish("elsewhere/dc-meter-001", payload(1), 1, 1, false);
+    client.publish(TOPIC, payload(2), 1, 2, false);
+    assertThat(client.await(RawMqttClient.PUBACK, Duration.ofSeconds(5)).packetId()).isEqualTo(1);
+    assertThat(client.await(RawMqttClient.PUBACK, Duration.ofSeconds(5)).packetId()).isEqualTo(2);
+    assertThat(requests).extracting(DeviceConnectionAckTest::seqOf).as("only the device topic's message").containsExactly(2L);
+  }
 }
