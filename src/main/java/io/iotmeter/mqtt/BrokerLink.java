@@ -55,13 +55,15 @@ final class BrokerLink {
    * de-duplication removes.
    */
   static final int QOS = 1;
-  private static final long SUBACK_TIMEOUT_S = 10;
+  /** How long the broker may take to answer SUBSCRIBE before the connection is dropped and made again. */
+  static final Duration SUBACK_TIMEOUT = Duration.ofSeconds(10);
 
   private final Vertx vertx;
   private final Settings settings;
   private final Handoff handoff;
   private final IngestMetrics metrics;
   private final String name;
+  private final Duration subackTimeout;
   private MqttClient client;
   private OrderedAcks acks = new OrderedAcks();
   private final Backoff backoff;
@@ -73,7 +75,16 @@ final class BrokerLink {
   private volatile List<String> refused = List.of();
 
   BrokerLink(Vertx vertx, Settings settings, Handoff handoff, IngestMetrics metrics) {
+    this(vertx, settings, handoff, metrics, SUBACK_TIMEOUT);
+  }
+
+  /**
+   * With another SUBACK timeout: only so that tests of a broker that never answers SUBSCRIBE
+   * take milliseconds; production always uses {@link #SUBACK_TIMEOUT}.
+   */
+  BrokerLink(Vertx vertx, Settings settings, Handoff handoff, IngestMetrics metrics, Duration subackTimeout) {
     this.vertx = vertx;
+    this.subackTimeout = subackTimeout;
     this.settings = settings;
     this.handoff = handoff;
     this.metrics = metrics;
@@ -147,8 +158,9 @@ final class BrokerLink {
     Promise<MqttSubAckMessage> subscribed = Promise.promise();
     attempt.subscribeCompletionHandler(subscribed::tryComplete);
     return attempt.connect(settings.port(), settings.host())
-        .compose(connack -> attempt.subscribe(filters))
-        .compose(packetId -> subscribed.future().timeout(SUBACK_TIMEOUT_S, TimeUnit.SECONDS))
+        .compose(connack -> wanted(attempt).compose(v -> attempt.subscribe(filters)))
+        .compose(packetId -> subscribed.future().timeout(subackTimeout.toMillis(), TimeUnit.MILLISECONDS))
+        .compose(suback -> wanted(attempt).map(suback))
         .onSuccess(suback -> {
           List<String> names = new ArrayList<>(filters.keySet());
           List<String> refusedNow = new ArrayList<>();
@@ -174,6 +186,16 @@ final class BrokerLink {
           }
         })
         .onFailure(e -> {
+          if (stopped || attempt != client) {
+            // Stopped while connecting, or an attempt already replaced (its connection closed and
+            // a newer one is under way, which reconnects by itself if it fails): whatever this one
+            // still holds is closed, and the current connection is left alone.
+            LOG.debug("Bridge to broker {}: an attempt no longer wanted ended ({})", name, e.getMessage());
+            if (attempt.isConnected()) {
+              attempt.disconnect();
+            }
+            return;
+          }
           LOG.warn("Bridge cannot connect to broker {}: {}", name, e.getMessage());
           if (attempt.isConnected()) {
             attempt.disconnect(); // its close handler schedules the reconnect
@@ -182,6 +204,16 @@ final class BrokerLink {
           }
         })
         .mapEmpty();
+  }
+
+  /**
+   * Fails once {@code attempt} is no longer the link's current connection attempt, or the link
+   * was stopped: a connection that completes after stop() or after being replaced must not count
+   * as connected (stop() cannot close a connection still being made; this closes it when made).
+   */
+  private Future<Void> wanted(MqttClient attempt) {
+    return !stopped && attempt == client ? Future.succeededFuture()
+        : Future.failedFuture(stopped ? "the link was stopped" : "replaced by a newer connection");
   }
 
   private Map<String, Integer> filters() {

@@ -85,7 +85,8 @@ final class DeviceConnection {
   }
 
   void accept() {
-    if (clientId == null || clientId.isEmpty()) {
+    // Netty's decoder applies the server's client id limit to MQTT 3.1 only: the limit is kept here for every version.
+    if (clientId == null || clientId.isEmpty() || clientId.length() > MqttServerVerticle.MAX_CLIENT_ID_LENGTH) {
       metrics.error("mqtt_refused_client_id");
       endpoint.reject(MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED);
       return;

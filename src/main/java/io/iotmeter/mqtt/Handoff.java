@@ -29,10 +29,13 @@ import java.util.function.BooleanSupplier;
  */
 public final class Handoff {
 
-  private static final List<Duration> RETRIES = List.of(Duration.ofMillis(200), Duration.ofSeconds(1), Duration.ofSeconds(3));
+  /** The quick retries after a refusal or a timeout, before giving up (or, for a patient sender, {@link #PATIENCE}). */
+  static final List<Duration> RETRIES = List.of(Duration.ofMillis(200), Duration.ofSeconds(1), Duration.ofSeconds(3));
 
   private final Vertx vertx;
   private final DeliveryOptions options;
+  private final List<Duration> retries;
+  private final Duration patience;
 
   private final int maxInFlight;
   private final long maxInFlightBytes;
@@ -59,6 +62,14 @@ public final class Handoff {
    *                         larger than that still goes, alone
    */
   public Handoff(Vertx vertx, Duration timeout, int maxInFlight, long maxInFlightBytes) {
+    this(vertx, timeout, maxInFlight, maxInFlightBytes, RETRIES, PATIENCE);
+  }
+
+  /**
+   * With other retry delays: only so that tests of the failure paths take milliseconds instead
+   * of the production delays' seconds; production always uses {@link #RETRIES} and {@link #PATIENCE}.
+   */
+  Handoff(Vertx vertx, Duration timeout, int maxInFlight, long maxInFlightBytes, List<Duration> retries, Duration patience) {
     if (maxInFlight < 1) {
       throw new IllegalArgumentException("handoff_max_in_flight must be at least 1, got " + maxInFlight);
     }
@@ -68,6 +79,8 @@ public final class Handoff {
     this.vertx = vertx;
     this.maxInFlight = maxInFlight;
     this.maxInFlightBytes = maxInFlightBytes;
+    this.retries = List.copyOf(retries);
+    this.patience = patience;
     this.options = new DeliveryOptions(io.iotmeter.bus.LocalCodec.OPTIONS).setSendTimeout(timeout.toMillis());
     io.iotmeter.bus.LocalCodec.register(vertx, InboundMessage.class);
   }
@@ -154,13 +167,13 @@ public final class Handoff {
     return vertx.eventBus().<JsonObject>request(BusAddress.INBOUND.address(), body, options)
         .map(reply -> reply.body())
         .recover(e -> {
-          boolean patient = retry >= RETRIES.size();
+          boolean patient = retry >= retries.size();
           if (patient && !wanted.getAsBoolean()) {
             return Future.failedFuture(e);
           }
-          long delay = jittered((patient ? PATIENCE : RETRIES.get(retry)).toMillis());
+          long delay = jittered((patient ? patience : retries.get(retry)).toMillis());
           return Future.<Void>future(p -> vertx.setTimer(delay, id -> p.complete()))
-              .compose(v -> attempt(body, Math.min(retry + 1, RETRIES.size()), wanted));
+              .compose(v -> attempt(body, Math.min(retry + 1, retries.size()), wanted));
         });
   }
 }

@@ -105,12 +105,15 @@ public final class MqttServerVerticle extends VerticleBase {
         .compose(s -> Future.all(commands.completion(), health.completion()));
   }
 
+  /** The longest client id the endpoint admits (characters): a device id (≤ 100) and a suffix. */
+  static final int MAX_CLIENT_ID_LENGTH = 128;
+
   private static MqttServerOptions serverOptions(Settings mqtt, int port) {
     MqttServerOptions options = new MqttServerOptions()
         .setHost(mqtt.text("host"))
         .setPort(port)
         .setMaxMessageSize(mqtt.integer("max_message_bytes"))
-        .setMaxClientIdLength(128)
+        .setMaxClientIdLength(MAX_CLIENT_ID_LENGTH)
         .setTimeoutOnConnect(mqtt.integer("connect_timeout_s"));
     // Half-open sockets of clients that asked for no keep-alive are found by TCP keep-alive and
     // by DeviceConnection's idle limit (vertx-mqtt owns the channel's idle handler).

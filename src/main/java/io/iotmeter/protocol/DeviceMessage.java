@@ -45,7 +45,8 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
   /** A hello's {@code uptime_s} (a 32-bit counter of seconds is 136 years). */
   public static final long MAX_UPTIME_S = 0xFFFF_FFFFL;
   private static final Instant EARLIEST = Instant.parse("1678-01-01T00:00:00Z");
-  private static final Instant LATEST = Instant.parse("2261-12-31T23:59:59Z");
+  /** The last instant of 2261: the protocol refuses a time "after 2261", so 23:59:59.5 that day is still taken. */
+  private static final Instant LATEST = Instant.parse("2261-12-31T23:59:59.999999999Z");
 
   /** Metric names: what both time-series stores take as a tag value and a query parameter, as is. */
   public static final Pattern MEASUREMENT_TYPE = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,63}");
@@ -77,7 +78,9 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
   /** Parses and validates a payload received on {@code topicText}. */
   public static DeviceMessage parse(String topicText, byte[] payloadBytes) {
     DeviceTopic topic = DeviceTopic.parse(topicText).orElseThrow(() -> new MalformedMessageException(
-        MalformedMessageException.INVALID_TOPIC, "Not a device topic: " + topicText));
+        MalformedMessageException.INVALID_TOPIC, "Not a device topic (iot/{device_id}/telemetry, hello, status, command/ack"
+            + " or ota/status; a device_id of 1 to 100 letters, digits, '.', '_' or '-', first a letter or digit): "
+            + abbreviate(String.valueOf(topicText), 200)));
     if (topic.category() == Category.TELEMETRY) {
       // Nearly every message: read by the streaming parser, without a tree, when it is the usual form.
       DeviceMessage usual = TelemetryReader.read(topic, payloadBytes);
@@ -94,11 +97,12 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
    */
   static DeviceMessage parseGeneral(DeviceTopic topic, byte[] payloadBytes) {
     JsonObject json = decode(payloadBytes);
-    if (!json.containsKey("v") && !json.containsKey("seq") && topic.category() == Category.TELEMETRY) {
+    Object v = json.getValue("v");
+    // A v1 payload has no seq, and may name its version (protocol "Version 1 payloads": v is one of its envelope keys).
+    if (topic.category() == Category.TELEMETRY && !json.containsKey("seq") && (!json.containsKey("v") || isInteger(v, 1))) {
       return parseLegacy(topic, json);
     }
-    Object v = json.getValue("v");
-    if (!(v instanceof Integer || v instanceof Long) || ((Number) v).intValue() != 2) {
+    if (!isInteger(v, 2)) {
       throw invalid("field 'v' must be 2");
     }
     Instant ts = instant(json, "ts");
@@ -254,7 +258,7 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
       throw new MalformedMessageException(MalformedMessageException.JSON_DECODE, "Payload is not UTF-8");
     }
     // PostgreSQL cannot store NUL in text; such a payload is refused here, not by a failing batch.
-    if (text.indexOf('\u0000') >= 0 || text.contains("\\u0000")) {
+    if (text.indexOf('\u0000') >= 0 || hasNulEscape(text)) {
       throw invalid("payload contains NUL characters");
     }
     try {
@@ -262,6 +266,24 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
     } catch (DecodeException | ClassCastException e) {
       throw new MalformedMessageException(MalformedMessageException.JSON_DECODE, "Payload is not a JSON object");
     }
+  }
+
+  /**
+   * Whether the JSON text holds the NUL escape (backslash, u, 0000): a backslash that is not itself escaped
+   * (an odd number of them) before {@code u0000}. The text {@code \\u0000} is a backslash and
+   * the letters {@code u0000} — no NUL, nothing PostgreSQL would refuse.
+   */
+  private static boolean hasNulEscape(String text) {
+    for (int at = text.indexOf("\\u0000"); at >= 0; at = text.indexOf("\\u0000", at + 1)) {
+      int backslashes = 0;
+      for (int i = at; i >= 0 && text.charAt(i) == '\\'; i--) {
+        backslashes++;
+      }
+      if (backslashes % 2 == 1) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** A finite number the stores can hold and every derived value stays finite with (see {@link #MAX_MAGNITUDE}). */
@@ -360,6 +382,11 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
     return !instant.isBefore(EARLIEST) && !instant.isAfter(LATEST);
   }
 
+  /** A JSON integer of that value (2.0 is not one; neither is 2^32 + 2, whose int value is 2). */
+  private static boolean isInteger(Object value, long expected) {
+    return (value instanceof Integer || value instanceof Long) && ((Number) value).longValue() == expected;
+  }
+
   private static long wholeNumber(JsonObject json, String field, long min, long max) {
     Object value = json.getValue(field);
     if (!(value instanceof Integer || value instanceof Long) || ((Number) value).longValue() < min || ((Number) value).longValue() > max) {
@@ -394,7 +421,11 @@ public record DeviceMessage(DeviceTopic topic, int version, Long seq, Instant ts
   }
 
   private static String abbreviate(String text) {
+    return abbreviate(text, 40);
+  }
+
+  private static String abbreviate(String text, int max) {
     String shown = printable(text);
-    return shown.length() > 40 ? shown.substring(0, 40) + "…" : shown;
+    return shown.length() > max ? shown.substring(0, max) + "…" : shown;
   }
 }

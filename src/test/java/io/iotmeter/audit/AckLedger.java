@@ -103,10 +103,24 @@ public final class AckLedger implements AutoCloseable {
     return acked().size();
   }
 
-  /** Per device, the send time of its newest acknowledged message (any path): the registry's last_seen is at least that. */
+  /**
+   * Each acknowledged key's earliest send over every path: the copy the platform can have taken
+   * first. A copy sent through another path after that one is dropped as a duplicate and times
+   * nothing, so only the earliest send bounds what the registry recorded.
+   */
+  public Map<MessageKey, Long> firstSends() {
+    Map<MessageKey, Long> first = new HashMap<>();
+    byPath.values().forEach(acks -> acks.forEach((key, ack) -> first.merge(key, ack.sentAtMs(), Math::min)));
+    return first;
+  }
+
+  /**
+   * Per device, the first send of its newest acknowledged message ({@link #firstSends}): the
+   * registry's {@code last_seen} is at least that.
+   */
   public Map<String, Long> newestAckedSend() {
     Map<String, Long> newest = new HashMap<>();
-    byPath.values().forEach(acks -> acks.forEach((key, ack) -> newest.merge(key.device(), ack.sentAtMs(), Math::max)));
+    firstSends().forEach((key, sent) -> newest.merge(key.device(), sent, Math::max));
     return newest;
   }
 

@@ -82,4 +82,17 @@ class PublishTrackerTest {
     assertThat(read.published()).containsExactlyInAnyOrder(key, new MessageKey("m-1", 8));
     assertThat(read.unmatchedAcks()).isEqualTo(1);
   }
+
+  @Test
+  void theRegistrysBoundIsTheFirstSendOfTheNewestMessage() {
+    // Each message through connection a, then its copy through b once a acknowledged it: the copy is
+    // a duplicate the platform drops, so only the first send bounds last_seen.
+    MessageKey second = new MessageKey("m-1", 8);
+    ledger.acked("a", key, 100, 110);
+    ledger.acked("b", key, 120, 130);
+    ledger.acked("a", second, 140, 150);
+    ledger.acked("b", second, 160, 170);
+    assertThat(ledger.firstSends()).containsEntry(key, 100L).containsEntry(second, 140L);
+    assertThat(ledger.newestAckedSend()).containsExactly(java.util.Map.entry("m-1", 140L));
+  }
 }

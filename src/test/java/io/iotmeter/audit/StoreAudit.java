@@ -277,19 +277,17 @@ public final class StoreAudit {
     Map<MessageKey, Integer> held = new HashMap<>();
     SortedSet<MessageKey> unacked = new TreeSet<>();
     Map<String, Long> newestSend = ledger.newestAckedSend();
-    // The newest acknowledged message of each device (by send) and its newest acknowledged hello.
+    // The newest acknowledged message of each device (by its first send) and its newest acknowledged hello.
     Map<String, MessageKey> newest = new HashMap<>();
     Map<String, Long> newestHello = new HashMap<>();
-    Map<String, Map<MessageKey, AckLedger.Ack>> byPath = new HashMap<>();
-    ledger.paths().forEach(p -> byPath.put(p, ledger.acked(p)));
-    byPath.values().forEach(acks -> acks.forEach((key, ack) -> {
-      if (ack.sentAtMs() == newestSend.get(key.device())) {
+    ledger.firstSends().forEach((key, sent) -> {
+      if (sent.longValue() == newestSend.get(key.device())) {
         newest.merge(key.device(), key, (a, b) -> a.seq() >= b.seq() ? a : b);
       }
       if (layout.category(key.seq()) == Category.HELLO) {
         newestHello.merge(key.device(), key.seq(), Math::max);
       }
-    }));
+    });
     Map<UUID, MessageKey> ackOf = new HashMap<>();
     for (MessageKey key : ledger.published()) {
       if (layout.category(key.seq()) == Category.COMMAND_ACK) {
@@ -297,11 +295,11 @@ public final class StoreAudit {
       }
     }
     List<String> notes = new ArrayList<>();
-    try (Connection c = DriverManager.getConnection("jdbc:postgresql://" + postgres.getString("host", "127.0.0.1") + ":"
-        + postgres.getInteger("port") + "/" + postgres.getString("database"), postgres.getString("user"),
-        postgres.getString("password", ""))) {
+    try (Connection c = jdbc(postgres)) {
       java.sql.Array ids = c.createArrayOf("text", devices.toArray());
-      // last_seen and the firmware version
+      // last_seen and the firmware version: a device with no row has neither, so its facts are missing
+      newest.values().forEach(expected::add);
+      newestHello.forEach((device, seq) -> expected.add(new MessageKey(device, seq)));
       try (PreparedStatement s = c.prepareStatement("SELECT device_id, last_seen, fw_version FROM devices WHERE device_id = ANY(?)")) {
         s.setArray(1, ids);
         try (ResultSet rows = s.executeQuery()) {
@@ -309,20 +307,12 @@ public final class StoreAudit {
             String device = rows.getString(1);
             Timestamp lastSeen = rows.getTimestamp(2);
             MessageKey key = newest.get(device);
-            if (key != null) {
-              expected.add(key);
-              if (lastSeen != null && lastSeen.getTime() >= newestSend.get(device)) {
-                held.put(key, 1);
-              }
+            if (key != null && lastSeen != null && lastSeen.getTime() >= newestSend.get(device)) {
+              held.put(key, 1);
             }
             Long hello = newestHello.get(device);
-            if (hello != null) {
-              MessageKey helloKey = new MessageKey(device, hello);
-              expected.add(helloKey);
-              long reported = firmwareSeq(rows.getString(3));
-              if (reported >= hello) {
-                held.put(helloKey, 1);
-              }
+            if (hello != null && firmwareSeq(rows.getString(3)) >= hello) {
+              held.put(new MessageKey(device, hello), 1);
             }
           }
         }

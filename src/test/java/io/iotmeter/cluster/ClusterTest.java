@@ -3,12 +3,17 @@ package io.iotmeter.cluster;
 import io.iotmeter.archive.ObjectStore;
 import io.iotmeter.archive.ObjectStores;
 import io.iotmeter.archive.StoredObject;
+import io.iotmeter.audit.AckLedger;
+import io.iotmeter.audit.AuditReport;
+import io.iotmeter.audit.DatagramsLayout;
+import io.iotmeter.audit.StoreAudit;
 import io.iotmeter.protocol.Category;
 import io.iotmeter.support.AcceptedTap;
 import io.iotmeter.support.Datagrams;
 import io.iotmeter.support.Eventually;
 import io.iotmeter.support.RunningPlatform;
 import io.iotmeter.support.RunningPlatform.Reply;
+import io.iotmeter.support.SettledStores;
 import io.iotmeter.support.SharedStores;
 import io.iotmeter.support.TestCluster;
 import io.iotmeter.support.TestMeter;
@@ -43,6 +48,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ClusterTest {
 
   private static final Duration WAIT = Duration.ofSeconds(30);
+  private static final DatagramsLayout LAYOUT = new DatagramsLayout();
   private final TestCluster cluster = new TestCluster(3);
   private final List<RunningPlatform> nodes = new ArrayList<>();
   private final List<TestMosquitto> brokers = new ArrayList<>();
@@ -159,18 +165,26 @@ class ClusterTest {
     brokers.add(TestMosquitto.start());
     RunningPlatform first = start(bridged(nodeConfig(0, "ingest,api"), "node-a", ""));
     RunningPlatform second = start(bridged(nodeConfig(1, "ingest"), "node-b", ""));
+    AckLedger ledger = new AckLedger();
     try (AcceptedTap onFirst = new AcceptedTap(first.vertx()); AcceptedTap onSecond = new AcceptedTap(second.vertx())) {
       List<TestMeter> meter = brokers.stream().map(b -> TestMeter.connect(devices, b.port(), "dc-meter-002", false)).toList();
       for (long seq = 0; seq < 20; seq++) {
-        for (TestMeter link : meter) {
-          link.send("iot/dc-meter-002/telemetry", Datagrams.telemetry("dc-meter-002", seq), 2);
+        for (int i = 0; i < meter.size(); i++) {
+          meter.get(i).sendTelemetry(ledger, brokers.get(i).address(), "dc-meter-002", seq, 2);
         }
       }
       meter.forEach(TestMeter::close);
-      // Each message reached both nodes through both brokers (four copies); one was kept.
-      Eventually.within(WAIT, () -> assertThat(onFirst.of("dc-meter-002").size() + onSecond.of("dc-meter-002").size())
-          .isEqualTo(20));
-      assertThat(Eventually.value(WAIT, () -> voltagePoints(first, "dc-meter-002"), n -> n >= 20)).isEqualTo(20);
+      // Each message reached both nodes through both brokers (four copies); one was kept. Counted
+      // once the count stayed the same past the settle interval: a copy kept late would show.
+      assertThat(Eventually.settled(WAIT, SettledStores.interval(first.config()),
+          () -> onFirst.of("dc-meter-002").size() + onSecond.of("dc-meter-002").size(), n -> n >= 20)).isEqualTo(20);
+      AuditReport report = SettledStores.of(first.config()).audit(ledger, LAYOUT, List.of("dc-meter-002"));
+      assertThat(voltagePoints(first, "dc-meter-002")).isEqualTo(20);
+      assertThat(report.clean()).as(report.detail()).isTrue();
+      assertThat(report.store(StoreAudit.ARCHIVE).stored()).as(report.detail()).isEqualTo(20);
+      assertThat(report.store(StoreAudit.TIME_SERIES).stored()).as(report.detail()).isEqualTo(20);
+      assertThat(report.store(StoreAudit.REGISTRY).expected()).as(report.detail()).isEqualTo(1);
+      assertThat(onFirst.of("dc-meter-002").size() + onSecond.of("dc-meter-002").size()).isEqualTo(20);
       Eventually.within(WAIT, () -> assertThat(TestPostgres.count(stores.postgres(), "SELECT count(*) FROM intake_journal")).isZero());
     }
   }
@@ -180,6 +194,7 @@ class ClusterTest {
     brokers.add(TestMosquitto.start());
     RunningPlatform first = start(bridged(nodeConfig(0, "ingest,api"), "node-a", ""));
     RunningPlatform second = start(bridged(nodeConfig(1, "ingest"), "node-b", ""));
+    AckLedger ledger = new AckLedger();
     try (TestMeter meter = TestMeter.connect(devices, brokers.get(0).port(), "ac-meter-001", false)) {
       meter.sendRetained("iot/ac-meter-001/status", Datagrams.status("ac-meter-001", "online", Instant.now()), 1);
       for (long seq = 0; seq < 40; seq++) {
@@ -187,11 +202,17 @@ class ClusterTest {
           // Stopped in the middle of the stream, in a thread of its own, while the meter goes on.
           CompletableFuture.runAsync(second::close);
         }
-        meter.send("iot/ac-meter-001/telemetry", Datagrams.telemetry("ac-meter-001", seq), 1);
+        meter.sendTelemetry(ledger, brokers.get(0).address(), "ac-meter-001", seq, 1);
         Thread.sleep(50);
       }
     }
-    assertThat(Eventually.value(WAIT, () -> voltagePoints(first, "ac-meter-001"), n -> n >= 40)).isEqualTo(40);
+    // Counted once the stores settled: what the stopped node left in the journal is recovered, once.
+    AuditReport report = SettledStores.of(first.config()).audit(ledger, LAYOUT, List.of("ac-meter-001"));
+    assertThat(voltagePoints(first, "ac-meter-001")).isEqualTo(40);
+    assertThat(report.clean()).as(report.detail()).isTrue();
+    assertThat(report.store(StoreAudit.ARCHIVE).stored()).as(report.detail()).isEqualTo(40);
+    assertThat(report.store(StoreAudit.TIME_SERIES).stored()).as(report.detail()).isEqualTo(40);
+    assertThat(report.store(StoreAudit.REGISTRY).expected()).as(report.detail()).isEqualTo(1);
     Eventually.within(WAIT, () -> assertThat(TestPostgres.count(stores.postgres(), "SELECT count(*) FROM intake_journal")).isZero());
     assertThat(first.get("/api/devices/ac-meter-001/status").json().getString("connection_status")).isEqualTo("online");
     assertThat(first.get("/api/devices/ac-meter-001/alerts").array().stream()
@@ -223,6 +244,7 @@ class ClusterTest {
     JsonObject secondConfig = bridged(nodeConfig(1, "ingest"), "node-b", "platform");
     RunningPlatform second = start(secondConfig.copy());
     int total = 60;
+    AckLedger ledger = new AckLedger();
     AcceptedTap onSecond = new AcceptedTap(second.vertx());
     try (TestMeter meter = TestMeter.connect(devices, brokers.get(0).port(), "dc-meter-003", false);
          AcceptedTap onFirst = new AcceptedTap(first.vertx())) {
@@ -237,16 +259,24 @@ class ClusterTest {
           onSecond.close();
           stopping = CompletableFuture.runAsync(second::close);
         }
-        meter.send("iot/dc-meter-003/telemetry", Datagrams.telemetry("dc-meter-003", seq), 1);
+        meter.sendTelemetry(ledger, brokers.get(0).address(), "dc-meter-003", seq, 1);
         Thread.sleep(20);
       }
       stopping.get(60, java.util.concurrent.TimeUnit.SECONDS);
     }
     nodes.remove(second);
     start(secondConfig.copy()); // the same client id: it takes its session back
-    Map<Long, Integer> archived = Eventually.value(WAIT, () -> archivedSeqs(first, "dc-meter-003"), r -> r.size() >= total);
+    // Its share comes back whenever the broker redelivers it: counted once every seq is there and
+    // the stores stayed quiet past a sink's linger and recovery interval, so a second copy would show.
+    Eventually.within(WAIT, () -> assertThat(archivedSeqs(first, "dc-meter-003")).hasSize(total));
+    AuditReport report = SettledStores.of(first.config()).audit(ledger, LAYOUT, List.of("dc-meter-003"));
+    Map<Long, Integer> archived = archivedSeqs(first, "dc-meter-003");
     assertThat(archived.keySet()).containsExactlyElementsOf(java.util.stream.LongStream.range(0, total).boxed().toList());
     assertThat(archived.values()).as("each message archived once").containsOnly(1);
+    assertThat(report.clean()).as(report.detail()).isTrue();
+    assertThat(report.store(StoreAudit.ARCHIVE).stored()).as(report.detail()).isEqualTo(total);
+    assertThat(report.store(StoreAudit.TIME_SERIES).stored()).as(report.detail()).isEqualTo(total);
+    assertThat(report.store(StoreAudit.REGISTRY).expected()).as(report.detail()).isEqualTo(1);
     Eventually.within(WAIT, () -> assertThat(TestPostgres.count(stores.postgres(), "SELECT count(*) FROM intake_journal "
         + "WHERE pending <> 0")).isZero());
     assertThat(TestPostgres.count(stores.postgres(), "SELECT count(*) FROM intake_seen WHERE device_id = 'dc-meter-003'"))
@@ -257,21 +287,28 @@ class ClusterTest {
   void aNodeThatJoinsLaterTakesItsShareOfTheWork() {
     brokers.add(TestMosquitto.start());
     RunningPlatform first = start(bridged(nodeConfig(0, "ingest,api"), "node-a", "platform"));
+    AckLedger ledger = new AckLedger();
     try (TestMeter meter = TestMeter.connect(devices, brokers.get(0).port(), "dc-meter-001", false)) {
       for (long seq = 0; seq < 10; seq++) {
-        meter.send("iot/dc-meter-001/telemetry", Datagrams.telemetry("dc-meter-001", seq), 1);
+        meter.sendTelemetry(ledger, brokers.get(0).address(), "dc-meter-001", seq, 1);
       }
       RunningPlatform second = start(bridged(nodeConfig(1, "ingest"), "node-b", "platform"));
       try (AcceptedTap onSecond = new AcceptedTap(second.vertx())) {
         for (long seq = 10; seq < 30; seq++) {
-          meter.send("iot/dc-meter-001/telemetry", Datagrams.telemetry("dc-meter-001", seq), 1);
+          meter.sendTelemetry(ledger, brokers.get(0).address(), "dc-meter-001", seq, 1);
         }
         Eventually.within(WAIT, () -> assertThat(onSecond.seqs("dc-meter-001", Category.TELEMETRY)).isNotEmpty());
         // An ingest node without the API shows its own ingest metrics on the ops port.
         assertThat(opsMetrics(second)).contains("mqtt_collector_messages_processed_total{topic_suffix=\"telemetry\"}");
       }
     }
-    assertThat(Eventually.value(WAIT, () -> voltagePoints(first, "dc-meter-001"), n -> n >= 30)).isEqualTo(30);
+    // Counted once the stores settled: a point stored late would show.
+    AuditReport report = SettledStores.of(first.config()).audit(ledger, LAYOUT, List.of("dc-meter-001"));
+    assertThat(voltagePoints(first, "dc-meter-001")).isEqualTo(30);
+    assertThat(report.clean()).as(report.detail()).isTrue();
+    assertThat(report.store(StoreAudit.ARCHIVE).stored()).as(report.detail()).isEqualTo(30);
+    assertThat(report.store(StoreAudit.TIME_SERIES).stored()).as(report.detail()).isEqualTo(30);
+    assertThat(report.store(StoreAudit.REGISTRY).expected()).as(report.detail()).isEqualTo(1);
   }
 
   private static String opsMetrics(RunningPlatform node) {

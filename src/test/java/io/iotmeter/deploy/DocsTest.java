@@ -34,6 +34,17 @@ class DocsTest {
     }
   }
 
+  /** The README's result tables are the long runs' generated files, never a hand-made copy. */
+  @Test
+  void theReadmeShowsTheGeneratedResultsAsTheyAre() throws Exception {
+    String readme = Files.readString(Path.of("README.md"));
+    assertThat(io.iotmeter.support.ResultsInReadme.shown(readme)).as("results blocks in the README")
+        .contains(Path.of("docs/results/fault-injection.md"), Path.of("docs/results/benchmark-ingest.md"));
+    assertThat(readme).as("the README's results blocks against docs/results (regenerate them: mvn -B -q test-compile "
+        + "exec:java -Dexec.mainClass=io.iotmeter.support.ResultsInReadme)")
+        .isEqualTo(io.iotmeter.support.ResultsInReadme.render(readme));
+  }
+
   @Test
   void everyAlertHasARunbookEntry() throws Exception {
     String operations = Files.readString(Path.of("docs/operations.md"));

@@ -1,11 +1,16 @@
 package io.iotmeter.mqtt;
 
+import io.iotmeter.audit.AckLedger;
+import io.iotmeter.audit.AuditReport;
+import io.iotmeter.audit.DatagramsLayout;
+import io.iotmeter.audit.StoreAudit;
 import io.iotmeter.protocol.Category;
 import io.iotmeter.support.AcceptedTap;
 import io.iotmeter.support.Datagrams;
 import io.iotmeter.support.Eventually;
 import io.iotmeter.support.RawMqttClient;
 import io.iotmeter.support.RunningPlatform;
+import io.iotmeter.support.SettledStores;
 import io.iotmeter.support.TestMeter;
 import io.iotmeter.support.TestMosquitto;
 import io.vertx.core.Vertx;
@@ -78,19 +83,36 @@ class BrokerBridgeIngestTest {
   @Test
   void copiesThroughThreeBrokersAreStoredOnce() {
     List<TestMeter> meter = meterOnAllBrokers("dc-meter-001");
+    // What each broker acknowledged to the meter: the platform must store it (the brokers keep its session).
+    AckLedger ledger = new AckLedger();
     for (long seq = 0; seq < 20; seq++) {
-      for (TestMeter link : meter) {
-        link.send("iot/dc-meter-001/telemetry", Datagrams.telemetry("dc-meter-001", seq), 2);
+      for (int i = 0; i < meter.size(); i++) {
+        meter.get(i).sendTelemetry(ledger, brokers.get(i).address(), "dc-meter-001", seq, 2);
       }
     }
     meter.forEach(TestMeter::close);
-    Eventually.within(WAIT, () -> assertThat(accepted.seqs("dc-meter-001", Category.TELEMETRY)).hasSize(20));
+    // A broker forwards its copy whenever it likes: every copy decided (20 kept, 40 dropped), and
+    // nothing more for longer than a sink's linger and recovery interval, before counting exactly.
+    Eventually.within(WAIT, () -> assertThat(platform.get("/metrics").body()).contains("mqtt_collector_duplicates_dropped_total 40.0"));
+    AuditReport report = SettledStores.of(platform.config()).audit(ledger, new DatagramsLayout(), List.of("dc-meter-001"));
+    assertThat(accepted.seqs("dc-meter-001", Category.TELEMETRY)).hasSize(20);
     assertThat(accepted.seqs("dc-meter-001", Category.TELEMETRY))
         .containsExactlyInAnyOrderElementsOf(LongStream.range(0, 20).boxed().toList());
     assertThat(accepted.of("dc-meter-001").get(0).source()).startsWith("broker:127.0.0.1:");
     String points = "/api/devices/dc-meter-001/metrics?start=2026-02-12T09:00:00Z&stop=2026-02-12T11:00:00Z&metric=voltage_dc";
-    assertThat(Eventually.value(WAIT, () -> platform.get(points).array().size(), n -> n >= 20)).isEqualTo(20);
-    Eventually.within(WAIT, () -> assertThat(platform.get("/metrics").body()).contains("mqtt_collector_duplicates_dropped_total 40.0"));
+    assertThat(platform.get(points).array().size()).isEqualTo(20);
+    assertThat(duplicatesDropped()).as("every copy decided once").isEqualTo(40);
+    // Stored once, per key, in every store, whichever broker's copy was kept.
+    assertThat(report.clean()).as(report.detail()).isTrue();
+    assertThat(ledger.paths()).hasSize(3);
+    assertThat(report.store(StoreAudit.ARCHIVE).stored()).as(report.detail()).isEqualTo(20);
+    assertThat(report.store(StoreAudit.TIME_SERIES).stored()).as(report.detail()).isEqualTo(20);
+    assertThat(report.store(StoreAudit.REGISTRY).expected()).as(report.detail()).isEqualTo(1);
+  }
+
+  private long duplicatesDropped() {
+    return platform.get("/metrics").body().lines().filter(l -> l.startsWith("mqtt_collector_duplicates_dropped_total "))
+        .mapToLong(l -> (long) Double.parseDouble(l.substring(l.indexOf(' ') + 1))).findFirst().orElse(0);
   }
 
   @Test
@@ -99,19 +121,26 @@ class BrokerBridgeIngestTest {
     accepted.close();
     platform.close();
     // The brokers keep the platform's persistent session and queue what the meter publishes.
+    AckLedger ledger = new AckLedger();
     try (TestMeter meter = TestMeter.connect(devices, brokers.get(0).port(), "dc-meter-002", false)) {
       for (long seq = 0; seq < 5; seq++) {
-        meter.send("iot/dc-meter-002/telemetry", Datagrams.telemetry("dc-meter-002", seq), 2);
+        meter.sendTelemetry(ledger, brokers.get(0).address(), "dc-meter-002", seq, 2);
       }
     }
     platform = RunningPlatform.start(config);
     accepted = new AcceptedTap(platform.vertx());
     // Counted in the database, not on the tap: the queued messages may be accepted before the
-    // tap listens.
-    Eventually.within(WAIT, () -> assertThat(io.iotmeter.support.TestPostgres.count(platform.postgres(),
-        "SELECT count(*) FROM intake_seen WHERE device_id = 'dc-meter-002'")).isEqualTo(5));
+    // tap listens. Counted once nothing changed for longer than a sink's linger and recovery
+    // interval: a copy the broker redelivered late would show.
+    assertThat(Eventually.settled(WAIT, SettledStores.interval(config), () -> io.iotmeter.support.TestPostgres.count(
+        platform.postgres(), "SELECT count(*) FROM intake_seen WHERE device_id = 'dc-meter-002'"), n -> n >= 5)).isEqualTo(5);
     assertThat(io.iotmeter.support.TestPostgres.count(platform.postgres(),
         "SELECT count(DISTINCT seq) FROM intake_seen WHERE device_id = 'dc-meter-002' AND seq BETWEEN 0 AND 4")).isEqualTo(5);
+    // Everything a broker acknowledged while the platform was down is in every store, once.
+    AuditReport report = SettledStores.of(platform.config()).audit(ledger, new DatagramsLayout(), List.of("dc-meter-002"));
+    assertThat(report.clean()).as(report.detail()).isTrue();
+    assertThat(report.store(StoreAudit.ARCHIVE).stored()).as(report.detail()).isEqualTo(5);
+    assertThat(report.store(StoreAudit.TIME_SERIES).stored()).as(report.detail()).isEqualTo(5);
   }
 
   @Test

@@ -4,6 +4,7 @@ import io.iotmeter.support.Datagrams;
 import io.iotmeter.support.Eventually;
 import io.iotmeter.support.RunningPlatform;
 import io.iotmeter.support.RunningPlatform.Reply;
+import io.iotmeter.support.SettledStores;
 import io.iotmeter.support.TestMeter;
 import io.iotmeter.support.TestMosquitto;
 import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
@@ -93,6 +94,9 @@ class BridgeDynamicSecurityTest {
       assertThat(command.status()).isEqualTo(201);
       assertThat(meter.receive(WAIT).payload().toJsonObject().getString("cmd_id")).isEqualTo(command.json().getString("cmd_id"));
     }
+    // Counted once the stores settled: a message the broker let through would be stored by then.
+    SettledStores.of(platform.config()).await();
+    assertThat(voltagePoints("dc-meter-001")).isEqualTo(1);
     assertThat(voltagePoints("dc-meter-002")).as("nothing arrived under another device's name").isZero();
   }
 

@@ -2,11 +2,15 @@ package io.iotmeter.sink;
 
 import io.iotmeter.archive.ObjectStore;
 import io.iotmeter.archive.ObjectStores;
+import io.iotmeter.audit.AckLedger;
+import io.iotmeter.audit.AuditReport;
+import io.iotmeter.audit.DatagramsLayout;
+import io.iotmeter.audit.StoreAudit;
 import io.iotmeter.embedded.EmbeddedS3Server;
-import io.iotmeter.support.Datagrams;
 import io.iotmeter.support.Eventually;
 import io.iotmeter.support.FreePorts;
 import io.iotmeter.support.RunningPlatform;
+import io.iotmeter.support.SettledStores;
 import io.iotmeter.support.TestMeter;
 import io.iotmeter.support.TestPostgres;
 import io.vertx.core.json.JsonObject;
@@ -31,6 +35,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class StoreOutageTest {
 
   private static final Duration WAIT = Duration.ofSeconds(30);
+  private static final DatagramsLayout LAYOUT = new DatagramsLayout();
 
   @Test
   void messagesAcceptedWhileTheArchiveIsDownAreArchivedOnceWhenItIsBack(@TempDir Path s3Data) {
@@ -39,9 +44,10 @@ class StoreOutageTest {
     config.getJsonObject("s3").put("embedded", false).put("endpoint", "http://127.0.0.1:" + s3Port);
 
     RunningPlatform platform = RunningPlatform.start(config);
+    AckLedger ledger = new AckLedger();
     try (TestMeter meter = TestMeter.connect(platform.vertx(), platform.mqttPort(), "dc-meter-001", false)) {
       for (long seq = 0; seq < 10; seq++) {
-        meter.send("iot/dc-meter-001/telemetry", Datagrams.telemetry("dc-meter-001", seq), 2);
+        meter.sendTelemetry(ledger, "endpoint", "dc-meter-001", seq, 2);
       }
     }
     // Acknowledged although the archive is unreachable: the journal holds them.
@@ -54,10 +60,20 @@ class StoreOutageTest {
     try (EmbeddedS3Server s3 = EmbeddedS3Server.start(s3Data, s3Port, "minioadmin", "minioadmin123")) {
       RunningPlatform restarted = RunningPlatform.start(effective);
       try {
-        List<String> records = Eventually.value(WAIT, () -> archived(effective), r -> r.size() >= 10);
+        // Counted once the stores are quiet and stayed so past a recovery scan: a late second copy would show.
+        SettledStores stores = SettledStores.of(restarted.config());
+        stores.await();
+        List<String> records = archived(effective);
         assertThat(records).hasSize(10);
         assertThat(records.stream().map(r -> new JsonObject(r).getJsonObject("data").getLong("seq")).toList())
             .containsExactlyInAnyOrder(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L);
+        // Per key in every store: each acknowledged message archived once, its points in the time
+        // series once, the registry's last_seen at least its send.
+        AuditReport report = stores.audit(ledger, LAYOUT, List.of("dc-meter-001"));
+        assertThat(report.clean()).as(report.detail()).isTrue();
+        assertThat(report.store(StoreAudit.ARCHIVE).stored()).as(report.detail()).isEqualTo(10);
+        assertThat(report.store(StoreAudit.TIME_SERIES).stored()).as(report.detail()).isEqualTo(10);
+        assertThat(report.store(StoreAudit.REGISTRY).expected()).as(report.detail()).isEqualTo(1);
         Eventually.within(WAIT, () -> assertThat(TestPostgres.count(effective.getJsonObject("postgres"),
             "SELECT count(*) FROM intake_journal")).isZero());
         Eventually.within(WAIT, () -> assertThat(restarted.get("/readyz").status()).isEqualTo(200));

@@ -2,10 +2,16 @@ package io.iotmeter.sink;
 
 import io.iotmeter.archive.ObjectStore;
 import io.iotmeter.archive.ObjectStores;
+import io.iotmeter.audit.AckLedger;
+import io.iotmeter.audit.AuditReport;
+import io.iotmeter.audit.DatagramsLayout;
+import io.iotmeter.audit.MessageKey;
+import io.iotmeter.audit.StoreAudit;
 import io.iotmeter.support.Datagrams;
 import io.iotmeter.support.Eventually;
 import io.iotmeter.support.RunningPlatform;
 import io.iotmeter.support.RunningPlatform.Reply;
+import io.iotmeter.support.SettledStores;
 import io.iotmeter.support.TestMeter;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -32,6 +38,13 @@ class StoredDataTest {
   @RegisterExtension
   static final RunningPlatform platform = RunningPlatform.perClassWith(RunningPlatform::ingestConfig);
 
+  private static final DatagramsLayout LAYOUT = new DatagramsLayout();
+  private static final DatagramsLayout WITH_HELLO = DatagramsLayout.withHellos(6L);
+
+  private static SettledStores stores() {
+    return SettledStores.of(platform.config());
+  }
+
   private static List<String> archivedRecords(String deviceId) {
     JsonObject s3 = platform.config().getJsonObject("s3");
     List<String> records = new ArrayList<>();
@@ -44,16 +57,24 @@ class StoredDataTest {
 
   @Test
   void everyMeasurementBecomesOnePointWithItsExactValue() {
+    AckLedger ledger = new AckLedger();
     try (TestMeter meter = TestMeter.connect(platform.vertx(), platform.mqttPort(), "dc-meter-001", false)) {
       for (long seq = 0; seq < 5; seq++) {
-        meter.send("iot/dc-meter-001/telemetry", Datagrams.telemetry("dc-meter-001", seq), 2);
-        meter.send("iot/dc-meter-001/telemetry", Datagrams.telemetry("dc-meter-001", seq), 2); // a copy
+        meter.sendTelemetry(ledger, "endpoint", "dc-meter-001", seq, 2);
+        meter.sendTelemetry(ledger, "endpoint", "dc-meter-001", seq, 2); // a copy
       }
     }
+    // Counted once the stores settled: a copy stored late would show.
+    AuditReport report = stores().audit(ledger, LAYOUT, List.of("dc-meter-001"));
     String query = "/api/devices/dc-meter-001/metrics?start=2026-02-12T09:00:00Z&stop=2026-02-12T11:00:00Z";
     // Two measurements per datagram, plus the active power derived from them (V·I).
-    JsonArray points = Eventually.value(WAIT, () -> platform.get(query).array(), a -> a.size() >= 15);
+    JsonArray points = platform.get(query).array();
     assertThat(points).hasSize(15);
+    assertThat(report.clean()).as(report.detail()).isTrue();
+    assertThat(report.store(StoreAudit.TIME_SERIES).stored()).as(report.detail()).isEqualTo(5);
+    assertThat(report.store(StoreAudit.ARCHIVE).stored()).as("each datagram archived once, not its copy: " + report.detail())
+        .isEqualTo(5);
+    assertThat(report.store(StoreAudit.REGISTRY).expected()).as(report.detail()).isEqualTo(1);
     assertThat(points.stream().filter(o -> ((JsonObject) o).getString("metric").equals("power_active")).count()).isEqualTo(5);
     JsonObject first = points.getJsonObject(0);
     assertThat(first.getString("time")).isEqualTo("2026-02-12T09:59:59Z");
@@ -69,19 +90,28 @@ class StoredDataTest {
   @Test
   void everyMessageIsArchivedOnceAsTheContractsRecord() {
     List<JsonObject> sent = new ArrayList<>();
+    AckLedger ledger = new AckLedger();
     try (TestMeter meter = TestMeter.connect(platform.vertx(), platform.mqttPort(), "ac-meter-001", false)) {
       for (long seq = 0; seq < 6; seq++) {
         JsonObject telemetry = Datagrams.telemetry("ac-meter-001", seq);
         sent.add(telemetry);
-        meter.send("iot/ac-meter-001/telemetry", telemetry, 1);
-        meter.send("iot/ac-meter-001/telemetry", telemetry, 1);
+        meter.sendTelemetry(ledger, "endpoint", "ac-meter-001", seq, 1);
+        meter.sendTelemetry(ledger, "endpoint", "ac-meter-001", seq, 1);
       }
-      JsonObject hello = Datagrams.hello("ac-meter-001", 6, Datagrams.T0.plusSeconds(60), "1.2.0", 70);
+      // Its firmware version names its seq, as the audit's layout reads it back from the registry.
+      JsonObject hello = Datagrams.hello("ac-meter-001", 6, Datagrams.T0.plusSeconds(60), WITH_HELLO.helloFirmware(6), 70);
       sent.add(hello);
-      meter.send("iot/ac-meter-001/hello", hello, 2);
+      meter.send(ledger, "endpoint", new MessageKey("ac-meter-001", 6), "iot/ac-meter-001/hello", hello, 2);
     }
-    List<String> records = Eventually.value(WAIT, () -> archivedRecords("ac-meter-001"), r -> r.size() >= 7);
+    // Counted once the stores settled: a copy archived late would show.
+    AuditReport report = stores().audit(ledger, WITH_HELLO, List.of("ac-meter-001"));
+    List<String> records = archivedRecords("ac-meter-001");
     assertThat(records).hasSize(7);
+    assertThat(report.clean()).as(report.detail()).isTrue();
+    assertThat(report.store(StoreAudit.ARCHIVE).stored()).as(report.detail()).isEqualTo(7);
+    assertThat(report.store(StoreAudit.TIME_SERIES).stored()).as(report.detail()).isEqualTo(6);
+    assertThat(report.store(StoreAudit.REGISTRY).expected()).as("last_seen and the hello's firmware: " + report.detail())
+        .isEqualTo(1);
     List<JsonObject> data = new ArrayList<>();
     for (String line : records) {
       JsonObject record = new JsonObject(line);
@@ -108,7 +138,8 @@ class StoredDataTest {
       meter.send("iot/dc-meter-002/telemetry", legacy, 1);
     }
     String query = "/api/devices/dc-meter-002/metrics?start=2026-02-12T11:00:00Z&stop=2026-02-12T13:00:00Z";
-    JsonArray points = Eventually.value(WAIT, () -> platform.get(query).array(), a -> a.size() >= 2);
+    // Counted once the points stayed the same past the settle interval: a point stored late would show.
+    JsonArray points = Eventually.settled(WAIT, stores().interval(), () -> platform.get(query).array(), a -> a.size() >= 2);
     assertThat(points.stream().map(o -> ((JsonObject) o).getString("metric") + "@" + ((JsonObject) o).getString("time")
         + "=" + ((JsonObject) o).getDouble("value")).toList())
         .containsExactlyInAnyOrder("temperature@2026-02-12T12:00:00Z=25.7", "humidity@2026-02-12T12:00:00Z=40.0");
@@ -131,8 +162,9 @@ class StoredDataTest {
       meter.send("iot/dc-meter-002/telemetry", senml, 1);
     }
     String query = "/api/devices/dc-meter-002/metrics?start=2026-02-12T09:00:00Z&stop=2026-02-12T11:00:00Z";
-    // Two measurements and the active power derived from them, as for any datagram.
-    JsonArray points = Eventually.value(WAIT, () -> platform.get(query).array(), a -> a.size() >= 3);
+    // Two measurements and the active power derived from them, as for any datagram; counted once
+    // they stayed the same past the settle interval.
+    JsonArray points = Eventually.settled(WAIT, stores().interval(), () -> platform.get(query).array(), a -> a.size() >= 3);
     assertThat(points).hasSize(3);
     String time = Datagrams.T0.minusSeconds(5).toString();
     Reply csv = platform.get(query + "&format=csv");

@@ -45,6 +45,37 @@ public final class Eventually {
     }
   }
 
+  /**
+   * For absence checks ("nothing else arrived", "stored once"): the first value that satisfies
+   * {@code ready} and then stays the same (by {@code equals}) for {@code settle} — so a late
+   * copy arriving within that interval is seen before the caller counts exactly. Any change
+   * restarts the interval. When {@code timeout} passes, the last value seen: assert on the
+   * result, so a failure shows the actual value.
+   *
+   * <p>Choose {@code settle} longer than whatever could still deliver a copy (a sink's linger
+   * plus its recovery interval, a scan interval, a broker's redelivery).
+   */
+  public static <T> T settled(Duration timeout, Duration settle, Supplier<T> probe, Predicate<? super T> ready) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    T last = probe.get();
+    long stableSince = System.nanoTime();
+    while (true) {
+      if (!ready.test(last)) {
+        stableSince = System.nanoTime();
+      } else if (System.nanoTime() - stableSince >= settle.toNanos()) {
+        return last;
+      }
+      if (System.nanoTime() - deadline > 0 || !pause()) {
+        return last;
+      }
+      T value = probe.get();
+      if (!java.util.Objects.equals(value, last)) {
+        stableSince = System.nanoTime();
+      }
+      last = value;
+    }
+  }
+
   private static boolean pause() {
     try {
       Thread.sleep(INTERVAL.toMillis());

@@ -1,5 +1,7 @@
 package io.iotmeter.support;
 
+import io.iotmeter.audit.AckLedger;
+import io.iotmeter.audit.MessageKey;
 import io.netty.handler.codec.mqtt.MqttQoS;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -101,6 +103,26 @@ public final class TestMeter implements AutoCloseable {
 
   public void send(String topic, JsonObject payload, int qos) {
     send(topic, payload.toBuffer(), qos);
+  }
+
+  /**
+   * Sends telemetry {@code seq} of {@code deviceId} ({@link Datagrams#telemetry}) at QoS 1 or 2
+   * and records it in {@code ledger} as acknowledged on {@code path}: a send that returned was
+   * acknowledged, so the store audit must find it in every store.
+   */
+  public void sendTelemetry(AckLedger ledger, String path, String deviceId, long seq, int qos) {
+    send(ledger, path, new MessageKey(deviceId, seq), "iot/" + deviceId + "/telemetry", Datagrams.telemetry(deviceId, seq), qos);
+  }
+
+  /** Sends {@code payload} (the message {@code key}) at QoS 1 or 2 and records its acknowledgement on {@code path}. */
+  public void send(AckLedger ledger, String path, MessageKey key, String topic, JsonObject payload, int qos) {
+    if (qos == 0) {
+      throw new IllegalArgumentException("QoS 0 is never acknowledged: nothing to record");
+    }
+    ledger.published(path, key);
+    long sentAt = System.currentTimeMillis();
+    send(topic, payload, qos);
+    ledger.acked(path, key, sentAt, System.currentTimeMillis());
   }
 
   public void subscribe(String filter, int qos) {

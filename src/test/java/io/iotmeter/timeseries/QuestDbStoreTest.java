@@ -107,7 +107,7 @@ class QuestDbStoreTest {
     Point marker = new Point(device, "marker", null, 1, T0.plusSeconds(59));
     store.write(List.of(marker));
 
-    List<MetricSample> samples = awaitCount(device, 21);
+    List<MetricSample> samples = awaitMarker(device);
     assertThat(samples).hasSize(21);
     assertThat(samples.subList(0, 20)).containsExactlyElementsOf(expectedSamples(batch));
 
@@ -132,7 +132,8 @@ class QuestDbStoreTest {
         late.write(batch);
         late.write(List.of(new Point("dc-meter-107", "marker", null, 1, T0.plusSeconds(59))));
 
-        List<MetricSample> samples = Eventually.value(VISIBLE_WITHIN, () -> queryAll(late, "dc-meter-107"), s -> s.size() >= 21);
+        // Counted once the marker, written last, is visible: the log is applied in order, so both batches are too.
+        List<MetricSample> samples = Eventually.value(VISIBLE_WITHIN, () -> queryAll(late, "dc-meter-107"), QuestDbStoreTest::hasMarker);
         assertThat(samples).hasSize(21);
         assertThat(samples.subList(0, 20)).containsExactlyElementsOf(expectedSamples(batch));
       }
@@ -229,6 +230,26 @@ class QuestDbStoreTest {
         .toList();
   }
 
+  private static boolean hasMarker(List<MetricSample> samples) {
+    return samples.stream().anyMatch(s -> s.metric().equals("marker"));
+  }
+
+  /**
+   * The device's points once the {@code marker} point, written after everything else, is visible:
+   * QuestDB applies its log in order, so every earlier write is applied too and the count is exact
+   * (waiting for a count would stop at the first sample that reached it, before a second copy).
+   */
+  private static List<MetricSample> awaitMarker(String device) {
+    List<MetricSample> samples = Eventually.value(VISIBLE_WITHIN, () -> queryAll(device), QuestDbStoreTest::hasMarker);
+    assertThat(samples).as("the marker of %s visible within %s", device, VISIBLE_WITHIN).anyMatch(s -> s.metric().equals("marker"));
+    return samples;
+  }
+
+  /**
+   * The device's points once {@code count} are visible — for a test that wrote them in one call:
+   * one write is one transaction of the log, visible whole or not at all, so nothing more can
+   * follow. (A test that writes more than once waits for a marker written last: {@link #awaitMarker}.)
+   */
   private static List<MetricSample> awaitCount(String device, int count) {
     Predicate<List<MetricSample>> complete = s -> s.size() >= count;
     List<MetricSample> samples = Eventually.value(VISIBLE_WITHIN, () -> queryAll(device), complete);
