@@ -552,7 +552,7 @@ class FaultInjectionIT {
             });
             assertThat((long) during.size()).as("acknowledged during the fuzz").isGreaterThanOrEqualTo(floor(window.length()));
             assertThat(report.missingOf(during)).as("missing of what was acknowledged during the fuzz").isEmpty();
-            return String.format("%,d connections, %.0f counted as mqtt_protocol errors; %,d meter messages acknowledged and stored "
+            return String.format("%,d connections, %,.0f counted as mqtt_protocol errors; %,d meter messages acknowledged and stored "
                 + "meanwhile", connections[0], watch.rise("mqtt_protocol"), during.size());
           });
     }
