@@ -29,8 +29,10 @@ import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -179,6 +181,105 @@ class IntakeJournalPathsTest {
     assertThat(count("SELECT count(*) FROM intake_journal WHERE seq = 2")).isEqualTo(1);
     assertThat(count("SELECT count(*) FROM intake_journal WHERE device_id = 'legacy-7'")).isEqualTo(1);
     assertThat(count("SELECT count(*) FROM intake_journal")).isEqualTo(4);
+  }
+
+  /**
+   * Holds the intake's next commit (a lock its batch waits for) while {@code queued} hands it more
+   * requests, whose answers are returned once the lock is released: the queue's bounds in count,
+   * bytes and time, seen exactly (IntakeOverloadTest shows the same under a real overload, with
+   * the whole platform, too slowly to run per mutant).
+   */
+  private List<Throwable> refusalsWhileACommitWaits(long blockedSeq, Supplier<List<Future<JsonObject>>> queued)
+      throws Exception {
+    hand(TELEMETRY, Datagrams.telemetry(DEVICE, 0)).await(); // registers the device (or is a copy, answered as one)
+    Future<JsonObject> blocked;
+    List<Future<JsonObject>> answers;
+    try (Connection holder = DriverManager.getConnection(TestPostgres.jdbcUrl(db.postgres().getString("database")), "postgres", "")) {
+      holder.setAutoCommit(false);
+      try (Statement s = holder.createStatement()) {
+        s.execute("LOCK TABLE device_seq_tracking IN ACCESS EXCLUSIVE MODE");
+      }
+      blocked = hand(TELEMETRY, Datagrams.telemetry(DEVICE, blockedSeq));
+      Eventually.within(Duration.ofSeconds(20), () -> assertThat(count("SELECT count(*) FROM pg_stat_activity "
+          + "WHERE datname = current_database() AND wait_event_type = 'Lock'")).isEqualTo(1));
+      answers = queued.get();
+      // The intake handles its requests in order on its event loop: once it answered this, it has queued those.
+      assertThat(health().getBoolean("ready")).isTrue();
+      holder.rollback();
+    }
+    assertThat(blocked.await().getString("outcome")).isEqualTo("accepted");
+    List<Throwable> refusals = new ArrayList<>();
+    for (Future<JsonObject> answer : answers) {
+      try {
+        answer.await();
+        refusals.add(null);
+      } catch (RuntimeException refused) {
+        refusals.add(refused);
+      }
+    }
+    return refusals;
+  }
+
+  private static void refusedWith503(Throwable refusal, String reason) {
+    assertThat(refusal).isInstanceOfSatisfying(ReplyException.class, e -> {
+      assertThat(e.failureCode()).isEqualTo(503);
+      assertThat(e.getMessage()).contains(reason);
+    });
+  }
+
+  @Test
+  void aQueueFullInCountRefusesTheNextRequestOnlyAndNothingOfItIsJournalled() throws Exception {
+    start(new JsonObject().put("max_queue", 2));
+    List<Throwable> refusals = refusalsWhileACommitWaits(1, () -> List.of(hand(TELEMETRY, Datagrams.telemetry(DEVICE, 2)),
+        hand(TELEMETRY, Datagrams.telemetry(DEVICE, 3)), hand(TELEMETRY, Datagrams.telemetry(DEVICE, 4))));
+
+    assertThat(refusals.subList(0, 2)).as("two queued behind the waiting commit").containsOnlyNulls();
+    refusedWith503(refusals.get(2), "intake queue full");
+    assertThat(count("SELECT count(*) FROM intake_journal WHERE seq = 4")).isZero();
+    assertThat(hand(TELEMETRY, Datagrams.telemetry(DEVICE, 4)).await().getString("outcome"))
+        .as("the refused message, sent again").isEqualTo("accepted");
+    assertThat(count("SELECT count(*) FROM intake_journal WHERE seq BETWEEN 1 AND 4")).isEqualTo(4);
+  }
+
+  @Test
+  void aQueueFullInBytesRefusesTheRequestThatWouldPassTheBound() throws Exception {
+    JsonObject two = Datagrams.telemetry(DEVICE, 2);
+    JsonObject three = Datagrams.telemetry(DEVICE, 3);
+    JsonObject four = Datagrams.telemetry(DEVICE, 4);
+    long bytes = two.encode().length() + three.encode().length();
+    start(new JsonObject().put("max_queue_bytes", bytes));
+    List<Throwable> refusals = refusalsWhileACommitWaits(1, () -> List.of(hand(TELEMETRY, two), hand(TELEMETRY, three),
+        hand(TELEMETRY, four)));
+
+    assertThat(refusals.subList(0, 2)).as("exactly the bound queued").containsOnlyNulls();
+    refusedWith503(refusals.get(2), "intake queue full");
+    // The bytes of what was committed are given back: the bound admits a request again.
+    refusals = refusalsWhileACommitWaits(5, () -> List.of(hand(TELEMETRY, Datagrams.telemetry(DEVICE, 6))));
+    assertThat(refusals).containsOnlyNulls();
+  }
+
+  @Test
+  void aRequestQueuedLongerThanTheWaitBoundIsAnsweredUnprocessedAndNewOnesAreRefusedMeanwhile() throws Exception {
+    start(new JsonObject().put("max_queue_wait_ms", 300));
+    List<Throwable> refusals = refusalsWhileACommitWaits(1, () -> {
+      Future<JsonObject> waiting = hand(TELEMETRY, Datagrams.telemetry(DEVICE, 2));
+      health(); // queued
+      sleep(Duration.ofMillis(600));
+      return List.of(waiting, hand(TELEMETRY, Datagrams.telemetry(DEVICE, 3)));
+    });
+
+    refusedWith503(refusals.get(0), "waited longer than intake.max_queue_wait_ms");
+    refusedWith503(refusals.get(1), "intake queue full");
+    assertThat(count("SELECT count(*) FROM intake_journal WHERE seq IN (2, 3)")).as("neither committed").isZero();
+  }
+
+  private static void sleep(Duration duration) {
+    try {
+      Thread.sleep(duration.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   @Test
