@@ -78,4 +78,21 @@ class RegistryWriterTest {
     assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM device_alerts WHERE alert_type = 'device_offline'"))
         .as("the late offline status of an online device raises no alert").isZero();
   }
+
+  @Test
+  void withinOneBatchTheNewestFactsWinWhateverTheirOrder() {
+    Instant t1 = Instant.parse("2026-12-01T10:00:00Z");
+    Instant t2 = t1.plusSeconds(60);
+    // The journal hands a batch in commit order, which copies through two brokers can reverse.
+    writer.write(List.of(
+        message(Category.STATUS, Datagrams.status("dc-meter-001", "offline", t2.plusSeconds(1)), t2.plusSeconds(1)),
+        message(Category.HELLO, Datagrams.hello("dc-meter-001", 2, t2, "2.0.0", 5), t2),
+        message(Category.HELLO, Datagrams.hello("dc-meter-001", 1, t1, "1.0.0", 5), t1))).await();
+
+    assertThat(deviceColumn("connection_status = 'offline'")).as("the older hellos do not turn an offline device online")
+        .isEqualTo("yes");
+    assertThat(deviceColumn("fw_version = '2.0.0'")).as("nor the older firmware back").isEqualTo("yes");
+    assertThat(deviceColumn("last_seen = '" + t2 + "'")).as("an offline status is the broker's word, not a sighting")
+        .isEqualTo("yes");
+  }
 }
