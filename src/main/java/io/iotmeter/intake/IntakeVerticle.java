@@ -139,6 +139,7 @@ public final class IntakeVerticle extends VerticleBase {
     gapTimer = Periodic.every(vertx, settings.gapScanInterval().toMillis(), "Gap alert scan", LOG, gapAlerts::scan);
     pruneTimer = Periodic.every(vertx, settings.pruneInterval().toMillis(), "Journal and quarantine pruning", LOG,
         this::prune);
+    Journal.maintain(pool).onFailure(e -> LOG.warn("Journal partitions not checked at start: {}", e.getMessage()));
     // Node-local: the MQTT verticles of a node hand their messages to the intake of that node.
     LocalCodec.register(vertx, AcceptedMessage.class);
     inbound = vertx.eventBus().localConsumer(BusAddress.INBOUND.address(), this::onInbound);
@@ -149,7 +150,7 @@ public final class IntakeVerticle extends VerticleBase {
   }
 
   private Future<Void> prune() {
-    return Journal.prune(pool)
+    return Journal.maintain(pool)
         .compose(n -> IntakeStore.pruneSeen(pool, dedupWindow))
         .compose(n -> QuarantineStore.prune(pool, rejectedRetention, replayedRetention))
         .compose(n -> QuarantineStore.countWaiting(pool))
@@ -277,6 +278,10 @@ public final class IntakeVerticle extends VerticleBase {
           lastFailure = "journal write failed: " + e.getMessage();
           LOG.warn("Intake batch of {} failed, not acknowledged: {}", candidates.size() + refused.size(), e.getMessage());
           metrics.error("processing");
+          if (e instanceof io.vertx.pgclient.PgException pg && "23514".equals(pg.getSqlState())) {
+            // No partition for the ids drawn (they ran ahead of the pruning's schedule): made now, retried by the senders.
+            Journal.maintain(pool).onFailure(m -> LOG.warn("Creating journal partitions failed: {}", m.getMessage()));
+          }
           candidates.forEach(c -> c.pending.request().fail(503, "intake journal unavailable"));
           refused.forEach(r -> r.pending().request().fail(503, "intake journal unavailable"));
         })
@@ -368,7 +373,7 @@ public final class IntakeVerticle extends VerticleBase {
         entries.add(new Journal.Entry(m.deviceId(), m.category().categoryName(),
             c.decision == null ? null : c.decision.epoch(), m.seq(), m.ts(), in.topic(),
             c.payloadText, in.qos(), in.source(), in.receivedAt(),
-            SinkKind.pendingMask(m.category(), sinks)));
+            SinkKind.mask(m.category(), sinks)));
         appended.add(c);
       }
       return new Decided(states, entries, appended, accepted);

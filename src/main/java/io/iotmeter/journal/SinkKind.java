@@ -8,7 +8,7 @@ import java.util.Set;
 
 /**
  * The sinks that take accepted messages from the intake journal, each with its bit in the
- * journal's {@code pending} column and the categories it stores.
+ * journal's {@code sinks} column and the categories it stores.
  */
 public enum SinkKind {
   ARCHIVE("archive", 1, EnumSet.allOf(Category.class)),
@@ -37,8 +37,8 @@ public enum SinkKind {
     return categories;
   }
 
-  /** The journal's initial {@code pending} bits for a message of {@code category}. */
-  public static short pendingMask(Category category, Collection<SinkKind> enabled) {
+  /** The journal's {@code sinks} bits for a message of {@code category}: the enabled sinks that store it. */
+  public static short mask(Category category, Collection<SinkKind> enabled) {
     int mask = 0;
     for (SinkKind sink : enabled) {
       if (sink.categories.contains(category)) {

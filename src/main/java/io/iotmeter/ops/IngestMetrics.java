@@ -66,8 +66,9 @@ public final class IngestMetrics {
           .tag("error_type", type).register(registry);
     }
     Counter.builder("mqtt_collector.duplicates.dropped").description("Copies dropped by de-duplication").register(registry);
-    for (String sink : new String[] {"archive", "timeseries", "registry"}) {
-      backlog(sink);
+    for (io.iotmeter.journal.SinkKind sink : io.iotmeter.journal.SinkKind.values()) {
+      backlog(sink.configName());
+      readBack(sink.configName());
     }
     Counter.builder("mqtt_collector.sequence.gaps").description("Sequence gaps that stayed open (alerted)").register(registry);
     Gauge.builder("mqtt_collector.devices.seen", devicesSeen, Set::size)
@@ -147,6 +148,17 @@ public final class IngestMetrics {
   public void journalBacklog(String sink, long pending, long oldestAgeSeconds) {
     backlog(sink)[0].set(pending);
     backlog(sink)[1].set(oldestAgeSeconds);
+  }
+
+  /** A sink loaded {@code messages} of its batch from the journal: the fast path had not brought them (a restart, a full buffer, another node). */
+  public void journalReadBack(String sink, int messages) {
+    readBack(sink).increment(messages);
+  }
+
+  private Counter readBack(String sink) {
+    return Counter.builder("mqtt_collector.journal.read.back")
+        .description("Messages a sink loaded from the journal because the fast path had not brought them").tag("sink", sink)
+        .register(registry);
   }
 
   private java.util.concurrent.atomic.AtomicLong[] backlog(String sink) {

@@ -23,7 +23,15 @@ final class ArchiveRecord {
 
   static String key(AcceptedMessage first) {
     return first.deviceId() + "/" + first.category().categoryName() + "/"
-        + IsoInstant.format(first.receivedAt()) + "_" + first.journalId() + ".json";
+        + IsoInstant.format(received(first)) + "_" + first.journalId() + ".json";
+  }
+
+  /**
+   * When the platform received the message, as the journal keeps it (microseconds): a message the
+   * intake published and the same message read back from the journal make the same key and record.
+   */
+  private static java.time.Instant received(AcceptedMessage message) {
+    return message.receivedAt().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
   }
 
   /**
@@ -35,7 +43,7 @@ final class ArchiveRecord {
     String payload = message.payload();
     String data = payload.indexOf('\n') >= 0 || payload.indexOf('\r') >= 0 ? new JsonObject(payload).encode() : payload;
     return "{\"device_id\":\"" + message.deviceId() + "\",\"timestamp\":\""
-        + IsoInstant.format(message.receivedAt()) + "\",\"category\":\""
+        + IsoInstant.format(received(message)) + "\",\"category\":\""
         + message.category().categoryName() + "\",\"data\":" + data + "}";
   }
 

@@ -38,7 +38,7 @@ public final class ArchiveSinkVerticle extends JournalSinkVerticle {
     // Connecting happens on the first write: a store that is down at startup is an outage the
     // feed retries, not a failed start.
     store = ObjectStores.open(config().getJsonObject("s3"));
-    writer = new ArchiveWriter(store, pool, workers, metrics.minioStoreTimer());
+    writer = new ArchiveWriter(store, workers, metrics.minioStoreTimer());
     EvidenceArchiver evidence = new EvidenceArchiver(store, pool, workers);
     evidenceTimer = Periodic.every(vertx, sinkConfig.whole("evidence_interval_ms"), "Archiving quarantined and rejected messages",
         LOG, () -> writer.ready().compose(v -> evidence.run()));

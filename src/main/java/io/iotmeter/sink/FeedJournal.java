@@ -8,22 +8,37 @@ import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /**
  * The intake journal as a {@link JournalFeed} uses it. A seam, not a layer: it exists so the
- * feed's failure branches (a clear that fails after a stored write, a recovery scan racing the
- * fast path, a quarantine while the journal database is away) can be tested with a fake in
- * milliseconds; {@link #on} is the only production implementation, straight onto
- * {@link Journal} and {@link QuarantineStore}.
+ * feed's failure branches (a cursor that cannot be saved after a stored write, a lost lease, a
+ * quarantine while the journal database is away) can be tested with a fake in milliseconds;
+ * {@link #on} is the only production implementation, straight onto {@link Journal} and
+ * {@link QuarantineStore}.
  */
 interface FeedJournal {
 
-  /** {@link Journal#pending}. */
-  Future<List<AcceptedMessage>> pending(SinkKind sink, Duration olderThan, int limit);
+  /** {@link Journal#claim}. */
+  Future<Optional<Journal.Claim>> claim(SinkKind sink, String owner, Duration lease);
 
-  /** {@link Journal#clear}. */
-  Future<Void> clear(SinkKind sink, List<Long> journalIds);
+  /** {@link Journal#next}. */
+  Future<List<Journal.Position>> next(SinkKind sink, Journal.Position after, Journal.Position until, int limit);
+
+  /** {@link Journal#messages}. */
+  Future<Map<Long, AcceptedMessage>> messages(Collection<Long> ids);
+
+  /** {@link Journal#beginBatch}. */
+  Future<Boolean> beginBatch(SinkKind sink, String owner, Journal.Position end, Duration lease);
+
+  /** {@link Journal#advance}. */
+  Future<Boolean> advance(SinkKind sink, String owner, Journal.Position to, Duration lease);
+
+  /** {@link Journal#release}. */
+  Future<Void> release(SinkKind sink, String owner);
 
   /** {@link Journal#backlog}. */
   Future<Journal.Backlog> backlog(SinkKind sink);
@@ -32,10 +47,8 @@ interface FeedJournal {
   Future<Void> ping();
 
   /**
-   * Takes journal row {@code journalId} out of {@code sink}'s way, in one transaction: copies it
-   * to the quarantine with {@code reason} and clears the sink's bit. Holds false when nothing was
-   * quarantined here: the row was pruned meanwhile, or another node quarantined it first (the bit
-   * is cleared all the same, so the messages behind it keep flowing).
+   * Copies journal row {@code journalId} to the quarantine with {@code reason}. Holds false when
+   * nothing was quarantined here: the row is gone, or another node quarantined it first.
    */
   Future<Boolean> quarantine(SinkKind sink, long journalId, String reason);
 
@@ -43,13 +56,33 @@ interface FeedJournal {
   static FeedJournal on(Pool pool) {
     return new FeedJournal() {
       @Override
-      public Future<List<AcceptedMessage>> pending(SinkKind sink, Duration olderThan, int limit) {
-        return Journal.pending(pool, sink, olderThan, limit);
+      public Future<Optional<Journal.Claim>> claim(SinkKind sink, String owner, Duration lease) {
+        return Journal.claim(pool, sink, owner, lease);
       }
 
       @Override
-      public Future<Void> clear(SinkKind sink, List<Long> journalIds) {
-        return Journal.clear(pool, sink, journalIds);
+      public Future<List<Journal.Position>> next(SinkKind sink, Journal.Position after, Journal.Position until, int limit) {
+        return Journal.next(pool, sink, after, until, limit);
+      }
+
+      @Override
+      public Future<Map<Long, AcceptedMessage>> messages(Collection<Long> ids) {
+        return Journal.messages(pool, ids);
+      }
+
+      @Override
+      public Future<Boolean> beginBatch(SinkKind sink, String owner, Journal.Position end, Duration lease) {
+        return Journal.beginBatch(pool, sink, owner, end, lease);
+      }
+
+      @Override
+      public Future<Boolean> advance(SinkKind sink, String owner, Journal.Position to, Duration lease) {
+        return Journal.advance(pool, sink, owner, to, lease);
+      }
+
+      @Override
+      public Future<Void> release(SinkKind sink, String owner) {
+        return Journal.release(pool, sink, owner);
       }
 
       @Override
@@ -65,10 +98,8 @@ interface FeedJournal {
       @Override
       public Future<Boolean> quarantine(SinkKind sink, long journalId, String reason) {
         return pool.withTransaction(conn -> Journal.read(conn, journalId)
-            .compose(row -> row.isEmpty() ? Future.succeededFuture(false) // pruned: another node cleared it already
-                : QuarantineStore.quarantine(conn, journalId, row.get(), sink.configName(), reason))
-            // The sink's bit is cleared also when another node was first, so the messages behind it keep flowing.
-            .compose(quarantined -> Journal.clear(conn, sink, List.of(journalId)).map(quarantined)));
+            .compose(row -> row.isEmpty() ? Future.succeededFuture(false)
+                : QuarantineStore.quarantine(conn, journalId, row.get(), sink.configName(), reason)));
       }
     };
   }

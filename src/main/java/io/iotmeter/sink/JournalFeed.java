@@ -2,6 +2,8 @@ package io.iotmeter.sink;
 
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.journal.Journal;
+import io.iotmeter.journal.Journal.Position;
 import io.iotmeter.journal.SinkKind;
 import io.iotmeter.ops.Backoff;
 import io.iotmeter.ops.IngestMetrics;
@@ -15,25 +17,28 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
 
 /**
- * Feeds one sink from the intake journal: the fast path takes accepted messages as the intake
- * publishes them; after a batch is stored, the sink's bit is cleared in the journal. Whatever
- * the fast path misses — the buffer was full, the store was down, the node restarted — is still
- * pending in the journal, and a periodic recovery scan brings it back. So nothing is lost, and
- * memory stays bounded.
+ * Feeds one sink from the intake journal. The sink reads the journal after its cursor, in the
+ * journal's order, one batch at a time, and moves its cursor once the batch is stored: nothing
+ * is skipped, and a restart goes on where the cursor stands. The fast path only spares the reads:
+ * what the intake publishes as it commits is held here (bounded, in count and bytes), and a batch
+ * loads from the journal only the payloads it does not hold — after a restart, a full buffer or
+ * rows another node accepted.
  *
- * <p>One batch is written at a time; while it is in flight new messages gather, so batches grow
- * with the load. A failed batch is retried with exponential back-off, and the sink reports
- * itself not ready until a write succeeds again.
+ * <p>One node feeds a sink at a time: the feed holds the sink's cursor under a lease, renewed as
+ * it goes and given up when it stops; another node's feed takes over when the lease runs out.
+ * While a batch is being written new messages gather, so batches grow with the load. A failed
+ * batch is retried with exponential back-off, and the sink reports itself not ready until a
+ * write succeeds again.
  *
  * <p>A message the store cannot take never stops the sink: a batch the store refuses is split
  * until the message at fault is found, and that message goes to the quarantine
@@ -46,7 +51,7 @@ public final class JournalFeed {
 
   /** Tuning of a feed. */
   public record Options(int maxBatch, Duration linger, int maxBuffer, long maxBufferBytes, Duration recoveryInterval,
-                        Duration recoveryGrace, Duration minBackoff, Duration maxBackoff) {
+                        Duration lease, Duration minBackoff, Duration maxBackoff) {
 
     /** A sink's section ({@code sinks.<sink>}), over its defaults. */
     public static Options of(io.iotmeter.config.Settings sink) {
@@ -56,7 +61,7 @@ public final class JournalFeed {
           sink.integer("max_buffer"),
           sink.whole("max_buffer_bytes"),
           sink.millis("recovery_interval_ms"),
-          sink.millis("recovery_grace_ms"),
+          sink.millis("lease_ms"),
           sink.millis("min_backoff_ms"),
           sink.millis("max_backoff_ms"));
     }
@@ -65,7 +70,7 @@ public final class JournalFeed {
   /** Failures of one batch after which the store is pinged: if it answers, the batch holds a message at fault. */
   static final int SUSPECT_AFTER = 3;
 
-  /** How long stop() waits for the last attempt to store what is buffered. */
+  /** How long stop() waits for the batch under way. */
   static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(10);
 
   private final Vertx vertx;
@@ -76,38 +81,45 @@ public final class JournalFeed {
   private final SinkKind kind;
   private final SinkWriter writer;
   private final Options options;
+  private final String owner;
   private final java.util.function.Consumer<Boolean> readiness;
-  private final Deque<AcceptedMessage> buffer = new ArrayDeque<>();
-  /** Heap of {@link #buffer}, about ({@link AcceptedMessage#footprint}; bounded by {@code max_buffer_bytes}). */
-  private long bufferBytes;
-  /** Journal ids buffered or being written, so recovery does not queue them twice. */
-  private final Set<Long> queued = new HashSet<>();
+  /** What the intake published that no batch has taken yet, by journal id (the fast path). */
+  private final Map<Long, AcceptedMessage> held = new LinkedHashMap<>();
+  /** Heap of {@link #held}, about ({@link AcceptedMessage#footprint}; bounded by {@code max_buffer_bytes}). */
+  private long heldBytes;
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
-  private boolean writing;
+  /** Whether this feed holds the sink's cursor. */
+  private boolean owning;
+  /** Every row up to here is stored (valid while {@link #owning}). */
+  private Position cursor;
+  /** The end of a batch that was begun and not finished: the next batch is exactly that one. */
+  private Position unfinished;
+  /** A claim, a read or a batch is under way: one at a time. */
+  private boolean busy;
   private boolean lingering;
-  private boolean recovering;
-  /** Ids stored while a recovery scan is under way (null when none is). */
-  private Set<Long> storedDuringRecovery;
-  /** Set by stop(): no new messages; what is buffered gets one attempt each. */
+  private long renewedAt;
+  /** Set by stop(): no new batches; the one under way gets its chance to finish. */
   private boolean stopping;
   private final Backoff backoff;
-  private long recoveryTimer;
+  private long tickTimer = -1;
+  private long backlogTimer = -1;
   private volatile String lastError;
 
   /**
+   * @param owner     this feed's name in the cursor's lease (unique per node)
    * @param ping      whether the store answers (asked when a batch keeps failing)
    * @param readiness told after each write whether the store took it
    */
-  public JournalFeed(Vertx vertx, Pool pool, SinkKind kind, SinkWriter writer, Options options,
+  public JournalFeed(Vertx vertx, Pool pool, SinkKind kind, SinkWriter writer, Options options, String owner,
                      Supplier<Future<Void>> ping, IngestMetrics metrics, java.util.function.Consumer<Boolean> readiness) {
-    this(vertx, FeedJournal.on(pool), kind, writer, options, ping, metrics, readiness, DRAIN_TIMEOUT);
+    this(vertx, FeedJournal.on(pool), kind, writer, options, owner, ping, metrics, readiness, DRAIN_TIMEOUT);
   }
 
   /**
    * The seam of the fast tests (JournalFeedFailureTest): a fake journal, and a drain timeout of
-   * their own (milliseconds where a stop is to time out). Production uses the public constructor.
+   * their own. Production uses the public constructor.
    */
-  JournalFeed(Vertx vertx, FeedJournal journal, SinkKind kind, SinkWriter writer, Options options,
+  JournalFeed(Vertx vertx, FeedJournal journal, SinkKind kind, SinkWriter writer, Options options, String owner,
               Supplier<Future<Void>> ping, IngestMetrics metrics, java.util.function.Consumer<Boolean> readiness,
               Duration drainTimeout) {
     this.vertx = vertx;
@@ -118,6 +130,7 @@ public final class JournalFeed {
     this.kind = kind;
     this.writer = writer;
     this.options = options;
+    this.owner = owner;
     this.readiness = readiness;
     this.backoff = new Backoff(options.minBackoff(), options.maxBackoff());
   }
@@ -129,14 +142,13 @@ public final class JournalFeed {
           BusAddress.ACCEPTED.address(category.categoryName()), msg -> offer(AcceptedMessage.of(msg.body())));
       consumers.add(consumer);
     }
-    recoveryTimer = vertx.setPeriodic(0, options.recoveryInterval().toMillis(), id -> recover());
+    tickTimer = vertx.setPeriodic(0, options.recoveryInterval().toMillis(), id -> tick());
     backlogTimer = io.iotmeter.ops.Periodic.every(vertx, BACKLOG_INTERVAL.toMillis(), kind.configName() + " journal backlog", LOG,
         this::measureBacklog);
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList()).mapEmpty();
   }
 
   private static final Duration BACKLOG_INTERVAL = Duration.ofSeconds(10);
-  private long backlogTimer = -1;
 
   /** What this sink has still to store, for {@code mqtt_collector_journal_pending{sink}} and the age of its oldest message. */
   private Future<?> measureBacklog() {
@@ -144,17 +156,21 @@ public final class JournalFeed {
         backlog.oldest() == null ? 0 : Math.max(0, Duration.between(backlog.oldest(), java.time.Instant.now()).toSeconds())));
   }
 
-  /** Stops taking messages and makes one last attempt to store what is buffered. */
+  /** Stops taking batches, lets the one under way finish (for a while) and gives the cursor up. */
   public Future<Void> stop() {
     stopping = true;
-    vertx.cancelTimer(recoveryTimer);
+    vertx.cancelTimer(tickTimer);
     vertx.cancelTimer(backlogTimer);
     return Future.all(consumers.stream().map(MessageConsumer::unregister).toList())
-        .compose(v -> drain())
+        .compose(v -> idle())
         .recover(e -> {
-          // queued, not buffer: the batch still in flight when the drain timed out is unwritten too.
-          LOG.warn("{} sink stopped with {} messages unwritten; they stay in the journal", kind.configName(), queued.size());
+          LOG.warn("{} sink stopped with a batch unwritten; it stays in the journal", kind.configName());
           return Future.succeededFuture();
+        })
+        .compose(v -> owning ? journal.release(kind, owner).recover(e -> Future.succeededFuture()) : Future.succeededFuture())
+        .onComplete(v -> {
+          owning = false;
+          clearHeld();
         });
   }
 
@@ -166,61 +182,23 @@ public final class JournalFeed {
     return lastError;
   }
 
-  private void offer(AcceptedMessage message) {
-    if (stopping || buffer.size() >= options.maxBuffer() || bufferBytes + message.footprint() > options.maxBufferBytes()) {
-      // The journal still holds it: recovery brings it back once the sink has caught up.
-      return;
-    }
-    if (queued.add(message.journalId())) {
-      buffer.add(message);
-      bufferBytes += message.footprint();
-      writeNext();
-    }
+  /** Whether this feed holds the sink's cursor (the tests ask). */
+  boolean owning() {
+    return owning;
   }
 
-  private void writeNext() {
-    if (writing || lingering || buffer.isEmpty()) {
-      return;
-    }
-    if (buffer.size() < options.maxBatch() && !options.linger().isZero() && !stopping) {
-      // Give a batch a moment to fill: one write of many messages costs the store (and the
-      // shared CPU) far less than many writes of one.
-      lingering = true;
-      vertx.setTimer(options.linger().toMillis(), id -> {
-        lingering = false;
-        startWrite();
-      });
-      return;
-    }
-    startWrite();
+  /** How many published messages this feed holds for its next batches (the tests ask). */
+  int heldCount() {
+    return held.size();
   }
 
-  private void startWrite() {
-    if (writing || buffer.isEmpty()) {
-      return;
-    }
-    writing = true;
-    List<AcceptedMessage> batch = new ArrayList<>(Math.min(buffer.size(), options.maxBatch()));
-    while (!buffer.isEmpty() && batch.size() < options.maxBatch()) {
-      AcceptedMessage next = buffer.poll();
-      bufferBytes -= next.footprint();
-      batch.add(next);
-    }
-    store(batch, 0).onComplete(done -> {
-      batch.forEach(m -> queued.remove(m.journalId()));
-      writing = false;
-      writeNext();
-    });
-  }
-
-  private Future<Void> drain() {
-    if (buffer.isEmpty() && !writing) {
+  private Future<Void> idle() {
+    if (!busy) {
       return Future.succeededFuture();
     }
     return Future.future(promise -> {
-      startWrite();
       long timer = vertx.setPeriodic(20, id -> {
-        if (buffer.isEmpty() && !writing) {
+        if (!busy) {
           vertx.cancelTimer(id);
           promise.tryComplete();
         }
@@ -229,12 +207,222 @@ public final class JournalFeed {
         vertx.cancelTimer(timer);
         promise.tryFail("drain timed out");
       });
-      writeNext();
+    });
+  }
+
+  // ---------------------------------------------------------------- the cursor and its lease
+
+  /** Every recovery interval: claims the cursor if nobody holds it, renews the lease, reads what came meanwhile. */
+  private void tick() {
+    if (stopping) {
+      return;
+    }
+    if (!owning) {
+      claim();
+      return;
+    }
+    long now = System.nanoTime();
+    if (now - renewedAt > options.lease().toNanos() / 3) {
+      // Also while a batch is retried through a store outage: the outage is the same for every node.
+      renewedAt = now;
+      journal.advance(kind, owner, null, options.lease()).onSuccess(held -> {
+        if (!held) {
+          lost();
+        }
+      }).onFailure(e -> LOG.debug("{} sink: renewing the lease failed: {}", kind.configName(), e.getMessage()));
+    }
+    pull();
+  }
+
+  private void claim() {
+    if (busy) {
+      return;
+    }
+    busy = true;
+    journal.claim(kind, owner, options.lease()).onComplete(claimed -> {
+      busy = false;
+      if (claimed.failed()) {
+        LOG.warn("{} sink: claiming the journal cursor failed: {}", kind.configName(), claimed.cause().getMessage());
+        return;
+      }
+      Optional<Journal.Claim> claim = claimed.result();
+      if (claim.isEmpty()) {
+        return; // another node feeds this sink
+      }
+      owning = true;
+      renewedAt = System.nanoTime();
+      cursor = claim.get().cursor();
+      unfinished = claim.get().batchEnd();
+      LOG.info("{} sink: feeding from the journal after {}{}", kind.configName(), cursor,
+          unfinished == null ? "" : ", first the unfinished batch up to " + unfinished);
+      pull();
+    });
+  }
+
+  /** Another node holds the cursor now: what is held here is its business (it reads it from the journal). */
+  private void lost() {
+    if (owning) {
+      LOG.warn("{} sink: another node took over the journal cursor", kind.configName());
+    }
+    owning = false;
+    clearHeld();
+  }
+
+  // ---------------------------------------------------------------- the fast path
+
+  private void offer(AcceptedMessage message) {
+    if (stopping || !owning || held.size() >= options.maxBuffer()
+        || heldBytes + message.footprint() > options.maxBufferBytes()) {
+      return; // the journal has it: the batch that reaches it loads it from there
+    }
+    if (held.putIfAbsent(message.journalId(), message) == null) {
+      heldBytes += message.footprint();
+    }
+    if (held.size() >= options.maxBatch() || options.linger().isZero()) {
+      pull();
+    } else if (!lingering && !busy) {
+      // Give a batch a moment to fill: one write of many messages costs the store (and the
+      // shared CPU) far less than many writes of one.
+      lingering = true;
+      vertx.setTimer(options.linger().toMillis(), id -> {
+        lingering = false;
+        pull();
+      });
+    }
+  }
+
+  private void clearHeld() {
+    held.clear();
+    heldBytes = 0;
+  }
+
+  private void release(List<Long> ids) {
+    for (Long id : ids) {
+      AcceptedMessage message = held.remove(id);
+      if (message != null) {
+        heldBytes -= message.footprint();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- batches
+
+  /** Reads the next batch after the cursor and stores it; goes on while full batches come. */
+  private void pull() {
+    if (busy || !owning || stopping) {
+      return;
+    }
+    busy = true;
+    Position until = unfinished;
+    int limit = until == null ? options.maxBatch() : Integer.MAX_VALUE;
+    List<Long> heldBefore = new ArrayList<>(held.keySet());
+    journal.next(kind, cursor, until, limit)
+        .compose(positions -> {
+          if (positions.isEmpty()) {
+            forgetPassed(heldBefore, Set.of());
+            if (until != null) {
+              return moveCursor(until).map(false);
+            }
+            return Future.succeededFuture(false);
+          }
+          if (positions.size() < limit) {
+            // Held messages the read should have found but did not are behind the cursor already
+            // (read from the journal before their publication arrived): nothing will take them.
+            Set<Long> found = new HashSet<>();
+            positions.forEach(p -> found.add(p.id()));
+            forgetPassed(heldBefore, found);
+          }
+          // A full batch, or the unfinished one rebuilt: more may be waiting behind it.
+          return batch(positions, until != null).map(positions.size() == limit || until != null);
+        })
+        .onComplete(done -> {
+          busy = false;
+          if (done.failed()) {
+            if (!stopping) {
+              LOG.warn("{} sink: reading the journal failed ({}); trying again in {} ms", kind.configName(),
+                  done.cause().getMessage(), options.recoveryInterval().toMillis());
+            }
+          } else if (done.result() || !held.isEmpty()) {
+            pull(); // more is waiting (held messages that turn out to be behind the cursor are forgotten then)
+          }
+        });
+  }
+
+  private void forgetPassed(List<Long> heldBefore, Set<Long> found) {
+    List<Long> passed = new ArrayList<>();
+    for (Long id : heldBefore) {
+      if (!found.contains(id)) {
+        passed.add(id);
+      }
+    }
+    release(passed);
+  }
+
+  /**
+   * One batch: the held messages and the rest from the journal, its end recorded first where the
+   * writer needs its batches rebuilt exactly, stored, then the cursor moved past it.
+   */
+  private Future<Void> batch(List<Position> positions, boolean rebuilding) {
+    List<Long> ids = new ArrayList<>(positions.size());
+    List<Long> missing = new ArrayList<>();
+    for (Position p : positions) {
+      ids.add(p.id());
+      if (!held.containsKey(p.id())) {
+        missing.add(p.id());
+      }
+    }
+    Position end = positions.get(positions.size() - 1);
+    return journal.messages(missing).compose(loaded -> {
+      List<AcceptedMessage> batch = new ArrayList<>(ids.size());
+      for (Long id : ids) {
+        AcceptedMessage message = held.containsKey(id) ? held.get(id) : loaded.get(id);
+        if (message != null) {
+          batch.add(message);
+        }
+      }
+      if (!missing.isEmpty()) {
+        metrics.journalReadBack(kind.configName(), missing.size());
+      }
+      Future<Boolean> begun = writer.rebuildsBatches() && !rebuilding
+          ? journal.beginBatch(kind, owner, end, options.lease())
+          : Future.succeededFuture(true);
+      return begun.compose(stillOwner -> {
+        if (!stillOwner) {
+          lost();
+          return Future.succeededFuture();
+        }
+        unfinished = writer.rebuildsBatches() ? end : null;
+        return store(batch, 0).compose(v -> moveCursor(end)).onSuccess(v -> release(ids));
+      });
+    });
+  }
+
+  /** Every row up to {@code to} is stored: the cursor moves there, retried while the journal database is away. */
+  private Future<Void> moveCursor(Position to) {
+    return journal.advance(kind, owner, to, options.lease()).transform(moved -> {
+      if (moved.succeeded()) {
+        if (moved.result()) {
+          cursor = to;
+          unfinished = null;
+          renewedAt = System.nanoTime();
+        } else {
+          lost(); // stored all the same; the new owner writes it again, which changes nothing
+        }
+        return Future.succeededFuture();
+      }
+      if (stopping) {
+        return Future.failedFuture(moved.cause()); // stored; the next start writes it again, which changes nothing
+      }
+      unfinished = to;
+      Duration delay = backoff.next();
+      LOG.warn("{} sink: saving the journal cursor failed ({}); retrying in {} ms", kind.configName(),
+          moved.cause().getMessage(), delay.toMillis());
+      return later(delay).compose(v -> moveCursor(to));
     });
   }
 
   /**
-   * Stores the batch and clears its bits; retries with back-off while the store is away. A batch
+   * Stores the batch; retries with back-off while the store is away. A batch
    * the store refuses ({@link SinkRefusal}), or one that keeps failing while the store answers
    * its ping, holds a message at fault: it is isolated ({@link #isolate}) instead of blocking
    * the sink for every device.
@@ -293,11 +481,10 @@ public final class JournalFeed {
   }
 
   private Future<Void> stored(List<AcceptedMessage> batch) {
-    return clearPendingWithRetry(batch).onSuccess(v -> {
-      lastError = null;
-      backoff.reset();
-      readiness.accept(true);
-    });
+    lastError = null;
+    backoff.reset();
+    readiness.accept(true);
+    return Future.succeededFuture();
   }
 
   private Future<Void> bothAnswer() {
@@ -383,58 +570,7 @@ public final class JournalFeed {
         });
   }
 
-  /** The store has the batch: clear its bits, retrying while the journal database is away (never rewriting). */
-  private Future<Void> clearPendingWithRetry(List<AcceptedMessage> batch) {
-    return clearPending(batch).recover(e -> {
-      if (stopping) {
-        return Future.failedFuture(e); // stored; the next start rewrites it, which changes nothing
-      }
-      Duration delay = backoff.next();
-      LOG.warn("{} sink: clearing {} journal bits failed ({}); retrying in {} ms", kind.configName(), batch.size(),
-          e.getMessage(), delay.toMillis());
-      return later(delay).compose(v -> clearPendingWithRetry(batch));
-    });
-  }
-
   private Future<Void> later(Duration delay) {
     return Future.future(p -> vertx.setTimer(Math.max(1, delay.toMillis()), id -> p.complete()));
-  }
-
-  private Future<Void> clearPending(List<AcceptedMessage> batch) {
-    return journal.clear(kind, batch.stream().map(AcceptedMessage::journalId).toList())
-        .onSuccess(v -> {
-          if (storedDuringRecovery != null) {
-            batch.forEach(m -> storedDuringRecovery.add(m.journalId()));
-          }
-        })
-        .mapEmpty();
-  }
-
-  /** Brings back what is pending for this sink in the journal but not queued here. */
-  private void recover() {
-    if (recovering || stopping || buffer.size() >= options.maxBuffer() / 2 || bufferBytes >= options.maxBufferBytes() / 2) {
-      return;
-    }
-    recovering = true;
-    // A row stored while the scan runs may still come back as pending (the scan read it first).
-    storedDuringRecovery = new HashSet<>();
-    journal.pending(kind, options.recoveryGrace(), options.maxBatch())
-        .onSuccess(messages -> {
-          int found = 0;
-          for (AcceptedMessage message : messages) {
-            if (!queued.contains(message.journalId()) && !storedDuringRecovery.contains(message.journalId())) {
-              found++;
-              offer(message);
-            }
-          }
-          if (found > 0) {
-            LOG.info("{} sink: recovered {} messages from the intake journal", kind.configName(), found);
-          }
-        })
-        .onFailure(e -> LOG.warn("{} sink: journal recovery failed: {}", kind.configName(), e.getMessage()))
-        .onComplete(v -> {
-          recovering = false;
-          storedDuringRecovery = null;
-        });
   }
 }

@@ -46,7 +46,7 @@ public abstract class JournalSinkVerticle extends VerticleBase {
     Settings sinkConfig = Settings.of(config(), "sinks." + kind().configName());
     pool = Database.pool(vertx, config().getJsonObject("postgres"), kind().configName() + "-sink-" + System.identityHashCode(this));
     return openStore(sinkConfig).compose(writer -> {
-      feed = new JournalFeed(vertx, pool, kind(), writer, JournalFeed.Options.of(sinkConfig), this::pingStore,
+      feed = new JournalFeed(vertx, pool, kind(), writer, JournalFeed.Options.of(sinkConfig), owner(), this::pingStore,
           IngestMetrics.of(PlatformMetrics.registry(config())), this::readinessChanged);
       health = vertx.eventBus().consumer(BusAddress.HEALTH.address(kind().configName()), request -> pingStore()
           .onSuccess(v -> request.reply(new JsonObject().put("ready", feed.ready())
@@ -55,6 +55,17 @@ public abstract class JournalSinkVerticle extends VerticleBase {
               .put("detail", kind().configName() + " store unreachable: " + e.getMessage()))));
       return Future.all(feed.start(), health.completion());
     });
+  }
+
+  /**
+   * This feed's name in the journal cursor's lease. A single node is the same owner after a
+   * restart (it goes on at once, even after a crash left the lease running); a cluster node is
+   * unique, so two nodes never take each other for the owner.
+   */
+  private String owner() {
+    String host = java.lang.management.ManagementFactory.getRuntimeMXBean().getName();
+    host = host.substring(host.indexOf('@') + 1);
+    return vertx.isClustered() ? host + "/" + java.util.UUID.randomUUID() : host + "/standalone";
   }
 
   @Override

@@ -13,4 +13,13 @@ import java.util.List;
 public interface SinkWriter {
 
   Future<Void> write(List<AcceptedMessage> batch);
+
+  /**
+   * Whether what a batch holds shapes what is stored (the archive: one object per device and
+   * category of the batch). Then the feed records a batch's end before writing it, and a crash
+   * is followed by the same batch, not a differently cut one whose objects would repeat records.
+   */
+  default boolean rebuildsBatches() {
+    return false;
+  }
 }

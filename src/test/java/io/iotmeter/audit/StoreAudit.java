@@ -479,7 +479,7 @@ public final class StoreAudit {
   /** A fingerprint of a quiet state (journal empty of pending rows, WAL applied), or null while not quiet. */
   private static String quietState(JsonObject postgres, QuestDb questdb) {
     try (Connection c = jdbc(postgres); var s = c.createStatement();
-         ResultSet rows = s.executeQuery("SELECT count(*) FILTER (WHERE pending <> 0), coalesce(max(id), 0) FROM intake_journal")) {
+         ResultSet rows = s.executeQuery("SELECT (SELECT count(*) FROM journal_waiting), (SELECT coalesce(max(id), 0) FROM journal)")) {
       rows.next();
       if (rows.getLong(1) != 0) {
         return null;
@@ -513,10 +513,10 @@ public final class StoreAudit {
 
   private static String describe(JsonObject postgres, QuestDb questdb) {
     try (Connection c = jdbc(postgres); var s = c.createStatement();
-         ResultSet rows = s.executeQuery("SELECT pending, count(*) FROM intake_journal WHERE pending <> 0 GROUP BY pending")) {
-      StringBuilder text = new StringBuilder("journal rows pending by sink bits:");
+         ResultSet rows = s.executeQuery("SELECT sink, count(*) FROM journal_waiting GROUP BY sink")) {
+      StringBuilder text = new StringBuilder("journal rows waiting by sink:");
       while (rows.next()) {
-        text.append(' ').append(rows.getInt(1)).append('=').append(rows.getLong(2));
+        text.append(' ').append(rows.getString(1)).append('=').append(rows.getLong(2));
       }
       return text.toString();
     } catch (SQLException e) {

@@ -597,7 +597,7 @@ public final class IngestBenchmark {
     try (Connection c = platform.database(); var s = c.createStatement()) {
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
       while (System.nanoTime() < deadline) {
-        try (var rs = s.executeQuery("SELECT count(*) FROM intake_journal WHERE pending <> 0")) {
+        try (var rs = s.executeQuery("SELECT count(*) FROM journal_waiting")) {
           rs.next();
           if (rs.getLong(1) == 0) {
             return System.currentTimeMillis();

@@ -185,7 +185,7 @@ class ClusterTest {
       assertThat(report.store(StoreAudit.TIME_SERIES).stored()).as(report.detail()).isEqualTo(20);
       assertThat(report.store(StoreAudit.REGISTRY).expected()).as(report.detail()).isEqualTo(1);
       assertThat(onFirst.of("dc-meter-002").size() + onSecond.of("dc-meter-002").size()).isEqualTo(20);
-      Eventually.within(WAIT, () -> assertThat(TestPostgres.count(stores.postgres(), "SELECT count(*) FROM intake_journal")).isZero());
+      Eventually.within(WAIT, () -> assertThat(TestPostgres.count(stores.postgres(), "SELECT count(*) FROM journal_waiting")).isZero());
     }
   }
 
@@ -213,7 +213,7 @@ class ClusterTest {
     assertThat(report.store(StoreAudit.ARCHIVE).stored()).as(report.detail()).isEqualTo(40);
     assertThat(report.store(StoreAudit.TIME_SERIES).stored()).as(report.detail()).isEqualTo(40);
     assertThat(report.store(StoreAudit.REGISTRY).expected()).as(report.detail()).isEqualTo(1);
-    Eventually.within(WAIT, () -> assertThat(TestPostgres.count(stores.postgres(), "SELECT count(*) FROM intake_journal")).isZero());
+    Eventually.within(WAIT, () -> assertThat(TestPostgres.count(stores.postgres(), "SELECT count(*) FROM journal_waiting")).isZero());
     assertThat(first.get("/api/devices/ac-meter-001/status").json().getString("connection_status")).isEqualTo("online");
     assertThat(first.get("/api/devices/ac-meter-001/alerts").array().stream()
         .filter(a -> "device_offline".equals(((JsonObject) a).getString("alert_type"))).count())
@@ -277,8 +277,7 @@ class ClusterTest {
     assertThat(report.store(StoreAudit.ARCHIVE).stored()).as(report.detail()).isEqualTo(total);
     assertThat(report.store(StoreAudit.TIME_SERIES).stored()).as(report.detail()).isEqualTo(total);
     assertThat(report.store(StoreAudit.REGISTRY).expected()).as(report.detail()).isEqualTo(1);
-    Eventually.within(WAIT, () -> assertThat(TestPostgres.count(stores.postgres(), "SELECT count(*) FROM intake_journal "
-        + "WHERE pending <> 0")).isZero());
+    Eventually.within(WAIT, () -> assertThat(TestPostgres.count(stores.postgres(), "SELECT count(*) FROM journal_waiting")).isZero());
     assertThat(TestPostgres.count(stores.postgres(), "SELECT count(*) FROM intake_seen WHERE device_id = 'dc-meter-003'"))
         .as("messages accepted").isEqualTo(total);
   }

@@ -118,7 +118,7 @@ class IntakeJournalPathsTest {
     assertThat(reply.getString("outcome")).isEqualTo("accepted");
     long id = reply.getLong("journal_id");
     // Read as the reply arrives: the row is committed before the device is answered.
-    assertThat(count("SELECT count(*) FROM intake_journal WHERE id = " + id + " AND pending = " + ALL_SINKS
+    assertThat(count("SELECT count(*) FROM journal WHERE id = " + id + " AND sinks = " + ALL_SINKS
         + " AND device_id = '" + DEVICE + "' AND seq = 1")).isEqualTo(1);
     Journal.Entry row = Journal.read(db.pool(), id).await().orElseThrow();
     assertThat(row.payload()).isEqualTo(payload.encode());
@@ -126,7 +126,7 @@ class IntakeJournalPathsTest {
 
     JsonObject hello = Datagrams.hello(DEVICE, 2, Datagrams.T0.plusSeconds(20), "1.2.3", 60);
     long helloId = hand("iot/" + DEVICE + "/hello", hello).await().getLong("journal_id");
-    assertThat(Journal.read(db.pool(), helloId).await().orElseThrow().pending())
+    assertThat(Journal.read(db.pool(), helloId).await().orElseThrow().sinks())
         .as("hello: the archive and the registry, not the time series").isEqualTo((short) 5);
 
     assertThat(publishedThrough(helloId)).containsExactly(id, helloId);
@@ -150,7 +150,7 @@ class IntakeJournalPathsTest {
     // A v1 message with another time is new.
     long later = hand(LEGACY_TOPIC, legacy().put("timestamp", "2026-02-12T12:00:10Z")).await().getLong("journal_id");
 
-    assertThat(count("SELECT count(*) FROM intake_journal")).isEqualTo(3);
+    assertThat(count("SELECT count(*) FROM journal")).isEqualTo(3);
     assertThat(publishedThrough(later)).as("no copy published in between").containsExactly(first, legacy, later);
   }
 
@@ -178,9 +178,9 @@ class IntakeJournalPathsTest {
     assertThat(blocked.await().getString("outcome")).isEqualTo("accepted");
     List<String> outcomes = batch.stream().map(f -> f.await().getString("outcome")).toList();
     assertThat(outcomes).containsExactly("accepted", "duplicate", "accepted", "duplicate");
-    assertThat(count("SELECT count(*) FROM intake_journal WHERE seq = 2")).isEqualTo(1);
-    assertThat(count("SELECT count(*) FROM intake_journal WHERE device_id = 'legacy-7'")).isEqualTo(1);
-    assertThat(count("SELECT count(*) FROM intake_journal")).isEqualTo(4);
+    assertThat(count("SELECT count(*) FROM journal WHERE seq = 2")).isEqualTo(1);
+    assertThat(count("SELECT count(*) FROM journal WHERE device_id = 'legacy-7'")).isEqualTo(1);
+    assertThat(count("SELECT count(*) FROM journal")).isEqualTo(4);
   }
 
   /**
@@ -235,10 +235,10 @@ class IntakeJournalPathsTest {
 
     assertThat(refusals.subList(0, 2)).as("two queued behind the waiting commit").containsOnlyNulls();
     refusedWith503(refusals.get(2), "intake queue full");
-    assertThat(count("SELECT count(*) FROM intake_journal WHERE seq = 4")).isZero();
+    assertThat(count("SELECT count(*) FROM journal WHERE seq = 4")).isZero();
     assertThat(hand(TELEMETRY, Datagrams.telemetry(DEVICE, 4)).await().getString("outcome"))
         .as("the refused message, sent again").isEqualTo("accepted");
-    assertThat(count("SELECT count(*) FROM intake_journal WHERE seq BETWEEN 1 AND 4")).isEqualTo(4);
+    assertThat(count("SELECT count(*) FROM journal WHERE seq BETWEEN 1 AND 4")).isEqualTo(4);
   }
 
   @Test
@@ -270,7 +270,7 @@ class IntakeJournalPathsTest {
 
     refusedWith503(refusals.get(0), "waited longer than intake.max_queue_wait_ms");
     refusedWith503(refusals.get(1), "intake queue full");
-    assertThat(count("SELECT count(*) FROM intake_journal WHERE seq IN (2, 3)")).as("neither committed").isZero();
+    assertThat(count("SELECT count(*) FROM journal WHERE seq IN (2, 3)")).as("neither committed").isZero();
   }
 
   private static void sleep(Duration duration) {
@@ -288,7 +288,7 @@ class IntakeJournalPathsTest {
     hand(TELEMETRY, Datagrams.telemetry(DEVICE, 1)).await();
     TestPostgres.execute(db.postgres(), "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
         + "$$ BEGIN RAISE EXCEPTION 'disk full' USING ERRCODE = '53100'; END $$");
-    TestPostgres.execute(db.postgres(), "CREATE TRIGGER refuse BEFORE INSERT ON intake_journal FOR EACH ROW EXECUTE FUNCTION refuse()");
+    TestPostgres.execute(db.postgres(), "CREATE TRIGGER refuse BEFORE INSERT ON journal FOR EACH ROW EXECUTE FUNCTION refuse()");
 
     assertThatThrownBy(() -> hand(TELEMETRY, Datagrams.telemetry(DEVICE, 2)).await())
         .isInstanceOfSatisfying(ReplyException.class, e -> assertThat(e.failureCode()).isEqualTo(503));
@@ -298,13 +298,13 @@ class IntakeJournalPathsTest {
     assertThat(health.getBoolean("ready")).isFalse();
     assertThat(health.getString("detail")).contains("journal write failed");
 
-    TestPostgres.execute(db.postgres(), "DROP TRIGGER refuse ON intake_journal");
+    TestPostgres.execute(db.postgres(), "DROP TRIGGER refuse ON journal");
     // Sent again (as MQTT does with what it was not acknowledged): not a copy, since the failed
     // transaction took its de-duplication state with it.
     assertThat(hand(TELEMETRY, Datagrams.telemetry(DEVICE, 2)).await().getString("outcome")).isEqualTo("accepted");
     assertThat(hand(LEGACY_TOPIC, legacy()).await().getString("outcome")).isEqualTo("accepted");
     assertThat(health().getBoolean("ready")).isTrue();
-    assertThat(count("SELECT count(*) FROM intake_journal")).isEqualTo(3);
+    assertThat(count("SELECT count(*) FROM journal")).isEqualTo(3);
   }
 
   @Test
@@ -318,11 +318,11 @@ class IntakeJournalPathsTest {
     assertThat(refused.getString("error_type")).isEqualTo("unknown_device");
     assertThat(hand(TELEMETRY, Datagrams.telemetry(DEVICE, 1)).await().getString("outcome")).isEqualTo("accepted");
 
-    assertThat(count("SELECT count(*) FROM intake_journal WHERE device_id = 'stranger-1'")).isZero();
+    assertThat(count("SELECT count(*) FROM journal WHERE device_id = 'stranger-1'")).isZero();
     assertThat(count("SELECT count(*) FROM devices WHERE device_id = 'stranger-1'")).as("not registered").isZero();
     assertThat(count("SELECT count(*) FROM message_quarantine WHERE kind = 'rejected' AND device_id = 'stranger-1' "
         + "AND error_type = 'unknown_device'")).isEqualTo(1);
-    assertThat(count("SELECT count(*) FROM intake_journal WHERE device_id = '" + DEVICE + "'")).isEqualTo(1);
+    assertThat(count("SELECT count(*) FROM journal WHERE device_id = '" + DEVICE + "'")).isEqualTo(1);
   }
 
   @Test
@@ -337,7 +337,7 @@ class IntakeJournalPathsTest {
     assertThat(reply.getLong("id")).isEqualTo(quarantined);
     assertThat(reply.getString("sink")).isEqualTo("timeseries");
     Journal.Entry again = Journal.read(db.pool(), reply.getLong("journal_id")).await().orElseThrow();
-    assertThat(again.pending()).as("only the sink that could not store it").isEqualTo((short) 2);
+    assertThat(again.sinks()).as("only the sink that could not store it").isEqualTo((short) 2);
     assertThat(again.payload()).isEqualTo(row.payload());
     assertThat(again.seq()).isEqualTo(1L);
 
@@ -347,7 +347,7 @@ class IntakeJournalPathsTest {
     hand("iot/" + DEVICE + "/telemetry", new JsonObject().put("v", 2)).await(); // refused: kept as rejected evidence
     long rejected = count("SELECT id FROM message_quarantine WHERE kind = 'rejected'");
     assertThat(replayFailure(new JsonObject().put("id", rejected))).as("refused at the intake: not replayable").isEqualTo(409);
-    assertThat(count("SELECT count(*) FROM intake_journal")).isEqualTo(2);
+    assertThat(count("SELECT count(*) FROM journal")).isEqualTo(2);
   }
 
   @Test

@@ -106,7 +106,7 @@ class IntakeOverloadTest {
       assertThat(counter("intake_queue_full")).isEqualTo(1.0);
       assertThat(counter("intake_queue_expired")).isEqualTo(1.0);
     });
-    assertThat(TestPostgres.count(platform.postgres(), "SELECT count(*) FROM intake_journal WHERE device_id = 'dc-meter-001'"))
+    assertThat(TestPostgres.count(platform.postgres(), "SELECT count(*) FROM journal WHERE device_id = 'dc-meter-001'"))
         .as("each message journalled once").isEqualTo(4);
   }
 }

@@ -1,18 +1,19 @@
 package io.iotmeter.journal;
 
+import io.iotmeter.journal.Journal.Position;
 import io.iotmeter.support.MigratedDatabase;
 import io.iotmeter.support.TestPostgres;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Transaction;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -20,15 +21,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * The journal's API against a real PostgreSQL: append, what a sink finds pending and clears, its
- * backlog, pruning, reading one row back, and the archive's object keys.
+ * The journal's API against a real PostgreSQL: append, what a sink reads after its cursor and in
+ * which order, the cursor's lease, the backlog, and partitions made ahead and dropped behind.
  */
 @Timeout(60)
 class JournalTest {
 
   private static final Instant T = Instant.parse("2026-12-01T10:00:00Z");
   private static final short ALL = (short) (SinkKind.ARCHIVE.bit() | SinkKind.TIMESERIES.bit() | SinkKind.REGISTRY.bit());
-  private Vertx vertx;
+  private static final Duration LEASE = Duration.ofSeconds(30);
   private Pool pool;
   private JsonObject postgres;
 
@@ -37,101 +38,159 @@ class JournalTest {
 
   @BeforeEach
   void setUp() {
-    vertx = db.vertx();
     postgres = db.postgres();
     pool = db.pool();
   }
 
-
-  private static Journal.Entry entry(String deviceId, long seq, String payload) {
+  private static Journal.Entry entry(String deviceId, long seq, String payload, short sinks) {
     return new Journal.Entry(deviceId, "telemetry", 0, seq, T.plusSeconds(seq), "iot/" + deviceId + "/telemetry", payload, 1,
-        "endpoint", T, ALL);
+        "endpoint", T, sinks);
+  }
+
+  private static Journal.Entry entry(String deviceId, long seq) {
+    return entry(deviceId, seq, "{\"seq\":" + seq + "}", ALL);
   }
 
   private List<Long> append(Journal.Entry... entries) {
     return pool.withTransaction(conn -> Journal.append(conn, List.of(entries))).await();
   }
 
+  private List<Long> ids(List<Position> positions) {
+    return positions.stream().map(Position::id).toList();
+  }
+
   @Test
   void everyEntryGetsTheIdOfItsOwnRow() {
-    List<Journal.Entry> entries = List.of(entry("dc-meter-001", 5, "{\"seq\":5}"), entry("dc-meter-002", 3, "{\"seq\":3}"),
-        entry("dc-meter-001", 6, "{\"seq\":6}"));
+    List<Journal.Entry> entries = List.of(entry("dc-meter-001", 5), entry("dc-meter-002", 3), entry("dc-meter-001", 6));
     List<Long> ids = pool.withTransaction(conn -> Journal.append(conn, entries)).await();
     assertThat(ids).hasSize(3).doesNotHaveDuplicates();
     for (int i = 0; i < 3; i++) {
-      assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM intake_journal WHERE id = " + ids.get(i) + " AND device_id = '"
-          + entries.get(i).deviceId() + "' AND seq = " + entries.get(i).seq() + " AND pending = 7")).isEqualTo(1);
+      assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM journal WHERE id = " + ids.get(i) + " AND device_id = '"
+          + entries.get(i).deviceId() + "' AND seq = " + entries.get(i).seq() + " AND sinks = 7")).isEqualTo(1);
     }
   }
 
   @Test
   void aBatchTheDatabaseRefusesLeavesNoRowBehind() {
     // PostgreSQL text cannot hold NUL: the whole transaction fails, the good entry with it.
-    List<Journal.Entry> entries = List.of(entry("dc-meter-001", 1, "{\"seq\":1}"), entry("dc-meter-001", 2, "{\"a\":\"\u0000\"}"));
+    List<Journal.Entry> entries = List.of(entry("dc-meter-001", 1), entry("dc-meter-001", 2, "{\"a\":\"\u0000\"}", ALL));
     assertThatThrownBy(() -> pool.withTransaction(conn -> Journal.append(conn, entries)).await()).hasMessageContaining("0x00");
-    assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM intake_journal")).isZero();
+    assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM journal")).isZero();
   }
 
   @Test
-  void aSinkFindsWhatIsPendingForItUntilItClearsItsBit() {
-    List<Long> ids = append(entry("dc-meter-001", 1, "{\"seq\":1}"), entry("dc-meter-001", 2, "{\"seq\":2}"));
-    List<AcceptedMessage> pending = Journal.pending(pool, SinkKind.REGISTRY, Duration.ZERO, 10).await();
-    assertThat(pending).extracting(AcceptedMessage::journalId).containsExactlyElementsOf(ids);
-    AcceptedMessage first = pending.get(0);
-    assertThat(first.deviceId()).isEqualTo("dc-meter-001");
-    assertThat(first.seq()).isEqualTo(1);
-    assertThat(first.deviceTs()).isEqualTo(T.plusSeconds(1));
-    assertThat(first.payload()).isEqualTo("{\"seq\":1}");
-    assertThat(Journal.pending(pool, SinkKind.REGISTRY, Duration.ofMinutes(1), 10).await())
-        .as("a message younger than the grace is left to the bus").isEmpty();
-    assertThat(Journal.pending(pool, SinkKind.REGISTRY, Duration.ZERO, 1).await()).hasSize(1);
+  void aSinkReadsAfterItsCursorInOrderOnlyWhatIsForIt() {
+    List<Long> first = append(entry("dc-meter-001", 1), entry("dc-meter-001", 2, "{}", (short) SinkKind.ARCHIVE.bit()));
+    List<Long> second = append(entry("dc-meter-002", 1));
 
-    Journal.clear(pool, SinkKind.REGISTRY, List.of(ids.get(0))).await();
-    assertThat(Journal.pending(pool, SinkKind.REGISTRY, Duration.ZERO, 10).await())
-        .extracting(AcceptedMessage::journalId).containsExactly(ids.get(1));
-    assertThat(Journal.pending(pool, SinkKind.ARCHIVE, Duration.ZERO, 10).await()).as("other sinks still wait").hasSize(2);
+    List<Position> timeseries = Journal.next(pool, SinkKind.TIMESERIES, Position.START, null, 10).await();
+    assertThat(ids(timeseries)).as("the archive's row is not the time series'").containsExactly(first.get(0), second.get(0));
+    assertThat(ids(Journal.next(pool, SinkKind.ARCHIVE, Position.START, null, 10).await()))
+        .containsExactly(first.get(0), first.get(1), second.get(0));
+    assertThat(ids(Journal.next(pool, SinkKind.TIMESERIES, timeseries.get(0), null, 10).await())).containsExactly(second.get(0));
+    assertThat(ids(Journal.next(pool, SinkKind.TIMESERIES, Position.START, null, 1).await())).containsExactly(first.get(0));
+    assertThat(Journal.next(pool, SinkKind.TIMESERIES, timeseries.get(1), null, 10).await()).isEmpty();
+    assertThat(ids(Journal.next(pool, SinkKind.ARCHIVE, Position.START, timeseries.get(0), 10).await()))
+        .as("up to a batch's end, not beyond").containsExactly(first.get(0));
+
+    Map<Long, AcceptedMessage> messages = Journal.messages(pool, List.of(first.get(0), second.get(0))).await();
+    assertThat(messages).containsOnlyKeys(first.get(0), second.get(0));
+    AcceptedMessage message = messages.get(first.get(0));
+    assertThat(message.deviceId()).isEqualTo("dc-meter-001");
+    assertThat(message.seq()).isEqualTo(1);
+    assertThat(message.deviceTs()).isEqualTo(T.plusSeconds(1));
+    assertThat(message.payload()).isEqualTo("{\"seq\":1}");
+  }
+
+  /**
+   * The property the cursor rests on: a row is read only once nothing can appear before it. A
+   * transaction that began writing first and commits last has its rows read first, and none of
+   * the rows after it is read while it is open — else a cursor would pass them by.
+   */
+  @Test
+  void rowsBehindATransactionStillOpenWaitForItAndThenComeAfterIt() {
+    SqlConnection conn = pool.getConnection().await();
+    try {
+      Transaction open = conn.begin().await();
+      conn.query("SELECT pg_current_xact_id()").execute().await(); // it has its transaction id now
+      List<Long> committed = append(entry("dc-meter-002", 1));
+      assertThat(Journal.next(pool, SinkKind.REGISTRY, Position.START, null, 10).await())
+          .as("committed, but behind a transaction that may still write").isEmpty();
+      List<Long> late = Journal.append(conn, List.of(entry("dc-meter-001", 1))).await();
+      open.commit().await();
+      assertThat(late.get(0)).isGreaterThan(committed.get(0));
+      assertThat(ids(Journal.next(pool, SinkKind.REGISTRY, Position.START, null, 10).await()))
+          .as("in the order of the transactions, not of the ids").containsExactly(late.get(0), committed.get(0));
+    } finally {
+      conn.close().await();
+    }
+  }
+
+  @Test
+  void oneOwnerHoldsACursorUntilItsLeaseRunsOutOrItGivesItUp() {
+    Journal.Claim claim = Journal.claim(pool, SinkKind.ARCHIVE, "node-a", LEASE).await().orElseThrow();
+    assertThat(claim).isEqualTo(new Journal.Claim(Position.START, null));
+    assertThat(Journal.claim(pool, SinkKind.ARCHIVE, "node-b", LEASE).await()).as("held by node-a").isEmpty();
+    assertThat(Journal.claim(pool, SinkKind.TIMESERIES, "node-b", LEASE).await()).as("another sink's cursor").isPresent();
+
+    Position end = new Position(7, 42);
+    assertThat(Journal.beginBatch(pool, SinkKind.ARCHIVE, "node-b", end, LEASE).await()).isFalse();
+    assertThat(Journal.beginBatch(pool, SinkKind.ARCHIVE, "node-a", end, LEASE).await()).isTrue();
+    assertThat(Journal.claim(pool, SinkKind.ARCHIVE, "node-a", LEASE).await())
+        .as("the owner claiming again finds its unfinished batch").contains(new Journal.Claim(Position.START, end));
+    assertThat(Journal.advance(pool, SinkKind.ARCHIVE, "node-b", end, LEASE).await()).isFalse();
+    assertThat(Journal.advance(pool, SinkKind.ARCHIVE, "node-a", end, LEASE).await()).isTrue();
+
+    TestPostgres.execute(postgres, "UPDATE journal_cursor SET lease_until = now() - interval '1 second' WHERE sink = 'archive'");
+    assertThat(Journal.claim(pool, SinkKind.ARCHIVE, "node-b", LEASE).await())
+        .as("a lease run out: node-b goes on from where node-a stood").contains(new Journal.Claim(end, null));
+    assertThat(Journal.advance(pool, SinkKind.ARCHIVE, "node-a", null, LEASE).await()).as("node-a lost it").isFalse();
+
+    Journal.release(pool, SinkKind.ARCHIVE, "node-b").await();
+    assertThat(Journal.claim(pool, SinkKind.ARCHIVE, "node-a", LEASE).await()).as("given up: taken at once").isPresent();
+  }
+
+  @Test
+  void theBacklogIsWhatLiesAfterTheCursor() {
+    append(entry("dc-meter-001", 1), entry("dc-meter-001", 2), entry("dc-meter-001", 3, "{}", (short) SinkKind.ARCHIVE.bit()));
+    assertThat(Journal.backlog(pool, SinkKind.REGISTRY).await().messages()).as("no cursor yet: everything").isEqualTo(2);
+    List<Position> registry = Journal.next(pool, SinkKind.REGISTRY, Position.START, null, 10).await();
+    Journal.claim(pool, SinkKind.REGISTRY, "node-a", LEASE).await();
+    Journal.advance(pool, SinkKind.REGISTRY, "node-a", registry.get(0), LEASE).await();
     Journal.Backlog backlog = Journal.backlog(pool, SinkKind.REGISTRY).await();
     assertThat(backlog.messages()).isEqualTo(1);
     assertThat(backlog.oldest()).isNotNull();
-    assertThat(Journal.backlog(pool, SinkKind.TIMESERIES).await().messages()).isEqualTo(2);
+    Journal.advance(pool, SinkKind.REGISTRY, "node-a", registry.get(1), LEASE).await();
+    assertThat(Journal.backlog(pool, SinkKind.REGISTRY).await()).isEqualTo(new Journal.Backlog(0, null));
+    assertThat(Journal.backlog(pool, SinkKind.ARCHIVE).await().messages()).isEqualTo(3);
   }
 
   @Test
-  void pruningRemovesOnlyRowsNoSinkWaitsFor() {
-    List<Long> ids = append(entry("dc-meter-001", 1, "{}"), entry("dc-meter-001", 2, "{}"));
-    for (SinkKind sink : SinkKind.values()) {
-      Journal.clear(pool, sink, List.of(ids.get(0))).await();
+  void partitionsAreMadeAheadAndDroppedOnceEverySinkHasPassedThem() {
+    long width = Journal.PARTITION_IDS;
+    List<Long> old = append(entry("dc-meter-001", 1));
+    assertThat(old.get(0)).isLessThan(width);
+    // The ids jump two partitions ahead: the next append lands beyond what the migration made.
+    TestPostgres.execute(postgres, "SELECT setval('journal_id_seq', " + (2 * width + 10) + ")");
+    assertThat(Journal.maintain(pool).await()).as("the sinks still need the first").isZero();
+    List<Long> recent = append(entry("dc-meter-001", 2));
+    assertThat(recent.get(0)).isGreaterThan(2 * width);
+    assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM pg_class WHERE relname = 'journal_p" + (4 * width) + "_"
+        + (5 * width) + "'")).as("two widths ahead of the ids drawn").isEqualTo(1);
+
+    for (SinkKind sink : List.of(SinkKind.ARCHIVE, SinkKind.TIMESERIES)) {
+      Position first = Journal.next(pool, sink, Position.START, null, 1).await().get(0);
+      Journal.claim(pool, sink, "node-a", LEASE).await();
+      Journal.advance(pool, sink, "node-a", first, LEASE).await();
     }
-    Journal.clear(pool, SinkKind.ARCHIVE, List.of(ids.get(1))).await();
-    assertThat(Journal.prune(pool).await()).isEqualTo(1);
-    assertThat(Journal.read(pool, ids.get(0)).await()).isEmpty();
-    Journal.Entry kept = Journal.read(pool, ids.get(1)).await().orElseThrow();
-    assertThat(kept.pending()).isEqualTo((short) (SinkKind.TIMESERIES.bit() | SinkKind.REGISTRY.bit()));
-    assertThat(kept.seq()).isEqualTo(2);
-    assertThat(kept.receivedAt()).isEqualTo(T);
-    assertThat(Journal.backlog(pool, SinkKind.ARCHIVE).await()).isEqualTo(new Journal.Backlog(0, null));
-  }
+    assertThat(Journal.maintain(pool).await()).as("the registry has not stored it yet").isZero();
+    Position first = Journal.next(pool, SinkKind.REGISTRY, Position.START, null, 1).await().get(0);
+    Journal.claim(pool, SinkKind.REGISTRY, "node-a", LEASE).await();
+    Journal.advance(pool, SinkKind.REGISTRY, "node-a", first, LEASE).await();
 
-  @Test
-  void anArchiveKeyOnceGivenIsKeptAndAWrittenObjectIsNotOfferedAgain() {
-    List<Long> ids = append(entry("dc-meter-001", 1, "{}"), entry("dc-meter-001", 2, "{}"), entry("dc-meter-002", 1, "{}"));
-    Map<Long, String> keys = new LinkedHashMap<>();
-    keys.put(ids.get(0), "a");
-    keys.put(ids.get(1), "a");
-    pool.withTransaction(conn -> Journal.lockWithoutArchiveKey(conn, ids.subList(0, 2))
-        .compose(unassigned -> {
-          assertThat(unassigned).containsExactlyElementsOf(ids.subList(0, 2));
-          return Journal.setArchiveKeys(conn, keys);
-        })).await();
-    assertThat(pool.withTransaction(conn -> Journal.lockWithoutArchiveKey(conn, ids)).await())
-        .as("only the message without a key").containsExactly(ids.get(2));
-
-    Map<String, List<AcceptedMessage>> objects = Journal.unwrittenArchiveObjects(pool, List.of(ids.get(1))).await();
-    assertThat(objects).containsOnlyKeys("a");
-    assertThat(objects.get("a")).as("every message of the object, not only the one asked for")
-        .extracting(AcceptedMessage::journalId).containsExactlyElementsOf(ids.subList(0, 2));
-
-    Journal.markArchiveWritten(pool, List.of("a")).await();
-    assertThat(Journal.unwrittenArchiveObjects(pool, ids.subList(0, 2)).await()).isEmpty();
+    assertThat(Journal.maintain(pool).await()).as("the first partition, and the empty one after it").isEqualTo(2);
+    assertThat(Journal.read(pool, old.get(0)).await()).isEmpty();
+    assertThat(Journal.read(pool, recent.get(0)).await()).as("not passed yet").isPresent();
+    assertThat(Journal.maintain(pool).await()).as("the partition still taking ids stays").isZero();
   }
 }

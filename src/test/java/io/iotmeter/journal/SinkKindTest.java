@@ -19,13 +19,13 @@ class SinkKindTest {
   @Test
   void aMessageWaitsForEveryEnabledSinkOfItsCategoryAndNoOther() {
     List<SinkKind> all = List.of(SinkKind.values());
-    assertThat(SinkKind.pendingMask(Category.TELEMETRY, all)).isEqualTo((short) 7);
+    assertThat(SinkKind.mask(Category.TELEMETRY, all)).isEqualTo((short) 7);
     for (Category category : EnumSet.complementOf(EnumSet.of(Category.TELEMETRY))) {
-      assertThat(SinkKind.pendingMask(category, all)).as(category.categoryName()).isEqualTo((short) 5);
+      assertThat(SinkKind.mask(category, all)).as(category.categoryName()).isEqualTo((short) 5);
     }
-    assertThat(SinkKind.pendingMask(Category.TELEMETRY, List.of(SinkKind.TIMESERIES, SinkKind.REGISTRY))).isEqualTo((short) 6);
-    assertThat(SinkKind.pendingMask(Category.HELLO, List.of(SinkKind.TIMESERIES))).isZero();
-    assertThat(SinkKind.pendingMask(Category.TELEMETRY, List.of())).isZero();
+    assertThat(SinkKind.mask(Category.TELEMETRY, List.of(SinkKind.TIMESERIES, SinkKind.REGISTRY))).isEqualTo((short) 6);
+    assertThat(SinkKind.mask(Category.HELLO, List.of(SinkKind.TIMESERIES))).isZero();
+    assertThat(SinkKind.mask(Category.TELEMETRY, List.of())).isZero();
   }
 
   @Test

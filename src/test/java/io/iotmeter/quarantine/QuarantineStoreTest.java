@@ -173,8 +173,8 @@ class QuarantineStoreTest {
       }
       assertThat(replayedAs).hasSize(1);
       assertThat(refused).containsExactly(409);
-      assertThat(count("SELECT count(*) FROM intake_journal WHERE id <> " + journalId)).isEqualTo(1);
-      assertThat(count("SELECT id FROM intake_journal WHERE id <> " + journalId)).isEqualTo(replayedAs.get(0));
+      assertThat(count("SELECT count(*) FROM journal WHERE id <> " + journalId)).isEqualTo(1);
+      assertThat(count("SELECT id FROM journal WHERE id <> " + journalId)).isEqualTo(replayedAs.get(0));
       assertThat(count("SELECT replay_journal_id FROM message_quarantine WHERE id = " + quarantinedId)).isEqualTo(replayedAs.get(0));
     } finally {
       intake.close().await();

@@ -287,7 +287,7 @@ class FaultInjectionIT {
           Instant repairedAt = Instant.now();
           // Recovered: everything accepted before the repair is stored (the load goes on meanwhile).
           Eventually.within(RECOVERY_LIMIT, () -> assertThat(stores.count(
-              "SELECT count(*) FROM intake_journal WHERE pending <> 0 AND accepted_at < '" + repairedAt + "'")).isZero());
+              "SELECT count(*) FROM journal_waiting WHERE accepted_at < '" + repairedAt + "'")).isZero());
           Duration recovery = Duration.ofNanos(System.nanoTime() - repaired);
           Thread.sleep(Math.max(0, WARM_UP.toMillis() - recovery.toMillis()));
           load.stop();

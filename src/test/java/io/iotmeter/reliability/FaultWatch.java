@@ -119,8 +119,8 @@ final class FaultWatch implements AutoCloseable {
     try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + postgres.getInteger("port") + "/"
         + postgres.getString("database") + "?connectTimeout=2&socketTimeout=3", postgres.getString("user", "postgres"), "");
          var s = c.createStatement();
-         ResultSet rows = s.executeQuery("SELECT count(*) FILTER (WHERE pending & 1 <> 0), count(*) FILTER (WHERE pending & 2 <> 0), "
-             + "count(*) FILTER (WHERE pending & 4 <> 0) FROM intake_journal WHERE pending <> 0")) {
+         ResultSet rows = s.executeQuery("SELECT count(*) FILTER (WHERE sink = 'archive'), count(*) FILTER (WHERE sink = 'timeseries'), "
+             + "count(*) FILTER (WHERE sink = 'registry') FROM journal_waiting")) {
       rows.next();
       backlogMax.merge("archive", rows.getLong(1), Math::max);
       backlogMax.merge("timeseries", rows.getLong(2), Math::max);

@@ -187,7 +187,7 @@ class GreedyClientsTest {
           () -> metric(platform, "mqtt_collector_messages_processed_total{topic_suffix=\"telemetry\"}"), n -> n >= meters.sent.get()))
           .isEqualTo(meters.sent.get());
       Eventually.within(Duration.ofSeconds(60), () -> assertThat(TestPostgres.count(platform.postgres(),
-          "SELECT count(*) FROM intake_journal WHERE pending <> 0 AND device_id LIKE 'meter-%'")).isZero());
+          "SELECT count(*) FROM journal_waiting WHERE device_id LIKE 'meter-%'")).isZero());
 
       double paused = metric(platform, "mqtt_collector_mqtt_paused_total");
       double overflow = metric(platform, "mqtt_collector_messages_errors_total{error_type=\"mqtt_queue_overflow\"}");

@@ -48,10 +48,10 @@ class QuarantineTest {
     JsonObject poison = Datagrams.telemetry("dc-meter-002", seq);
     poison.getJsonArray("measurements").getJsonObject(0).put("unit", "V\n");
     String payload = poison.encode().replace("'", "''");
-    TestPostgres.execute(platform.postgres(), "INSERT INTO intake_journal (device_id, category, epoch, seq, device_ts, topic, "
-        + "payload, qos, source, received_at, pending) VALUES ('dc-meter-002', 'telemetry', 0, " + seq + ", now(), "
-        + "'iot/dc-meter-002/telemetry', '" + payload + "', 2, 'endpoint', now(), 7)");
-    return TestPostgres.count(platform.postgres(), "SELECT max(id) FROM intake_journal WHERE device_id = 'dc-meter-002'");
+    TestPostgres.execute(platform.postgres(), "INSERT INTO journal (id, device_id, category, epoch, seq, device_ts, topic, "
+        + "payload, qos, source, received_at, sinks) VALUES (nextval('journal_id_seq'), 'dc-meter-002', 'telemetry', 0, " + seq
+        + ", now(), 'iot/dc-meter-002/telemetry', '" + payload + "', 2, 'endpoint', now(), 7)");
+    return TestPostgres.count(platform.postgres(), "SELECT max(id) FROM journal WHERE device_id = 'dc-meter-002'");
   }
 
   private static List<String> keys(String prefix) {
@@ -97,7 +97,7 @@ class QuarantineTest {
     String range = "?start=2026-02-12T09:00:00Z&stop=2026-02-12T11:00:00Z&metric=voltage_dc";
     Eventually.within(WAIT, () -> assertThat(platform.get("/api/devices/dc-meter-002/metrics" + range).array()).hasSize(5));
     Eventually.within(WAIT, () -> assertThat(TestPostgres.count(platform.postgres(),
-        "SELECT count(*) FROM intake_journal WHERE device_id = 'dc-meter-002' AND pending <> 0")).isZero());
+        "SELECT count(*) FROM journal_waiting WHERE device_id = 'dc-meter-002'")).isZero());
     assertThat(keys("dc-meter-002/telemetry/")).isNotEmpty();
 
     // Archived under _quarantine/ with the reason and the bytes; counted; alerted once.
@@ -130,7 +130,7 @@ class QuarantineTest {
     assertThat(again.getJsonObject(0).getLong("journal_id")).isEqualTo(replayJournalId);
     assertThat(again.getJsonObject(0).getLong("id")).isNotEqualTo(id);
     Eventually.within(WAIT, () -> assertThat(TestPostgres.count(platform.postgres(),
-        "SELECT count(*) FROM intake_journal WHERE id = " + replayJournalId)).isZero());
+        "SELECT count(*) FROM journal_waiting WHERE id = " + replayJournalId)).isZero());
     // Still one alert within the hour.
     assertThat(platform.get("/api/devices/dc-meter-002/alerts").array().stream()
         .map(a -> ((JsonObject) a).getString("alert_type")).filter("message_quarantined"::equals)).hasSize(1);

@@ -26,10 +26,10 @@ class FeedJournalTest {
     JsonObject postgres = db.postgres();
     TestPostgres.execute(postgres, "INSERT INTO devices (device_id, device_name) VALUES ('dc-meter-001', 'dc-meter-001') "
         + "ON CONFLICT DO NOTHING");
-    TestPostgres.execute(postgres, "INSERT INTO intake_journal (device_id, category, epoch, seq, device_ts, topic, payload, "
-        + "qos, source, received_at, pending) VALUES ('dc-meter-001', 'telemetry', 0, 7, now(), 'iot/dc-meter-001/telemetry', "
-        + "'{}', 1, 'endpoint', now(), 3)");
-    return TestPostgres.count(postgres, "SELECT max(id) FROM intake_journal");
+    TestPostgres.execute(postgres, "INSERT INTO journal (id, device_id, category, epoch, seq, device_ts, topic, payload, "
+        + "qos, source, received_at, sinks) VALUES (nextval('journal_id_seq'), 'dc-meter-001', 'telemetry', 0, 7, now(), "
+        + "'iot/dc-meter-001/telemetry', '{}', 1, 'endpoint', now(), 3)");
+    return TestPostgres.count(postgres, "SELECT max(id) FROM journal");
   }
 
   private long count(String sql) {
@@ -37,7 +37,7 @@ class FeedJournalTest {
   }
 
   @Test
-  void aRowQuarantinedByAnotherNodeFirstIsNotQuarantinedAgainButItsBitIsCleared() {
+  void aRowQuarantinedByAnotherNodeFirstIsNotQuarantinedAgain() {
     long id = journalRow();
     TestPostgres.execute(db.postgres(), "INSERT INTO message_quarantine (kind, sink, error_type, reason, device_id, category, "
         + "topic, payload, qos, source, received_at, journal_id) VALUES ('quarantined', 'timeseries', 'quarantined', "
@@ -49,15 +49,13 @@ class FeedJournalTest {
     assertThat(quarantined).isFalse();
     assertThat(count("SELECT count(*) FROM message_quarantine")).isEqualTo(1);
     assertThat(count("SELECT count(*) FROM message_quarantine WHERE reason = 'the other node''s reason'")).isEqualTo(1);
-    // Only the time series gave it up: the archive's bit stays.
-    assertThat(count("SELECT pending FROM intake_journal WHERE id = " + id)).isEqualTo(SinkKind.ARCHIVE.bit());
     assertThat(count("SELECT count(*) FROM device_alerts")).isZero();
   }
 
   @Test
-  void aRowPrunedMeanwhileQuarantinesNothing() {
+  void aRowThatIsGoneQuarantinesNothing() {
     long id = journalRow();
-    TestPostgres.execute(db.postgres(), "DELETE FROM intake_journal WHERE id = " + id);
+    TestPostgres.execute(db.postgres(), "DELETE FROM journal WHERE id = " + id);
 
     boolean quarantined = FeedJournal.on(db.pool()).quarantine(SinkKind.TIMESERIES, id, "refused").await();
 
@@ -67,7 +65,7 @@ class FeedJournalTest {
   }
 
   @Test
-  void aRowStillPendingIsQuarantinedWithItsReasonAndOnlyThisSinksBitIsCleared() {
+  void aRowIsQuarantinedWithItsReasonAndStaysInTheJournalForTheOtherSinks() {
     long id = journalRow();
 
     boolean quarantined = FeedJournal.on(db.pool()).quarantine(SinkKind.TIMESERIES, id, "value is NaN").await();
@@ -75,6 +73,6 @@ class FeedJournalTest {
     assertThat(quarantined).isTrue();
     assertThat(count("SELECT count(*) FROM message_quarantine WHERE kind = 'quarantined' AND sink = 'timeseries' "
         + "AND journal_id = " + id + " AND reason = 'value is NaN' AND seq = 7")).isEqualTo(1);
-    assertThat(count("SELECT pending FROM intake_journal WHERE id = " + id)).isEqualTo(SinkKind.ARCHIVE.bit());
+    assertThat(count("SELECT sinks FROM journal WHERE id = " + id)).as("appended once, never changed").isEqualTo(3);
   }
 }

@@ -53,6 +53,8 @@ class JournalFeedFailureTest {
   /** Long enough to see a late copy: a retry comes after 1–4 ms of back-off. */
   private static final Duration QUIET = Duration.ofMillis(150);
   private static final Duration NEVER = Duration.ofHours(1);
+  private static final Duration OFTEN = Duration.ofMillis(5);
+  private static final Duration LEASE = Duration.ofSeconds(30);
   /**
    * A linger that lets the messages published together go as one batch (they are all delivered
    * before its timer fires); without linger the first message goes alone at once, which the
@@ -65,10 +67,10 @@ class JournalFeedFailureTest {
   private Context loop;
   private JournalFeed feed;
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-  /** What happened, in order: writes, clears, quarantines, readiness. */
+  /** What happened, in order: claims, loads, writes, cursor moves, quarantines, readiness. */
   private final List<String> events = new CopyOnWriteArrayList<>();
   private final FakeJournal journal = new FakeJournal(events);
-  /** How long stop() waits for its last writes: production's, except where a drain is to time out. */
+  /** How long stop() waits for the batch under way: production's, except where a drain is to time out. */
   private Duration drainTimeout = JournalFeed.DRAIN_TIMEOUT;
   /** Every write the feed attempted, as journal ids. */
   private final List<List<Long>> attempts = new CopyOnWriteArrayList<>();
@@ -84,42 +86,47 @@ class JournalFeedFailureTest {
     vertx.close().await();
   }
 
-  // --- a clear that fails after the store took the batch
+  /** Starts the feed, waits until it holds the cursor, and forgets the claim's event. */
+  private void started(JournalFeed.Options options, SinkWriter writer) {
+    start(options, writer);
+    Eventually.within(WAIT, () -> assertThat(events).contains("claimed"));
+    quiet(); // the claim's first read, of an empty journal, is over
+    events.clear();
+  }
+
+  // --- a cursor that cannot be saved after the store took the batch
 
   @Test
-  void aClearThatFailsAfterAStoredWriteIsRetriedNotRewrittenAndTheSinkIsReadyAgain() {
+  void aCursorThatCannotBeSavedAfterAStoredWriteIsRetriedNotRewrittenAndTheSinkIsReadyAgain() {
+    // The store is away once (the sink reports itself not ready), then takes the batch; the
+    // journal database then refuses to move the cursor three times.
+    started(options(100, GATHER, 1000, 64L << 20, NEVER), new Script(failed("connection refused"), ok()));
+    journal.failAdvances(3);
     List<AcceptedMessage> messages = journal.append(3);
     List<Long> ids = ids(messages);
-    // The store is away once (the sink reports itself not ready), then takes the batch; the
-    // journal database then refuses to clear its bits three times.
-    Script writes = new Script(failed("connection refused"), ok());
-    journal.failClears(3);
-    start(options(100, GATHER, 1000, 64L << 20, NEVER), writes);
-
     publish(messages);
 
-    Eventually.within(WAIT, () -> assertThat(events).contains("ready true"));
+    Eventually.within(WAIT, () -> assertThat(events).contains("advanced 3"));
     quiet();
     assertThat(events).containsExactly(
         "write failed " + ids, "ready false",
-        "stored " + ids,
-        "clear failed " + ids, "clear failed " + ids, "clear failed " + ids,
-        "cleared " + ids, "ready true");
+        "stored " + ids, "ready true",
+        "advance failed 3", "advance failed 3", "advance failed 3",
+        "advanced 3");
     assertThat(attempts).as("one failed write, one stored write, no rewrite").containsExactly(ids, ids);
     assertThat(journal.pendingIds()).isEmpty();
     assertThat(feed.ready()).isTrue();
     assertThat(feed.lastError()).isNull();
+    assertThat(feed.heldCount()).isZero();
   }
 
-  // --- stop(): one attempt each, and a drain that times out
+  // --- stop(): the batch under way, and a drain that times out
 
   @Test
-  void aStopGivesWhatIsBufferedOneAttemptEachAndWhatFailsStaysPending() {
-    List<AcceptedMessage> messages = journal.append(5);
+  void aStopLetsTheBatchUnderWayFinishThenGivesTheCursorUpAndStartsNoOther() {
     Promise<Void> firstWrite = Promise.promise();
-    // The first batch (message 1) is in flight while 2..5 gather behind it, two per batch.
-    Script writes = new Script(held(firstWrite), failed("connection refused"), ok());
-    start(options(2, Duration.ZERO, 1000, 64L << 20, NEVER), writes);
+    started(options(2, Duration.ZERO, 1000, 64L << 20, NEVER), new Script(held(firstWrite), ok()));
+    List<AcceptedMessage> messages = journal.append(5);
     publish(messages);
     Eventually.within(WAIT, () -> assertThat(attempts).hasSize(1));
 
@@ -134,19 +141,18 @@ class JournalFeedFailureTest {
 
     quiet();
     List<Long> ids = ids(messages);
-    assertThat(attempts).as("one attempt each, no retry while stopping")
-        .containsExactly(ids.subList(0, 1), ids.subList(1, 3), ids.subList(3, 5));
-    assertThat(journal.pendingIds()).as("the batch that failed waits in the journal for the next start")
-        .containsExactlyElementsOf(ids.subList(1, 3));
+    assertThat(attempts).as("the batch under way, and no other").containsExactly(ids.subList(0, 2));
+    assertThat(events).endsWith("advanced 2", "released");
+    assertThat(journal.pendingIds()).as("the rest waits in the journal for the next start")
+        .containsExactlyElementsOf(ids.subList(2, 5));
   }
 
   @Test
-  void aStopWhoseDrainTimesOutLeavesTheMessagesPendingLogsAndStillCompletes() {
-    List<AcceptedMessage> messages = journal.append(3);
-    // The store never answers: message 1 hangs in flight, 2 and 3 wait behind it.
-    Script writes = new Script(held(Promise.promise()));
+  void aStopWhoseDrainTimesOutLeavesTheBatchInTheJournalLogsAndStillCompletes() {
+    // The store never answers: the batch hangs in flight.
     drainTimeout = Duration.ofMillis(50);
-    start(options(100, Duration.ZERO, 1000, 64L << 20, NEVER), writes);
+    started(options(100, Duration.ZERO, 1000, 64L << 20, NEVER), new Script(held(Promise.promise())));
+    List<AcceptedMessage> messages = journal.append(3);
     publish(messages);
     Eventually.within(WAIT, () -> assertThat(attempts).hasSize(1));
 
@@ -164,101 +170,79 @@ class JournalFeedFailureTest {
     }
 
     assertThat(journal.pendingIds()).containsExactlyElementsOf(ids(messages));
-    assertThat(events).noneMatch(e -> e.startsWith("cleared"));
+    assertThat(events).noneMatch(e -> e.startsWith("advanced")).endsWith("released");
     assertThat(logged.list).extracting(ILoggingEvent::getFormattedMessage)
-        .containsExactly("timeseries sink stopped with 3 messages unwritten; they stay in the journal");
+        .containsExactly("timeseries sink stopped with a batch unwritten; it stays in the journal");
   }
 
-  // --- a full buffer
+  // --- a full buffer: the batch loads the rest from the journal
 
   @Test
-  void offersBeyondMaxBufferAreDroppedFromMemoryAndRecoveryBringsThemBack() {
-    offersBeyondAFullBufferAreDroppedAndRecovered(options(100, Duration.ZERO, 3, 64L << 20, Duration.ofMillis(5)));
+  void messagesBeyondMaxBufferAreLoadedFromTheJournalByTheirBatch() {
+    beyondAFullBufferTheBatchLoadsFromTheJournal(options(100, Duration.ZERO, 3, 64L << 20, NEVER));
   }
 
   @Test
-  void offersBeyondMaxBufferBytesAreDroppedFromMemoryAndRecoveryBringsThemBack() {
+  void messagesBeyondMaxBufferBytesAreLoadedFromTheJournalByTheirBatch() {
     // Exactly three messages' heap fits; the fourth would pass the bound by its own size.
     long footprint = message(1).footprint();
     assertThat(message(6).footprint()).isEqualTo(footprint);
-    offersBeyondAFullBufferAreDroppedAndRecovered(options(100, Duration.ZERO, 1000, 3 * footprint, Duration.ofMillis(5)));
+    beyondAFullBufferTheBatchLoadsFromTheJournal(options(100, Duration.ZERO, 1000, 3 * footprint, NEVER));
   }
 
-  private void offersBeyondAFullBufferAreDroppedAndRecovered(JournalFeed.Options options) {
-    List<AcceptedMessage> messages = journal.append(6);
-    List<Long> ids = ids(messages);
+  private void beyondAFullBufferTheBatchLoadsFromTheJournal(JournalFeed.Options options) {
     Promise<Void> firstWrite = Promise.promise();
-    // Message 1 in flight, 2..4 fill the buffer, 5 and 6 find it full.
-    Script writes = new Script(held(firstWrite), ok());
-    start(options, writes);
-    publish(messages);
+    started(options, new Script(held(firstWrite), ok()));
+    // Message 1 in flight, held until stored; 2 and 3 fill the buffer, 4..6 find it full.
+    List<AcceptedMessage> first = journal.append(1);
+    publish(first);
     Eventually.within(WAIT, () -> assertThat(attempts).hasSize(1));
+    List<AcceptedMessage> rest = journal.append(5);
+    publish(rest);
+    Eventually.within(WAIT, () -> assertThat(feed.heldCount()).isEqualTo(3));
     onLoop(() -> {
       firstWrite.complete();
       return Future.succeededFuture();
     });
 
-    // Recovery scans run but see nothing yet (the rows are within recovery_grace): 5 and 6
-    // were not kept in memory, so nothing writes them.
-    Eventually.within(WAIT, () -> assertThat(journal.pendingIds()).containsExactlyElementsOf(ids.subList(4, 6)));
-    int scans = journal.scans();
-    Eventually.within(WAIT, () -> assertThat(journal.scans()).isGreaterThan(scans + 3));
-    assertThat(attempts).containsExactly(ids.subList(0, 1), ids.subList(1, 4));
-
-    journal.graceOver();
     Eventually.within(WAIT, () -> assertThat(journal.pendingIds()).isEmpty());
     quiet();
-    // Recovered one at a time: without linger each offer is written at once.
-    assertThat(attempts).containsExactly(ids.subList(0, 1), ids.subList(1, 4), ids.subList(4, 5), ids.subList(5, 6));
+    assertThat(attempts).containsExactly(List.of(1L), List.of(2L, 3L, 4L, 5L, 6L));
+    assertThat(events).contains("loaded [4, 5, 6]").noneMatch(e -> e.startsWith("loaded [1") || e.startsWith("loaded [2"));
+    assertThat(registry.get("mqtt_collector.journal.read.back").tag("sink", "timeseries").counter().count()).isEqualTo(3.0);
   }
 
-  // --- a recovery scan that races the fast path
+  // --- a publication that arrives after its row was read
 
   @Test
-  void aRowStoredWhileARecoveryScanReadItIsNotWrittenAgain() {
+  void aMessagePublishedAfterItsRowWasStoredIsForgottenNotWrittenAgain() {
+    started(options(100, Duration.ZERO, 1000, 64L << 20, OFTEN), new Script(ok()));
     List<AcceptedMessage> messages = journal.append(2);
-    AcceptedMessage fast = messages.get(0);
-    AcceptedMessage missed = messages.get(1);
-    journal.graceOver();
-    // The first scan (at start) reads both rows as pending; its answer is held back while the
-    // fast path stores and clears the first.
-    journal.holdNextScan();
-    start(options(100, Duration.ZERO, 1000, 64L << 20, Duration.ofMillis(5)), new Script(ok()));
-    Eventually.within(WAIT, () -> assertThat(journal.heldSnapshot()).containsExactly(fast.journalId(), missed.journalId()));
+    // Read from the journal before their publication arrives.
+    Eventually.within(WAIT, () -> assertThat(events).contains("advanced 2"));
+    publish(messages);
 
-    publish(List.of(fast));
-    Eventually.within(WAIT, () -> assertThat(events).contains("cleared " + List.of(fast.journalId())));
-    int scans = journal.scans();
-    onLoop(() -> {
-      journal.releaseHeldScan();
-      return Future.succeededFuture();
-    });
-
-    // Later scans run only after the held one was handled: by then any copy is written.
-    Eventually.within(WAIT, () -> assertThat(journal.scans()).isGreaterThan(scans + 2));
-    Eventually.within(WAIT, () -> assertThat(journal.pendingIds()).isEmpty());
+    Eventually.within(WAIT, () -> assertThat(feed.heldCount()).isZero());
     quiet();
-    assertThat(attempts).as("the stored row once; the row the fast path missed, recovered")
-        .containsExactly(List.of(fast.journalId()), List.of(missed.journalId()));
+    assertThat(attempts).containsExactly(ids(messages));
   }
 
   // --- quarantine
 
   @Test
-  void quarantiningARowPrunedMeanwhileQuarantinesAndCountsNothingAndTheMessagesBehindFlow() {
+  void aMessageAnotherNodeQuarantinedFirstIsNotCountedAndTheMessagesBehindFlow() {
+    // Found by the first read after the claim, and loaded from the journal.
     List<AcceptedMessage> messages = journal.append(3);
     long poison = messages.get(1).journalId();
-    // Another node quarantined it first and the journal pruned the row.
-    journal.prune(poison);
+    journal.quarantinedElsewhere(poison);
     start(options(100, GATHER, 1000, 64L << 20, NEVER), refusing(poison));
-
-    publish(messages);
 
     Eventually.within(WAIT, () -> assertThat(journal.pendingIds()).isEmpty());
     quiet();
     List<Long> rest = List.of(messages.get(0).journalId(), messages.get(2).journalId());
-    assertThat(events).containsExactly("write failed " + ids(messages), "nothing to quarantine " + poison,
-        "stored " + rest, "cleared " + rest, "ready true");
+    assertThat(events).containsExactly("claimed", "loaded " + ids(messages), "write failed " + ids(messages),
+        "nothing to quarantine " + poison,
+        "stored " + rest, "ready true", "advanced 3");
     assertThat(journal.quarantined()).isEmpty();
     assertThat(quarantinedCount()).isZero();
   }
@@ -270,35 +254,93 @@ class JournalFeedFailureTest {
     journal.failQuarantines(3);
     start(options(100, GATHER, 1000, 64L << 20, NEVER), refusing(poison));
 
-    publish(messages);
-
     Eventually.within(WAIT, () -> assertThat(journal.pendingIds()).isEmpty());
     quiet();
     List<Long> rest = List.of(messages.get(0).journalId(), messages.get(2).journalId());
-    assertThat(events).containsExactly("write failed " + ids(messages),
+    assertThat(events).containsExactly("claimed", "loaded " + ids(messages), "write failed " + ids(messages),
         "quarantine failed " + poison, "quarantine failed " + poison, "quarantine failed " + poison,
-        "quarantined " + poison, "stored " + rest, "cleared " + rest, "ready true");
+        "quarantined " + poison, "stored " + rest, "ready true", "advanced 3");
     assertThat(journal.quarantined()).containsExactly(Map.entry(poison, "value is NaN"));
     assertThat(quarantinedCount()).isEqualTo(1.0);
+  }
+
+  // --- the cursor's lease
+
+  @Test
+  void whileAnotherNodeHoldsTheCursorNothingIsWrittenOrHeldHereAndOnceFreeItIsTakenOver() {
+    journal.heldElsewhere(true);
+    start(options(100, Duration.ZERO, 1000, 64L << 20, OFTEN), new Script(ok()));
+    List<AcceptedMessage> messages = journal.append(3);
+    publish(messages);
+    quiet();
+    assertThat(attempts).isEmpty();
+    assertThat(feed.heldCount()).isZero();
+
+    journal.heldElsewhere(false);
+    Eventually.within(WAIT, () -> assertThat(journal.pendingIds()).isEmpty());
+    assertThat(attempts).as("read from the journal, once").containsExactly(ids(messages));
+    assertThat(events).contains("claimed", "loaded " + ids(messages));
+  }
+
+  @Test
+  void aFeedThatLostTheCursorStopsWritingAndHoldsNothing() {
+    started(options(100, GATHER, 1000, 64L << 20, NEVER), new Script(ok()));
+    journal.loseOnNextAdvance();
+    List<AcceptedMessage> first = journal.append(3);
+    publish(first);
+    Eventually.within(WAIT, () -> assertThat(events).contains("lost"));
+    List<AcceptedMessage> later = journal.append(2);
+    publish(later);
+    quiet();
+
+    assertThat(attempts).as("stored once; the new owner goes on from its own cursor").containsExactly(ids(first));
+    assertThat(feed.owning()).isFalse();
+    assertThat(feed.heldCount()).isZero();
+  }
+
+  @Test
+  void anUnfinishedBatchIsRebuiltExactlyBeforeAnythingElseAndEveryNewBatchIsRecordedBeforeItsWrite() {
+    journal.append(5);
+    journal.unfinishedUpTo(2);
+    start(options(100, Duration.ZERO, 1000, 64L << 20, NEVER), new Script(ok()), true);
+
+    Eventually.within(WAIT, () -> assertThat(events).contains("advanced 5"));
+    quiet();
+    assertThat(attempts).containsExactly(List.of(1L, 2L), List.of(3L, 4L, 5L));
+    assertThat(events).containsExactly("claimed",
+        "loaded [1, 2]", "stored [1, 2]", "ready true", "advanced 2",
+        "loaded [3, 4, 5]", "begun 5", "stored [3, 4, 5]", "ready true", "advanced 5");
   }
 
   // --- the harness
 
   private static JournalFeed.Options options(int maxBatch, Duration linger, int maxBuffer, long maxBufferBytes,
                                              Duration recoveryInterval) {
-    return new JournalFeed.Options(maxBatch, linger, maxBuffer, maxBufferBytes, recoveryInterval, Duration.ZERO,
+    return new JournalFeed.Options(maxBatch, linger, maxBuffer, maxBufferBytes, recoveryInterval, LEASE,
         Duration.ofMillis(1), Duration.ofMillis(4));
   }
 
   private void start(JournalFeed.Options options, SinkWriter writer) {
-    SinkWriter recording = batch -> {
-      List<Long> ids = ids(batch);
-      attempts.add(ids);
-      return writer.write(batch)
-          .onSuccess(v -> events.add("stored " + ids))
-          .onFailure(e -> events.add("write failed " + ids));
+    start(options, writer, false);
+  }
+
+  private void start(JournalFeed.Options options, SinkWriter writer, boolean rebuildsBatches) {
+    SinkWriter recording = new SinkWriter() {
+      @Override
+      public Future<Void> write(List<AcceptedMessage> batch) {
+        List<Long> ids = ids(batch);
+        attempts.add(ids);
+        return writer.write(batch)
+            .onSuccess(v -> events.add("stored " + ids))
+            .onFailure(e -> events.add("write failed " + ids));
+      }
+
+      @Override
+      public boolean rebuildsBatches() {
+        return rebuildsBatches;
+      }
     };
-    feed = new JournalFeed(vertx, journal, SinkKind.TIMESERIES, recording, options, Future::succeededFuture,
+    feed = new JournalFeed(vertx, journal, SinkKind.TIMESERIES, recording, options, "this-node", Future::succeededFuture,
         IngestMetrics.of(registry), ready -> events.add("ready " + ready), drainTimeout);
     onLoop(feed::start);
   }
@@ -398,111 +440,145 @@ class JournalFeedFailureTest {
   }
 
   /**
-   * The journal of one sink in memory: its pending rows, and failures on request. Called by the
-   * feed on its loop and read by the test thread, hence synchronized.
+   * The journal of one sink in memory: its rows (a row's position is its id), the sink's cursor
+   * and its lease, and failures on request. Called by the feed on its loop and read by the test
+   * thread, hence synchronized.
    */
   static final class FakeJournal implements FeedJournal {
     private final List<String> events;
-    private final Map<Long, AcceptedMessage> pending = new TreeMap<>();
+    private final TreeMap<Long, AcceptedMessage> rows = new TreeMap<>();
     private final Map<Long, String> quarantined = new LinkedHashMap<>();
-    /** False: every row is younger than recovery_grace, so the scans find nothing. */
-    private boolean graceOver;
-    private boolean holdNextScan;
-    private final AtomicReference<Promise<List<AcceptedMessage>>> heldScan = new AtomicReference<>();
-    private List<AcceptedMessage> heldSnapshot = List.of();
-    private int scans;
-    private int clearsToFail;
+    private final java.util.Set<Long> quarantinedElsewhere = new java.util.HashSet<>();
+    private Journal.Position cursor = Journal.Position.START;
+    private Journal.Position batchEnd;
+    private String holder;
+    private boolean heldElsewhere;
+    private boolean loseOnNextAdvance;
+    private int advancesToFail;
     private int quarantinesToFail;
 
     FakeJournal(List<String> events) {
       this.events = events;
     }
 
-    /** Rows 1..count, pending for the sink (as the intake appends them). */
+    /** {@code count} more rows for the sink (as the intake appends them), numbered on from the last. */
     synchronized List<AcceptedMessage> append(int count) {
       List<AcceptedMessage> messages = new ArrayList<>();
-      for (long id = 1; id <= count; id++) {
+      long next = rows.isEmpty() ? 1 : rows.lastKey() + 1;
+      for (long id = next; id < next + count; id++) {
         messages.add(message(id));
-        pending.put(id, messages.get(messages.size() - 1));
+        rows.put(id, messages.get(messages.size() - 1));
       }
       return messages;
     }
 
-    synchronized void prune(long id) {
-      pending.remove(id);
+    synchronized void quarantinedElsewhere(long id) {
+      quarantinedElsewhere.add(id);
     }
 
-    synchronized void graceOver() {
-      graceOver = true;
+    synchronized void heldElsewhere(boolean held) {
+      heldElsewhere = held;
     }
 
-    synchronized void failClears(int times) {
-      clearsToFail = times;
+    synchronized void loseOnNextAdvance() {
+      loseOnNextAdvance = true;
+    }
+
+    synchronized void unfinishedUpTo(long id) {
+      batchEnd = new Journal.Position(id, id);
+    }
+
+    synchronized void failAdvances(int times) {
+      advancesToFail = times;
     }
 
     synchronized void failQuarantines(int times) {
       quarantinesToFail = times;
     }
 
-    /** The next scan reads the rows then, and answers when {@link #releaseHeldScan} is called. */
-    synchronized void holdNextScan() {
-      holdNextScan = true;
-    }
-
-    synchronized List<Long> heldSnapshot() {
-      return ids(heldSnapshot);
-    }
-
-    /** On the feed's loop: the held scan answers with what it read. */
-    void releaseHeldScan() {
-      List<AcceptedMessage> snapshot;
-      synchronized (this) {
-        snapshot = heldSnapshot;
-      }
-      heldScan.get().complete(snapshot);
-    }
-
-    /** The rows still pending, in id order. */
+    /** The rows after the cursor, in order. */
     synchronized List<Long> pendingIds() {
-      return List.copyOf(pending.keySet());
+      return List.copyOf(rows.tailMap(cursor.id(), false).keySet());
     }
 
     synchronized Map<Long, String> quarantined() {
       return Map.copyOf(quarantined);
     }
 
-    synchronized int scans() {
-      return scans;
-    }
-
     @Override
-    public synchronized Future<List<AcceptedMessage>> pending(SinkKind sink, Duration olderThan, int limit) {
-      scans++;
-      List<AcceptedMessage> snapshot = graceOver ? pending.values().stream().limit(limit).toList() : List.of();
-      if (holdNextScan) {
-        holdNextScan = false;
-        heldSnapshot = snapshot;
-        heldScan.set(Promise.promise());
-        return heldScan.get().future();
+    public synchronized Future<java.util.Optional<Journal.Claim>> claim(SinkKind sink, String owner, Duration lease) {
+      if (heldElsewhere) {
+        return Future.succeededFuture(java.util.Optional.empty());
       }
-      return Future.succeededFuture(snapshot);
+      holder = owner;
+      events.add("claimed");
+      return Future.succeededFuture(java.util.Optional.of(new Journal.Claim(cursor, batchEnd)));
     }
 
     @Override
-    public synchronized Future<Void> clear(SinkKind sink, List<Long> journalIds) {
-      if (clearsToFail > 0) {
-        clearsToFail--;
-        events.add("clear failed " + journalIds);
+    public synchronized Future<List<Journal.Position>> next(SinkKind sink, Journal.Position after, Journal.Position until,
+                                                            int limit) {
+      return Future.succeededFuture(rows.tailMap(after.id(), false).keySet().stream()
+          .filter(id -> until == null || id <= until.id()).limit(limit).map(id -> new Journal.Position(id, id)).toList());
+    }
+
+    @Override
+    public synchronized Future<Map<Long, AcceptedMessage>> messages(java.util.Collection<Long> ids) {
+      if (!ids.isEmpty()) {
+        events.add("loaded " + ids);
+      }
+      Map<Long, AcceptedMessage> found = new LinkedHashMap<>();
+      ids.forEach(id -> found.put(id, rows.get(id)));
+      return Future.succeededFuture(found);
+    }
+
+    @Override
+    public synchronized Future<Boolean> beginBatch(SinkKind sink, String owner, Journal.Position end, Duration lease) {
+      if (!owner.equals(holder)) {
+        return Future.succeededFuture(false);
+      }
+      batchEnd = end;
+      events.add("begun " + end.id());
+      return Future.succeededFuture(true);
+    }
+
+    @Override
+    public synchronized Future<Boolean> advance(SinkKind sink, String owner, Journal.Position to, Duration lease) {
+      if (to == null) {
+        return Future.succeededFuture(owner.equals(holder));
+      }
+      if (advancesToFail > 0) {
+        advancesToFail--;
+        events.add("advance failed " + to.id());
         return Future.failedFuture(new IllegalStateException("Connection refused"));
       }
-      journalIds.forEach(pending::remove);
-      events.add("cleared " + journalIds);
+      if (loseOnNextAdvance) {
+        loseOnNextAdvance = false;
+        heldElsewhere = true;
+        holder = "another-node";
+        events.add("lost");
+      }
+      if (!owner.equals(holder)) {
+        return Future.succeededFuture(false);
+      }
+      cursor = to;
+      batchEnd = null;
+      events.add("advanced " + to.id());
+      return Future.succeededFuture(true);
+    }
+
+    @Override
+    public synchronized Future<Void> release(SinkKind sink, String owner) {
+      if (owner.equals(holder)) {
+        holder = null;
+        events.add("released");
+      }
       return Future.succeededFuture();
     }
 
     @Override
     public synchronized Future<Journal.Backlog> backlog(SinkKind sink) {
-      return Future.succeededFuture(new Journal.Backlog(pending.size(), null));
+      return Future.succeededFuture(new Journal.Backlog(pendingIds().size(), null));
     }
 
     @Override
@@ -517,7 +593,7 @@ class JournalFeedFailureTest {
         events.add("quarantine failed " + journalId);
         return Future.failedFuture(new IllegalStateException("Connection refused"));
       }
-      if (pending.remove(journalId) == null) {
+      if (quarantinedElsewhere.contains(journalId) || !rows.containsKey(journalId)) {
         events.add("nothing to quarantine " + journalId);
         return Future.succeededFuture(false);
       }

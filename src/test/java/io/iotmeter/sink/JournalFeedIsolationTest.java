@@ -58,9 +58,9 @@ class JournalFeedIsolationTest {
       attempts.add(batch.stream().map(AcceptedMessage::journalId).toList());
       return writer.write(batch);
     };
-    JournalFeed.Options options = new JournalFeed.Options(100, Duration.ofMillis(5), 1000, 64L << 20, NEVER, Duration.ZERO,
-        Duration.ofMillis(1), Duration.ofMillis(4));
-    JournalFeed feed = new JournalFeed(vertx, journal, SinkKind.TIMESERIES, recording, options, Future::succeededFuture,
+    JournalFeed.Options options = new JournalFeed.Options(100, Duration.ofMillis(5), 1000, 64L << 20, NEVER,
+        Duration.ofSeconds(30), Duration.ofMillis(1), Duration.ofMillis(4));
+    JournalFeed feed = new JournalFeed(vertx, journal, SinkKind.TIMESERIES, recording, options, "this-node", Future::succeededFuture,
         IngestMetrics.of(new SimpleMeterRegistry()), ready -> { }, JournalFeed.DRAIN_TIMEOUT);
     loop.runOnContext(v -> feed.start().onSuccess(started -> messages.forEach(m ->
         vertx.eventBus().publish(BusAddress.ACCEPTED.address(Category.TELEMETRY.categoryName()), m.toJson()))));

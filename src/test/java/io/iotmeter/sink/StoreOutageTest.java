@@ -52,7 +52,7 @@ class StoreOutageTest {
     }
     // Acknowledged although the archive is unreachable: the journal holds them.
     Eventually.within(WAIT, () -> assertThat(platform.get("/readyz").json().getJsonArray("failed").getList()).contains("archive"));
-    assertThat(TestPostgres.count(platform.postgres(), "SELECT count(*) FROM intake_journal WHERE pending & 1 <> 0")).isEqualTo(10);
+    assertThat(TestPostgres.count(platform.postgres(), "SELECT count(*) FROM journal_waiting WHERE sink = 'archive'")).isEqualTo(10);
     assertThat(platform.get("/api/devices/dc-meter-001/raw-data").status()).as("listing a store that is down").isEqualTo(503);
     JsonObject effective = platform.config();
     platform.close();
@@ -75,7 +75,7 @@ class StoreOutageTest {
         assertThat(report.store(StoreAudit.TIME_SERIES).stored()).as(report.detail()).isEqualTo(10);
         assertThat(report.store(StoreAudit.REGISTRY).expected()).as(report.detail()).isEqualTo(1);
         Eventually.within(WAIT, () -> assertThat(TestPostgres.count(effective.getJsonObject("postgres"),
-            "SELECT count(*) FROM intake_journal")).isZero());
+            "SELECT count(*) FROM journal_waiting")).isZero());
         Eventually.within(WAIT, () -> assertThat(restarted.get("/readyz").status()).isEqualTo(200));
       } finally {
         restarted.close();

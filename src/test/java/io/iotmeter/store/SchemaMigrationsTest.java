@@ -46,7 +46,7 @@ class SchemaMigrationsTest {
     assertThat(SchemaMigrations.migrate(vertx, pool).await()).isEmpty();
     assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM schema_migrations")).isEqualTo(all.size());
     for (String table : List.of("devices", "device_configs", "device_alerts", "device_commands", "device_seq_tracking",
-        "intake_journal", "message_quarantine", "intake_seen")) {
+        "journal", "journal_cursor", "message_quarantine", "intake_seen")) {
       assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM information_schema.tables WHERE table_name = '" + table + "'"))
           .as(table).isEqualTo(1);
     }

@@ -106,7 +106,7 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
     config.getJsonObject("liveness").put("check_interval_ms", 200);
     config.getJsonObject("commands").put("timeout_scan_ms", 200).put("redelivery_check_ms", 200);
     config.getJsonObject("sinks").forEach(sink -> ((JsonObject) sink.getValue())
-        .put("recovery_interval_ms", 500).put("recovery_grace_ms", 1000).put("max_backoff_ms", 1000));
+        .put("recovery_interval_ms", 500).put("max_backoff_ms", 1000));
     return config;
   }
 
