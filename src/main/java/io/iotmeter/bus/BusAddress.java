@@ -68,7 +68,7 @@ public enum BusAddress {
       "api (POST /api/quarantine/{id}/replay)",
       "intake (it owns the journal)",
       "Puts a quarantined message back into the intake journal for the sink that could not store it; "
-          + "that sink's recovery scan stores it (or quarantines it anew). Failures: 404 no such row, "
+          + "that sink reads it after its cursor and stores it (or quarantines it anew). Failures: 404 no such row, "
           + "409 already replayed or a message refused at the intake, 503 journal unavailable."),
 
   IDENTITY_KEY_VERIFY("iot.identity.key.verify", Delivery.REQUEST, Scope.CLUSTER,

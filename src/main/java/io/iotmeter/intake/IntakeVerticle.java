@@ -442,8 +442,8 @@ public final class IntakeVerticle extends VerticleBase {
 
   /**
    * {@code POST /api/quarantine/{id}/replay}: the quarantined message goes back into the journal
-   * for the sink that could not store it (a new journal row with only that sink's bit), so that
-   * sink's recovery scan takes it up again — after a fix, it is stored; if not, it is
+   * for the sink that could not store it (a new journal row with only that sink's bit), after
+   * that sink's cursor, so the sink reads it again — after a fix, it is stored; if not, it is
    * quarantined anew.
    */
   private void onReplay(Message<JsonObject> request) {
