@@ -69,6 +69,12 @@ public record AcceptedMessage(long journalId, String deviceId, Category category
     return payload.length() + (long) measurements * DeviceMessage.MEASUREMENT_BYTES;
   }
 
+  /** This message without its parsed form: what a sink that reads only the payload holds. */
+  public AcceptedMessage withoutParsed() {
+    return parsed == null ? this : new AcceptedMessage(journalId, deviceId, category, epoch, seq, deviceTs, receivedAt, topic,
+        source, payload);
+  }
+
   /** The parsed message: the intake's, or the payload parsed again when it came from the journal. */
   public DeviceMessage parse() {
     return parsed != null ? parsed : DeviceMessage.parse(topic, payload.getBytes(java.nio.charset.StandardCharsets.UTF_8));

@@ -42,6 +42,11 @@ final class ArchiveWriter implements SinkWriter {
   }
 
   @Override
+  public boolean usesParsed() {
+    return false;
+  }
+
+  @Override
   public Future<Void> write(List<AcceptedMessage> batch) {
     Map<String, List<AcceptedMessage>> groups = groups(batch);
     Map<String, byte[]> contents = new LinkedHashMap<>();

@@ -53,11 +53,16 @@ public final class JournalFeed {
   public record Options(int maxBatch, Duration linger, int maxBuffer, long maxBufferBytes, Duration recoveryInterval,
                         Duration lease, Duration minBackoff, Duration maxBackoff) {
 
-    /** A sink's section ({@code sinks.<sink>}), over its defaults. */
+    /**
+     * A sink's section ({@code sinks.<sink>}), over its defaults. The archive has a window
+     * ({@code window_s}) where the others linger ({@code linger_ms}): the same wait for a batch
+     * to fill, long enough that an object holds what a device sent over a window.
+     */
     public static Options of(io.iotmeter.config.Settings sink) {
       return new Options(
           sink.integer("max_batch"),
-          sink.millis("linger_ms"),
+          sink.json().containsKey("window_s") ? Duration.ofMillis(Math.round(sink.number("window_s") * 1000))
+              : sink.millis("linger_ms"),
           sink.integer("max_buffer"),
           sink.whole("max_buffer_bytes"),
           sink.millis("recovery_interval_ms"),
@@ -98,6 +103,8 @@ public final class JournalFeed {
   private boolean busy;
   private boolean lingering;
   private long renewedAt;
+  /** When the last read for a batch began (nanoseconds). */
+  private long batchStartedAt;
   /** Set by stop(): no new batches; the one under way gets its chance to finish. */
   private boolean stopping;
   private final Backoff backoff;
@@ -231,7 +238,11 @@ public final class JournalFeed {
         }
       }).onFailure(e -> LOG.debug("{} sink: renewing the lease failed: {}", kind.configName(), e.getMessage()));
     }
-    pull();
+    // What the fast path did not bring (another node's rows, a full buffer) — but not more often
+    // than a batch lingers: the archive's objects stay a window long.
+    if (now - batchStartedAt >= options.linger().toNanos()) {
+      pull();
+    }
   }
 
   private void claim() {
@@ -271,24 +282,44 @@ public final class JournalFeed {
   // ---------------------------------------------------------------- the fast path
 
   private void offer(AcceptedMessage message) {
-    if (stopping || !owning || held.size() >= options.maxBuffer()
-        || heldBytes + message.footprint() > options.maxBufferBytes()) {
-      return; // the journal has it: the batch that reaches it loads it from there
+    if (stopping || !owning) {
+      return;
     }
-    if (held.putIfAbsent(message.journalId(), message) == null) {
-      heldBytes += message.footprint();
+    // A writer that does not read the parsed measurements is not made to hold them (the archive
+    // holds its window: the payload alone is a third of the heap).
+    AcceptedMessage kept = writer.usesParsed() ? message : message.withoutParsed();
+    if (held.size() >= options.maxBuffer() || heldBytes + kept.footprint() > options.maxBufferBytes()) {
+      pull(); // full: the batch goes now; this message is loaded from the journal
+      return;
     }
-    if (held.size() >= options.maxBatch() || options.linger().isZero()) {
+    if (held.putIfAbsent(kept.journalId(), kept) == null) {
+      heldBytes += kept.footprint();
+    }
+    schedule();
+  }
+
+  /**
+   * Starts the next batch at once when one is full, else once the linger (the archive's window)
+   * has passed: one write of many messages costs the store (and the shared CPU) far less than many
+   * writes of one.
+   */
+  private void schedule() {
+    if (busy || lingering) {
+      return;
+    }
+    if (held.size() >= options.maxBatch() || options.linger().isZero() || nearlyFull()) {
       pull();
-    } else if (!lingering && !busy) {
-      // Give a batch a moment to fill: one write of many messages costs the store (and the
-      // shared CPU) far less than many writes of one.
-      lingering = true;
-      vertx.setTimer(options.linger().toMillis(), id -> {
-        lingering = false;
-        pull();
-      });
+      return;
     }
+    lingering = true;
+    vertx.setTimer(options.linger().toMillis(), id -> {
+      lingering = false;
+      pull();
+    });
+  }
+
+  private boolean nearlyFull() {
+    return held.size() * 10L >= options.maxBuffer() * 9L || heldBytes * 10 >= options.maxBufferBytes() * 9;
   }
 
   private void clearHeld() {
@@ -313,6 +344,7 @@ public final class JournalFeed {
       return;
     }
     busy = true;
+    batchStartedAt = System.nanoTime();
     Position until = unfinished;
     int limit = until == null ? options.maxBatch() : Integer.MAX_VALUE;
     List<Long> heldBefore = new ArrayList<>(held.keySet());
@@ -342,8 +374,10 @@ public final class JournalFeed {
               LOG.warn("{} sink: reading the journal failed ({}); trying again in {} ms", kind.configName(),
                   done.cause().getMessage(), options.recoveryInterval().toMillis());
             }
-          } else if (done.result() || !held.isEmpty()) {
-            pull(); // more is waiting (held messages that turn out to be behind the cursor are forgotten then)
+          } else if (done.result()) {
+            pull(); // more is waiting
+          } else if (!held.isEmpty()) {
+            schedule(); // what came during the write: the next batch (held messages found behind the cursor are forgotten then)
           }
         });
   }
@@ -380,6 +414,8 @@ public final class JournalFeed {
           batch.add(message);
         }
       }
+      // The batch holds them now: the buffer takes what arrives while it is written.
+      release(ids);
       if (!missing.isEmpty()) {
         metrics.journalReadBack(kind.configName(), missing.size());
       }
@@ -392,7 +428,7 @@ public final class JournalFeed {
           return Future.succeededFuture();
         }
         unfinished = writer.rebuildsBatches() ? end : null;
-        return store(batch, 0).compose(v -> moveCursor(end)).onSuccess(v -> release(ids));
+        return store(batch, 0).compose(v -> moveCursor(end));
       });
     });
   }

@@ -60,6 +60,11 @@ final class RegistryWriter implements SinkWriter {
   }
 
   @Override
+  public boolean usesParsed() {
+    return false; // it reads the few payloads it needs (not telemetry's) itself
+  }
+
+  @Override
   public Future<Void> write(List<AcceptedMessage> batch) {
     Map<String, DeviceFacts> facts = new LinkedHashMap<>();
     List<Ack> acks = new ArrayList<>();

@@ -22,4 +22,9 @@ public interface SinkWriter {
   default boolean rebuildsBatches() {
     return false;
   }
+
+  /** Whether it reads a message's parsed measurements ({@link AcceptedMessage#parse}) rather than its payload. */
+  default boolean usesParsed() {
+    return true;
+  }
 }

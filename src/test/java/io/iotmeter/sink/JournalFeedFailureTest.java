@@ -193,7 +193,7 @@ class JournalFeedFailureTest {
   private void beyondAFullBufferTheBatchLoadsFromTheJournal(JournalFeed.Options options) {
     Promise<Void> firstWrite = Promise.promise();
     started(options, new Script(held(firstWrite), ok()));
-    // Message 1 in flight, held until stored; 2 and 3 fill the buffer, 4..6 find it full.
+    // Message 1 in flight (its batch holds it, not the buffer); 2..4 fill the buffer, 5 and 6 find it full.
     List<AcceptedMessage> first = journal.append(1);
     publish(first);
     Eventually.within(WAIT, () -> assertThat(attempts).hasSize(1));
@@ -208,8 +208,33 @@ class JournalFeedFailureTest {
     Eventually.within(WAIT, () -> assertThat(journal.pendingIds()).isEmpty());
     quiet();
     assertThat(attempts).containsExactly(List.of(1L), List.of(2L, 3L, 4L, 5L, 6L));
-    assertThat(events).contains("loaded [4, 5, 6]").noneMatch(e -> e.startsWith("loaded [1") || e.startsWith("loaded [2"));
-    assertThat(registry.get("mqtt_collector.journal.read.back").tag("sink", "timeseries").counter().count()).isEqualTo(3.0);
+    assertThat(events).contains("loaded [5, 6]").noneMatch(e -> e.startsWith("loaded [1") || e.startsWith("loaded [2"));
+    assertThat(registry.get("mqtt_collector.journal.read.back").tag("sink", "timeseries").counter().count()).isEqualTo(2.0);
+  }
+
+  // --- the archive's window
+
+  @Test
+  void aWindowGathersWhatArrivesWithinItIntoOneBatchAndTheLooksIntoTheJournalDoNotCutIt() {
+    // The window is 300 ms; the feed looks into the journal every 5 ms all the same.
+    started(options(100, Duration.ofMillis(300), 1000, 64L << 20, OFTEN), new Script(ok()));
+    List<AcceptedMessage> first = journal.append(2);
+    publish(first);
+    pause(Duration.ofMillis(100));
+    List<AcceptedMessage> second = journal.append(2);
+    publish(second);
+    Eventually.within(WAIT, () -> assertThat(journal.pendingIds()).isEmpty());
+    quiet();
+    assertThat(attempts).containsExactly(List.of(1L, 2L, 3L, 4L));
+  }
+
+  @Test
+  void aFullBufferClosesTheWindowEarly() {
+    started(options(100, NEVER, 3, 64L << 20, NEVER), new Script(ok()));
+    List<AcceptedMessage> messages = journal.append(5);
+    publish(messages);
+    Eventually.within(WAIT, () -> assertThat(journal.pendingIds()).isEmpty());
+    assertThat(attempts).as("the fourth found the buffer full: the batch went at once").containsExactly(ids(messages));
   }
 
   // --- a publication that arrives after its row was read

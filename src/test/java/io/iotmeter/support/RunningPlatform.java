@@ -139,6 +139,9 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
     config.getJsonObject("bridge").getJsonObject("tcp").put("host", "127.0.0.1").put("port", FreePorts.next());
     config.getJsonObject("postgres").mergeIn(TestPostgres.freshDatabase());
     config.getJsonObject("commands").put("publish_timeout_ms", 1000);
+    // Archive objects of a tenth of a second, as the archive's batches were before it had a window:
+    // the tests see their messages archived at once (the window's effect is the benchmark's).
+    config.getJsonObject("sinks").getJsonObject("archive").put("window_s", 0.1);
     // The reference system's open behaviour, which the compatibility tests check; the security
     // tests turn it on (securedConfig).
     config.getJsonObject("security").put("enabled", false)

@@ -34,9 +34,9 @@ public final class SettledStores {
   }
 
   /**
-   * How long the stores must stay the same to count as settled: longer than any sink's linger
-   * plus its recovery interval, as configured — a copy written late by the fast path, or by a
-   * recovery scan that read a row just before it was cleared, lands within it.
+   * How long the stores must stay the same to count as settled: longer than any sink's linger (the
+   * archive's window) plus its recovery interval, as configured — a copy written late would land
+   * within it.
    */
   public Duration interval() {
     return interval(config);
@@ -48,7 +48,10 @@ public final class SettledStores {
     JsonObject sinks = config.getJsonObject("sinks");
     for (String sink : sinks.fieldNames()) {
       JsonObject section = sinks.getJsonObject(sink);
-      longest = Math.max(longest, section.getLong("recovery_interval_ms") + section.getLong("linger_ms"));
+      // The archive's batches wait a window (window_s), the others a linger (linger_ms).
+      long linger = section.containsKey("window_s") ? Math.round(section.getDouble("window_s") * 1000)
+          : section.getLong("linger_ms");
+      longest = Math.max(longest, section.getLong("recovery_interval_ms") + linger);
     }
     return Duration.ofMillis(longest).plus(WRITE_MARGIN);
   }

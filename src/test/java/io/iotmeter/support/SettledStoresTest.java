@@ -21,4 +21,12 @@ class SettledStoresTest {
     // The registry's 2,050 ms is the longest; the rest is the margin for the write itself.
     assertThat(SettledStores.interval(config)).isEqualTo(Duration.ofMillis(2050 + 250));
   }
+
+  @Test
+  void theArchivesWindowCountsAsItsLinger() {
+    JsonObject config = new JsonObject().put("sinks", new JsonObject()
+        .put("archive", new JsonObject().put("window_s", 2.5).put("recovery_interval_ms", 500))
+        .put("registry", sink(50, 2000)));
+    assertThat(SettledStores.interval(config)).isEqualTo(Duration.ofMillis(3000 + 250));
+  }
 }
