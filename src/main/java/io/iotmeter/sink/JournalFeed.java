@@ -49,26 +49,37 @@ public final class JournalFeed {
 
   private static final Logger LOG = LoggerFactory.getLogger(JournalFeed.class);
 
-  /** Tuning of a feed. */
+  /**
+   * Tuning of a feed. {@code window}: a batch waits at most this long for more messages — as long
+   * as they keep coming (the archive's objects hold what a device sent over a window); zero: a
+   * batch waits {@code linger} once a message is there.
+   */
   public record Options(int maxBatch, Duration linger, int maxBuffer, long maxBufferBytes, Duration recoveryInterval,
-                        Duration lease, Duration minBackoff, Duration maxBackoff) {
+                        Duration lease, Duration minBackoff, Duration maxBackoff, Duration window) {
 
-    /**
-     * A sink's section ({@code sinks.<sink>}), over its defaults. The archive has a window
-     * ({@code window_s}) where the others linger ({@code linger_ms}): the same wait for a batch
-     * to fill, long enough that an object holds what a device sent over a window.
-     */
+    /** A feed without a window. */
+    public Options(int maxBatch, Duration linger, int maxBuffer, long maxBufferBytes, Duration recoveryInterval,
+                   Duration lease, Duration minBackoff, Duration maxBackoff) {
+      this(maxBatch, linger, maxBuffer, maxBufferBytes, recoveryInterval, lease, minBackoff, maxBackoff, Duration.ZERO);
+    }
+
+    /** A sink's section ({@code sinks.<sink>}), over its defaults; the archive's has a {@code window_s}. */
     public static Options of(io.iotmeter.config.Settings sink) {
       return new Options(
           sink.integer("max_batch"),
-          sink.json().containsKey("window_s") ? Duration.ofMillis(Math.round(sink.number("window_s") * 1000))
-              : sink.millis("linger_ms"),
+          sink.millis("linger_ms"),
           sink.integer("max_buffer"),
           sink.whole("max_buffer_bytes"),
           sink.millis("recovery_interval_ms"),
           sink.millis("lease_ms"),
           sink.millis("min_backoff_ms"),
-          sink.millis("max_backoff_ms"));
+          sink.millis("max_backoff_ms"),
+          sink.json().containsKey("window_s") ? Duration.ofMillis(Math.round(sink.number("window_s") * 1000)) : Duration.ZERO);
+    }
+
+    /** The longest a message waits for its batch to start. */
+    Duration longestWait() {
+      return window.compareTo(linger) > 0 ? window : linger;
     }
   }
 
@@ -102,6 +113,9 @@ public final class JournalFeed {
   /** A claim, a read or a batch is under way: one at a time. */
   private boolean busy;
   private boolean lingering;
+  /** When the batch now lingering began to wait, and when the last message came (nanoseconds). */
+  private long windowOpenedAt;
+  private long lastOfferAt;
   private long renewedAt;
   /** When the last read for a batch began (nanoseconds). */
   private long batchStartedAt;
@@ -239,8 +253,8 @@ public final class JournalFeed {
       }).onFailure(e -> LOG.debug("{} sink: renewing the lease failed: {}", kind.configName(), e.getMessage()));
     }
     // What the fast path did not bring (another node's rows, a full buffer) — but not more often
-    // than a batch lingers: the archive's objects stay a window long.
-    if (now - batchStartedAt >= options.linger().toNanos()) {
+    // than a batch waits: the archive's objects stay a window long.
+    if (now - batchStartedAt >= options.longestWait().toNanos()) {
       pull();
     }
   }
@@ -295,13 +309,15 @@ public final class JournalFeed {
     if (held.putIfAbsent(kept.journalId(), kept) == null) {
       heldBytes += kept.footprint();
     }
+    lastOfferAt = System.nanoTime();
     schedule();
   }
 
   /**
-   * Starts the next batch at once when one is full, else once the linger (the archive's window)
-   * has passed: one write of many messages costs the store (and the shared CPU) far less than many
-   * writes of one.
+   * Starts the next batch at once when one is full, else once the linger has passed — with a
+   * window, once messages stopped coming for a linger, or the window has passed: one write of many
+   * messages costs the store (and the shared CPU) far less than many writes of one, and a quiet
+   * platform still writes at once.
    */
   private void schedule() {
     if (busy || lingering) {
@@ -312,10 +328,23 @@ public final class JournalFeed {
       return;
     }
     lingering = true;
-    vertx.setTimer(options.linger().toMillis(), id -> {
+    windowOpenedAt = System.nanoTime();
+    vertx.setTimer(options.linger().toMillis(), id -> lingered());
+  }
+
+  private void lingered() {
+    long now = System.nanoTime();
+    long quietFor = now - lastOfferAt;
+    long open = now - windowOpenedAt;
+    long linger = options.linger().toNanos();
+    long window = options.window().toNanos();
+    if (quietFor >= linger || open >= window) {
       lingering = false;
       pull();
-    });
+      return;
+    }
+    long next = Math.max(1, Math.min(linger - quietFor, window - open) / 1_000_000);
+    vertx.setTimer(next, id -> lingered());
   }
 
   private boolean nearlyFull() {

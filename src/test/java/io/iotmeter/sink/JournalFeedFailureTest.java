@@ -229,6 +229,27 @@ class JournalFeedFailureTest {
   }
 
   @Test
+  void aWindowStaysOpenWhileMessagesKeepComingClosesAtItsEndAndAfterALingerOfQuiet() {
+    // Window 400 ms, linger 150 ms: a message every 50 ms keeps the window open until its end.
+    started(windowed(Duration.ofMillis(150), Duration.ofMillis(400)), new Script(ok()));
+    for (int i = 0; i < 12; i++) {
+      publish(journal.append(1));
+      pause(Duration.ofMillis(50));
+    }
+    Eventually.within(WAIT, () -> assertThat(journal.pendingIds()).isEmpty());
+    assertThat(attempts).as("the window closed once while the messages kept coming").hasSizeGreaterThanOrEqualTo(2);
+    assertThat(attempts.get(0)).as("about 400 ms of messages, one every 50 ms").hasSizeBetween(5, 10);
+    assertThat(attempts.stream().flatMap(List::stream).toList()).containsExactlyElementsOf(journal.allIds());
+
+    // Quiet: a lone message goes after the linger, not after the window.
+    attempts.clear();
+    long started = System.nanoTime();
+    publish(journal.append(1));
+    Eventually.within(WAIT, () -> assertThat(attempts).hasSize(1));
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofMillis(400));
+  }
+
+  @Test
   void aFullBufferClosesTheWindowEarly() {
     started(options(100, NEVER, 3, 64L << 20, NEVER), new Script(ok()));
     List<AcceptedMessage> messages = journal.append(5);
@@ -343,6 +364,11 @@ class JournalFeedFailureTest {
                                              Duration recoveryInterval) {
     return new JournalFeed.Options(maxBatch, linger, maxBuffer, maxBufferBytes, recoveryInterval, LEASE,
         Duration.ofMillis(1), Duration.ofMillis(4));
+  }
+
+  private static JournalFeed.Options windowed(Duration linger, Duration window) {
+    return new JournalFeed.Options(1000, linger, 1000, 64L << 20, OFTEN, LEASE, Duration.ofMillis(1), Duration.ofMillis(4),
+        window);
   }
 
   private void start(JournalFeed.Options options, SinkWriter writer) {
@@ -519,6 +545,10 @@ class JournalFeedFailureTest {
 
     synchronized void failQuarantines(int times) {
       quarantinesToFail = times;
+    }
+
+    synchronized List<Long> allIds() {
+      return List.copyOf(rows.keySet());
     }
 
     /** The rows after the cursor, in order. */

@@ -48,9 +48,8 @@ public final class SettledStores {
     JsonObject sinks = config.getJsonObject("sinks");
     for (String sink : sinks.fieldNames()) {
       JsonObject section = sinks.getJsonObject(sink);
-      // The archive's batches wait a window (window_s), the others a linger (linger_ms).
-      long linger = section.containsKey("window_s") ? Math.round(section.getDouble("window_s") * 1000)
-          : section.getLong("linger_ms");
+      // The archive's batches wait up to a window (window_s), the others a linger (linger_ms).
+      long linger = Math.max(section.getLong("linger_ms", 0L), Math.round(section.getDouble("window_s", 0.0) * 1000));
       longest = Math.max(longest, section.getLong("recovery_interval_ms") + linger);
     }
     return Duration.ofMillis(longest).plus(WRITE_MARGIN);

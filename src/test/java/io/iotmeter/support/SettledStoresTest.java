@@ -25,7 +25,7 @@ class SettledStoresTest {
   @Test
   void theArchivesWindowCountsAsItsLinger() {
     JsonObject config = new JsonObject().put("sinks", new JsonObject()
-        .put("archive", new JsonObject().put("window_s", 2.5).put("recovery_interval_ms", 500))
+        .put("archive", sink(100, 500).put("window_s", 2.5))
         .put("registry", sink(50, 2000)));
     assertThat(SettledStores.interval(config)).isEqualTo(Duration.ofMillis(3000 + 250));
   }
