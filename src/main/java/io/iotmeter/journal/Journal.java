@@ -122,7 +122,9 @@ public final class Journal {
     if (until != null) {
       args.addString(Long.toUnsignedString(until.tx())).addLong(until.id());
     }
-    return client.preparedQuery("SELECT tx::text, id FROM journal WHERE (tx, id) > ($1::text::xid8, $2) " + bound
+    // The text column has a name of its own: "ORDER BY tx" would otherwise sort by the output
+    // column tx::text, as text ("1001" before "995"), and a cursor would pass rows by.
+    return client.preparedQuery("SELECT tx::text AS tx_text, id FROM journal WHERE (tx, id) > ($1::text::xid8, $2) " + bound
             + "AND " + SETTLED + " AND (sinks & $3::smallint) <> 0 ORDER BY tx, id LIMIT $4")
         .execute(args)
         .map(rows -> {

@@ -439,9 +439,13 @@ public final class JournalFeed {
       List<AcceptedMessage> batch = new ArrayList<>(ids.size());
       for (Long id : ids) {
         AcceptedMessage message = held.containsKey(id) ? held.get(id) : loaded.get(id);
-        if (message != null) {
-          batch.add(message);
+        if (message == null) {
+          // Never pass a row unwritten: the batch is read again (the cursor has not moved).
+          LOG.error("{} sink: journal row {} of a batch was neither held nor found; reading the batch again",
+              kind.configName(), id);
+          return Future.failedFuture(new IllegalStateException("journal row " + id + " not found"));
         }
+        batch.add(message);
       }
       // The batch holds them now: the buffer takes what arrives while it is written.
       release(ids);

@@ -19,8 +19,9 @@ import java.nio.file.Path;
 /**
  * A process the benchmark measures, started by {@link IngestBenchmark}:
  * <ul>
- *   <li>{@code stores DIR}: the embedded profile's stores — PostgreSQL (its own processes),
- *       S3Proxy and QuestDB (in this JVM) — so their CPU is counted apart from the platform's;</li>
+ *   <li>{@code stores DIR [pg-stats]}: the embedded profile's stores — PostgreSQL (its own processes;
+ *       with pg_stat_statements on request), S3Proxy and QuestDB (in this JVM) — so their CPU is
+ *       counted apart from the platform's;</li>
  *   <li>{@code platform CONFIG.json}: the platform, exactly as the launcher starts it, on those
  *       stores; {@code stats} on stdin prints its heap after a full GC and its RSS.</li>
  * </ul>
@@ -28,18 +29,31 @@ import java.nio.file.Path;
 public final class BenchNode {
 
   public static void main(String[] args) throws Exception {
-    if (args.length == 2 && args[0].equals("stores")) {
-      stores(Path.of(args[1]));
+    if (args.length >= 2 && args[0].equals("stores")) {
+      stores(Path.of(args[1]), args.length == 3 && args[2].equals("pg-stats"));
     } else if (args.length == 2 && args[0].equals("platform")) {
       platform(new JsonObject(Files.readString(Path.of(args[1]))));
     } else {
-      throw new IllegalArgumentException("usage: BenchNode stores DIR | platform CONFIG.json");
+      throw new IllegalArgumentException("usage: BenchNode stores DIR [pg-stats] | platform CONFIG.json");
     }
     System.exit(0); // not halt: a JFR recording (--jfr) is written on exit
   }
 
-  private static void stores(Path dir) throws Exception {
+  private static void stores(Path dir, boolean statementStats) throws Exception {
     EmbeddedPostgresServer postgres = EmbeddedPostgresServer.start(dir.resolve("postgres"), 0, "iot_devices", true);
+    if (statementStats) {
+      // The library loads at server start only: set, then start the same data directory again.
+      try (var c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + postgres.port() + "/iot_devices",
+          postgres.user(), ""); var s = c.createStatement()) {
+        s.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'");
+      }
+      postgres.close();
+      postgres = EmbeddedPostgresServer.start(dir.resolve("postgres"), 0, "iot_devices", true);
+      try (var c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + postgres.port() + "/iot_devices",
+          postgres.user(), ""); var s = c.createStatement()) {
+        s.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+      }
+    }
     EmbeddedS3Server s3 = EmbeddedS3Server.start(dir.resolve("s3"), 0, "bench", "bench-secret-0123456789");
     EmbeddedQuestDb quest = EmbeddedQuestDb.start(dir.resolve("questdb"), 0, 0);
     IngestBenchmark.report("READY", new JsonObject()

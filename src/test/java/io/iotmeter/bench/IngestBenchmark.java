@@ -54,7 +54,8 @@ import java.util.concurrent.TimeUnit;
  * </ul>
  * Run: {@code mvn -B -q test-compile exec:java -Dexec.args="--suite ingest"}; options:
  * {@code --devices 100 --window 10 --seconds 20 --sinks archive,timeseries,registry --durable true
- * --scale-devices 10000 --scale-minutes 10 --runs 1,2,half --repeat 1 --warmup 15 --jfr false --set key.path=value,...}.
+ * --scale-devices 10000 --scale-minutes 10 --runs 1,2,half --repeat 1 --warmup 15 --jfr false --pg-stats false
+ * --set key.path=value,...}.
  * Prints one Markdown table.
  */
 public final class IngestBenchmark {
@@ -273,6 +274,7 @@ public final class IngestBenchmark {
           (idle.getLong("rss") - scale.statsBefore().getLong("rss")) / 1024.0 / meters);
     }
     cpu.add("load", load.pid(), false).start();
+    resetStatements(platform);
     Map<String, Long> storeThreadsBefore = ProcStat.threadCpuNanos(platform.stores.pid());
     Map<String, Long> serverThreadsBefore = ProcStat.threadCpuNanos(platform.child.pid());
     load.send("go");
@@ -315,6 +317,7 @@ public final class IngestBenchmark {
         + busiest(serverThreadsBefore, serverThreads, acked, 8) + ".");
     notes.add(name + ": CPU per datagram of the stores JVM's busiest threads: "
         + busiest(storeThreadsBefore, storeThreads, acked, 6) + ".");
+    noteStatements(platform, name, acked);
     return stored;
   }
 
@@ -464,7 +467,41 @@ public final class IngestBenchmark {
   }
 
   private Child stores() throws IOException {
-    return Child.java("stores", work, List.of(), BenchNode.class, "stores", work.resolve("stores").toString());
+    // --pg-stats true: PostgreSQL with pg_stat_statements; each platform run lists its costliest statements.
+    return pgStats()
+        ? Child.java("stores", work, List.of(), BenchNode.class, "stores", work.resolve("stores").toString(), "pg-stats")
+        : Child.java("stores", work, List.of(), BenchNode.class, "stores", work.resolve("stores").toString());
+  }
+
+  private boolean pgStats() {
+    return Boolean.parseBoolean(options.getOrDefault("pg-stats", "false"));
+  }
+
+  /** With --pg-stats: forgets the statements counted so far (before a run). */
+  private void resetStatements(Platform platform) throws SQLException {
+    if (pgStats()) {
+      try (Connection c = platform.database(); var s = c.createStatement()) {
+        s.execute("SELECT pg_stat_statements_reset()");
+      }
+    }
+  }
+
+  /** With --pg-stats: the statements that took PostgreSQL longest during a run, per datagram acknowledged. */
+  private void noteStatements(Platform platform, String name, long acked) throws SQLException {
+    if (!pgStats()) {
+      return;
+    }
+    List<String> top = new ArrayList<>();
+    try (Connection c = platform.database(); var s = c.createStatement();
+         var rows = s.executeQuery("SELECT total_exec_time, calls, rows, regexp_replace(query, '\\s+', ' ', 'g') "
+             + "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12")) {
+      while (rows.next()) {
+        String query = rows.getString(4);
+        top.add(String.format("%.1f µs (%,d calls, %,d rows) %s", rows.getDouble(1) * 1000 / Math.max(1, acked),
+            rows.getLong(2), rows.getLong(3), query.length() > 120 ? query.substring(0, 120) + "…" : query));
+      }
+    }
+    notes.add(name + ": PostgreSQL's statements by execution time per datagram:\n  - " + String.join("\n  - ", top));
   }
 
   /** The platform process on the stores process, with the embedded profile's settings. */

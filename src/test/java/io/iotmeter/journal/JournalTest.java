@@ -126,6 +126,28 @@ class JournalTest {
     }
   }
 
+  /**
+   * Transaction ids are numbers, not text: a row of transaction 9,999 comes before one of 10,000
+   * (sorted as text it came after, and a cursor at 10,000 passed it by — a message lost).
+   */
+  @Test
+  void rowsAreReadInTheNumericOrderOfTheirTransactionsAcrossAPowerOfTen() {
+    TestPostgres.execute(postgres, "CREATE PROCEDURE burn_xids(n int) LANGUAGE plpgsql AS $$ BEGIN "
+        + "FOR i IN 1..n LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END $$");
+    long next = TestPostgres.count(postgres, "SELECT pg_current_xact_id()::text::bigint") + 1;
+    long boundary = (long) Math.pow(10, String.valueOf(next).length());
+    // The next transactions: burn up to two below the boundary, then one row on each side of it.
+    TestPostgres.execute(postgres, "CALL burn_xids(" + (boundary - next - 2) + ")");
+    long before = append(entry("dc-meter-001", 1)).get(0);
+    TestPostgres.execute(postgres, "CALL burn_xids(1)");
+    long after = append(entry("dc-meter-001", 2)).get(0);
+    List<Position> read = Journal.next(pool, SinkKind.ARCHIVE, Position.START, null, 10).await();
+    assertThat(read.get(0).tx()).as("the first row's transaction").isLessThan(boundary);
+    assertThat(read.get(1).tx()).as("the second row's transaction").isGreaterThanOrEqualTo(boundary);
+    assertThat(ids(read)).containsExactly(before, after);
+    assertThat(ids(Journal.next(pool, SinkKind.ARCHIVE, read.get(0), null, 1).await())).containsExactly(after);
+  }
+
   @Test
   void oneOwnerHoldsACursorUntilItsLeaseRunsOutOrItGivesItUp() {
     Journal.Claim claim = Journal.claim(pool, SinkKind.ARCHIVE, "node-a", LEASE).await().orElseThrow();

@@ -276,6 +276,57 @@ class JournalFeedTest {
     proxy.close();
   }
 
+  /**
+   * The cursor's promise under concurrency: four writers append in transactions that overlap
+   * (some held open while others commit), a fifth transaction keeps the horizon moving, half of
+   * the messages come by the bus and half are read back, batches are small — and every appended
+   * row is stored exactly once, none passed by.
+   */
+  @Test
+  void everyRowOfOverlappingTransactionsIsStoredOnceAndNonePassedBy() throws Exception {
+    Map<Long, AtomicInteger> written = new ConcurrentHashMap<>();
+    JournalFeed.Options small = new JournalFeed.Options(7, Duration.ofMillis(2), 1000, 64L << 20, Duration.ofMillis(20),
+        Duration.ofSeconds(10), Duration.ofMillis(5), Duration.ofMillis(40));
+    feed = new JournalFeed(vertx, pool, SinkKind.TIMESERIES, batch -> {
+      batch.forEach(m -> written.computeIfAbsent(m.journalId(), id -> new AtomicInteger()).incrementAndGet());
+      return Future.succeededFuture();
+    }, small, "test-node", Future::succeededFuture, IngestMetrics.of(registry), ready -> { });
+    vertx.runOnContext(v -> feed.start());
+    Set<Long> appended = ConcurrentHashMap.newKeySet();
+    java.util.Random random = new java.util.Random(7);
+    List<java.util.concurrent.CompletableFuture<Void>> writers = new ArrayList<>();
+    for (int w = 0; w < 4; w++) {
+      int writer = w;
+      long seed = random.nextLong();
+      writers.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
+        java.util.Random r = new java.util.Random(seed);
+        for (int i = 0; i < 60; i++) {
+          Instant now = Instant.now();
+          io.iotmeter.journal.Journal.Entry entry = new io.iotmeter.journal.Journal.Entry("dc-meter-00" + writer, "telemetry",
+              0, (long) i, now, "iot/dc-meter-00" + writer + "/telemetry", Datagrams.telemetry("dc-meter-00" + writer, i).encode(),
+              1, "endpoint", now, (short) SinkKind.TIMESERIES.bit());
+          int hold = r.nextInt(4) == 0 ? r.nextInt(30) : 0;
+          List<Long> ids = pool.withTransaction(conn -> conn.query("SELECT pg_current_xact_id()").execute()
+              .compose(x -> io.iotmeter.journal.Journal.append(conn, List.of(entry)))
+              .compose(got -> hold == 0 ? Future.succeededFuture(got)
+                  : Future.<List<Long>>future(p -> vertx.setTimer(hold, t -> p.complete(got))))).await();
+          appended.addAll(ids);
+          if (r.nextBoolean()) {
+            vertx.eventBus().publish(BusAddress.ACCEPTED.address("telemetry"), new AcceptedMessage(ids.get(0),
+                entry.deviceId(), Category.TELEMETRY, 0, entry.seq(), now, now, entry.topic(), entry.source(),
+                entry.payload()).toJson());
+          }
+        }
+      }));
+    }
+    for (var w : writers) {
+      w.get(60, java.util.concurrent.TimeUnit.SECONDS);
+    }
+    Eventually.within(WAIT, () -> assertThat(pendingTimeseries()).isZero());
+    assertThat(written.keySet()).as("every appended row, and nothing else").isEqualTo(appended);
+    assertThat(written.values()).allSatisfy(n -> assertThat(n.get()).isEqualTo(1));
+  }
+
   @Test
   void twoPoisonMessagesOfOneDeviceRaiseOneAlertPerHour() {
     List<AcceptedMessage> messages = journal(6);
