@@ -531,7 +531,10 @@ public final class IngestBenchmark {
       this.recordingPoints = Boolean.parseBoolean(options.getOrDefault("record-points", "true"));
       if (recordingPoints) {
         int relayPort = FreePorts.next();
-        pointsRelay = Child.java("points-relay", work, List.of("-Xmx1g"), RecordingTimeSeriesProxy.class, "--port",
+        // Its set of points seen grows by 8 bytes a point (60 s saturated runs send ~15 million):
+        // room for that, and an exit instead of a relay that hangs when it runs out.
+        pointsRelay = Child.java("points-relay", work, List.of("-Xmx4g", "-XX:+ExitOnOutOfMemoryError"),
+            RecordingTimeSeriesProxy.class, "--port",
             Integer.toString(relayPort), "--target", Integer.toString(endpoints.getJsonObject("questdb").getInteger("http_port")));
         pointsRelay.await("READY", 60, TimeUnit.SECONDS);
         this.questdbEndpoint = StoreAudit.QuestDb.of(config.getJsonObject("timeseries").getJsonObject("questdb").copy());
