@@ -187,6 +187,17 @@ class JournalTest {
     assertThat(Journal.backlog(pool, SinkKind.ARCHIVE).await().messages()).isEqualTo(3);
   }
 
+  /** The view operators and tests read writes the sinks' bits out: it must name each as {@link SinkKind} does. */
+  @Test
+  void theWaitingViewNamesEverySinkByItsBit() {
+    for (SinkKind sink : SinkKind.values()) {
+      long id = append(entry("dc-meter-001", sink.bit(), "{}", (short) sink.bit())).get(0);
+      assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM journal_waiting WHERE id = " + id + " AND sink = '"
+          + sink.configName() + "'")).as(sink.configName()).isEqualTo(1);
+      assertThat(TestPostgres.count(postgres, "SELECT count(*) FROM journal_waiting WHERE id = " + id)).isEqualTo(1);
+    }
+  }
+
   @Test
   void partitionsAreMadeAheadAndDroppedOnceEverySinkHasPassedThem() {
     long width = Journal.PARTITION_IDS;

@@ -10,9 +10,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * The journal's initial pending bits: a message waits for every enabled sink that stores its
- * category, and for no other (a missing bit is a message that sink never stores; a stray bit
- * one the journal never prunes).
+ * The journal's sink bits: a message waits for every enabled sink that stores its category, and
+ * for no other (a missing bit is a message that sink never stores; a stray bit one whose
+ * partition is never dropped).
  */
 class SinkKindTest {
 
