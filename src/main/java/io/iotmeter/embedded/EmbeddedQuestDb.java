@@ -31,14 +31,16 @@ public final class EmbeddedQuestDb implements AutoCloseable {
   /**
    * QuestDB logs through its own logger (not SLF4J), by default to the process's stdout: its
    * banner, a hundred lines per start and stop. Sent to a rolling file under the data directory
-   * instead. Written only when missing, so an operator may edit it. QuestDB reads it once per
+   * instead, errors and advisories only: at INFO it writes lines for every commit and WAL
+   * apply, which cost it more CPU than its network threads (the benchmark's thread profile).
+   * Written only when missing, so an operator may edit it (INFO for a closer look). QuestDB reads it once per
    * JVM: a second server in the same JVM logs where the first one does.
    */
   private static final String LOG_CONF = """
       writers=file
       w.file.class=io.questdb.log.LogRollingFileWriter
       w.file.location=${log.dir}/questdb.log.${date:yyyyMMdd}
-      w.file.level=INFO,ERROR,CRITICAL,ADVISORY
+      w.file.level=ERROR,CRITICAL,ADVISORY
       w.file.rollEvery=day
       w.file.rollSize=64m
       w.file.lifeDuration=1w
@@ -72,15 +74,30 @@ public final class EmbeddedQuestDb implements AutoCloseable {
       }
       // Must come before QuestDB's first logger is created, or its default (stdout) sticks.
       LogFactory.configureRootDir(dir.toString());
-      server = ServerMain.create(dir.toString(), Map.of(
-          "QDB_HTTP_BIND_TO", "127.0.0.1:" + httpPort,
-          "QDB_PG_NET_BIND_TO", "127.0.0.1:" + pgPort,
+      server = ServerMain.create(dir.toString(), Map.ofEntries(
+          Map.entry("QDB_HTTP_BIND_TO", "127.0.0.1:" + httpPort),
+          Map.entry("QDB_PG_NET_BIND_TO", "127.0.0.1:" + pgPort),
           // Unused listeners stay off: ILP over TCP/UDP (we write over HTTP) and the
           // health-only "min" HTTP server would each open one more port.
-          "QDB_LINE_TCP_ENABLED", "false",
-          "QDB_LINE_UDP_ENABLED", "false",
-          "QDB_HTTP_MIN_ENABLED", "false",
-          "QDB_TELEMETRY_ENABLED", "false"));
+          Map.entry("QDB_LINE_TCP_ENABLED", "false"),
+          Map.entry("QDB_LINE_UDP_ENABLED", "false"),
+          Map.entry("QDB_HTTP_MIN_ENABLED", "false"),
+          Map.entry("QDB_TELEMETRY_ENABLED", "false"),
+          // QuestDB's workers are tuned for a server of its own: with nothing to do a worker polls
+          // its jobs 7,000 times (spinning) before it naps, and each pool has a thread per core.
+          // Here it shares two cores with the platform and PostgreSQL, and work comes in bursts
+          // every ~100 ms, so the spinning between bursts cost more CPU than the writes (the
+          // benchmark charged ~110 µs a datagram to it). A worker now naps (1 ms) after 20 idle
+          // polls and sleeps (10 ms) after 200; one writer and one WAL-apply thread are enough
+          // for one table.
+          Map.entry("QDB_SHARED_WORKER_NAP_THRESHOLD", "20"),
+          Map.entry("QDB_SHARED_WORKER_SLEEP_THRESHOLD", "200"),
+          Map.entry("QDB_WAL_APPLY_WORKER_YIELD_THRESHOLD", "10"),
+          Map.entry("QDB_WAL_APPLY_WORKER_NAP_THRESHOLD", "20"),
+          Map.entry("QDB_WAL_APPLY_WORKER_SLEEP_THRESHOLD", "200"),
+          Map.entry("QDB_SHARED_QUERY_WORKER_COUNT", "1"),
+          Map.entry("QDB_SHARED_WRITE_WORKER_COUNT", "1"),
+          Map.entry("QDB_WAL_APPLY_WORKER_COUNT", "1")));
       server.start();
       EmbeddedQuestDb started = new EmbeddedQuestDb(server, dir);
       LOG.info("Embedded QuestDB listening on 127.0.0.1: HTTP {}, PG-wire {}; data in {} (started in {} ms)",
