@@ -38,7 +38,11 @@ public final class ArchiveSinkVerticle extends JournalSinkVerticle {
     // Connecting happens on the first write: a store that is down at startup is an outage the
     // feed retries, not a failed start.
     store = ObjectStores.open(config().getJsonObject("s3"));
-    writer = new ArchiveWriter(store, workers, metrics.minioStoreTimer());
+    // A window's objects are written over half a window (see ArchiveWriter): the next window's
+    // objects then still start after these end.
+    java.time.Duration spread = java.time.Duration.ofMillis(Math.round(sinkConfig.number("window_s") * 500));
+    writer = new ArchiveWriter(store, workers, metrics.minioStoreTimer(), vertx, sinkConfig.integer("parallel_puts"), spread,
+        ArchiveWriter.MIN_PUTS_PER_S);
     EvidenceArchiver evidence = new EvidenceArchiver(store, pool, workers);
     evidenceTimer = Periodic.every(vertx, sinkConfig.whole("evidence_interval_ms"), "Archiving quarantined and rejected messages",
         LOG, () -> writer.ready().compose(v -> evidence.run()));

@@ -78,7 +78,7 @@ class ArchiveWriterTest {
   }
 
   private ArchiveWriter writer() {
-    return new ArchiveWriter(store, workers, timer);
+    return new ArchiveWriter(store, workers, timer, vertx, 4, java.time.Duration.ZERO, ArchiveWriter.MIN_PUTS_PER_S);
   }
 
   /** Messages of {@code device}, seqs from..to, appended to the journal for the archive. */
@@ -128,6 +128,72 @@ class ArchiveWriterTest {
 
     writer().write(batch).await();
     assertThat(archive("dc-meter-001")).isEqualTo(first);
+  }
+
+  /** Writes a batch on an event-loop context, as the feed does, and waits for it. */
+  private long writeOnContext(ArchiveWriter writer, List<AcceptedMessage> batch) {
+    long begin = System.nanoTime();
+    Promise<Void> written = Promise.promise();
+    vertx.runOnContext(v -> writer.write(batch).onComplete(written));
+    written.future().await();
+    return (System.nanoTime() - begin) / 1_000_000;
+  }
+
+  /** One message of each of {@code devices} meters: a batch of that many objects. */
+  private List<AcceptedMessage> oneEach(String prefix, int devices) {
+    List<AcceptedMessage> batch = new ArrayList<>();
+    for (int d = 0; d < devices; d++) {
+      batch.addAll(journal(prefix + d, 1, 1));
+    }
+    return batch;
+  }
+
+  /**
+   * Beyond the burst, a batch's objects start evenly over the spread: 12 objects, 2 at once and
+   * the other 10 over 1.5 s, so the twelfth starts 1.25 s after the first (unpaced the batch
+   * takes a few tens of milliseconds here). Every object is written all the same. With a spread
+   * longer than the slowest pace allows, the pace is the slowest: 12 objects, 10 of them at
+   * 10 a second, in a second.
+   */
+  @Test
+  void aBatchBeyondTheBurstIsWrittenOverTheSpreadAndWhole() {
+    ArchiveWriter paced = new ArchiveWriter(store, workers, timer, vertx, 2, java.time.Duration.ofMillis(1500), 1);
+    long ms = writeOnContext(paced, oneEach("paced-", 12));
+    assertThat(ms).isGreaterThanOrEqualTo(1200);
+    for (int d = 0; d < 12; d++) {
+      assertThat(archive("paced-" + d)).hasSize(1);
+    }
+    ArchiveWriter atSlowestPace = new ArchiveWriter(store, workers, timer, vertx, 2, java.time.Duration.ofSeconds(60), 10);
+    assertThat(writeOnContext(atSlowestPace, oneEach("slowest-", 12))).isBetween(900L, 5000L);
+    // A batch within the burst goes at once.
+    assertThat(writeOnContext(paced, oneEach("small-", 2))).isLessThan(1000);
+  }
+
+  /** A write that fails fails the batch, and the writes not yet started are not started. */
+  @Test
+  void aFailedWriteStopsTheRestOfAPacedBatch() throws InterruptedException {
+    java.util.concurrent.atomic.AtomicInteger puts = new java.util.concurrent.atomic.AtomicInteger();
+    ObjectStore failingThird = new ObjectStore() {
+      @Override public void ensureBucket() { store.ensureBucket(); }
+      @Override public void put(String key, byte[] content, String contentType) {
+        if (puts.incrementAndGet() == 3) {
+          throw new io.iotmeter.archive.ObjectStoreException("refused for the test", null);
+        }
+        store.put(key, content, contentType);
+      }
+      @Override public List<StoredObject> list(String prefix, int limit) { return store.list(prefix, limit); }
+      @Override public byte[] get(String key) { return store.get(key); }
+      @Override public void ping() { store.ping(); }
+      @Override public void close() { }
+    };
+    ArchiveWriter paced = new ArchiveWriter(failingThird, workers, timer, vertx, 1, java.time.Duration.ofMillis(1000), 1);
+    List<AcceptedMessage> batch = oneEach("fails-", 10);
+    Promise<Void> written = Promise.promise();
+    vertx.runOnContext(v -> paced.write(batch).onComplete(written));
+    assertThat(written.future().toCompletionStage().toCompletableFuture().handle((r, e) -> e).join())
+        .hasMessageContaining("refused for the test");
+    Thread.sleep(1200); // the rest of the spread: nothing more starts
+    assertThat(puts.get()).isEqualTo(3);
   }
 
   /**
