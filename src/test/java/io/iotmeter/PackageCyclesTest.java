@@ -43,6 +43,17 @@ class PackageCyclesTest {
     assertThat(cycles).as("package cycles").isEmpty();
   }
 
+  /**
+   * The MQTT side (endpoint and broker client) hands messages over the bus and knows nothing of
+   * who takes them; the sinks know the journal only through what they read. The records they pass
+   * live in {@code protocol}.
+   */
+  @Test
+  void theMqttSideKnowsNothingOfTheIntake() {
+    Map<String, Set<String>> graph = dependencies();
+    assertThat(graph.get("mqtt")).as("packages mqtt depends on").doesNotContain("intake", "sink", "journal");
+  }
+
   @Test
   void theCheckFindsACycle() {
     Map<String, Set<String>> graph = new TreeMap<>(Map.of("a", Set.of("b"), "b", Set.of("c"), "c", Set.of("a"), "d", Set.of("a")));

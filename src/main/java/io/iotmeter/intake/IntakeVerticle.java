@@ -1,5 +1,7 @@
 package io.iotmeter.intake;
 
+import io.iotmeter.protocol.InboundMessage;
+
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.bus.LocalCodec;
 import io.iotmeter.intake.SequenceTracker.Decision;
@@ -10,7 +12,7 @@ import io.iotmeter.protocol.DeviceTopic;
 import io.iotmeter.protocol.MalformedMessageException;
 import io.iotmeter.ops.Periodic;
 import io.iotmeter.quarantine.QuarantineStore;
-import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.protocol.AcceptedMessage;
 import io.iotmeter.journal.Journal;
 import io.iotmeter.journal.SinkKind;
 import io.iotmeter.store.Database;

@@ -1,5 +1,7 @@
 package io.iotmeter.journal;
 
+import io.iotmeter.protocol.AcceptedMessage;
+
 import io.iotmeter.protocol.Category;
 import io.iotmeter.store.Columns;
 import io.vertx.core.Future;

@@ -3,7 +3,7 @@ package io.iotmeter.lifecycle;
 import io.iotmeter.config.Settings;
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.ops.Periodic;
-import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.protocol.AcceptedMessage;
 import io.iotmeter.protocol.Category;
 import io.iotmeter.store.Database;
 import io.vertx.core.Future;

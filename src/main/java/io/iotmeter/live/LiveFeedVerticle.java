@@ -4,7 +4,7 @@ import io.iotmeter.config.Settings;
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.bus.JsonViewCodec;
 import io.iotmeter.bus.LocalCodec;
-import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.protocol.AcceptedMessage;
 import io.iotmeter.protocol.Category;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;

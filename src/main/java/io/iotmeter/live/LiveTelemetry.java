@@ -1,7 +1,7 @@
 package io.iotmeter.live;
 
 import io.iotmeter.bus.LocalBody;
-import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.protocol.AcceptedMessage;
 import io.iotmeter.protocol.IsoInstant;
 import io.iotmeter.protocol.Measurement;
 import io.vertx.core.json.JsonArray;

@@ -1,6 +1,6 @@
 package io.iotmeter.mqtt;
 
-import io.iotmeter.intake.InboundMessage;
+import io.iotmeter.protocol.InboundMessage;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.protocol.DeviceTopic;
 import io.netty.handler.codec.mqtt.MqttConnectReturnCode;

@@ -1,6 +1,6 @@
 package io.iotmeter.sink;
 
-import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.protocol.AcceptedMessage;
 import io.iotmeter.protocol.IsoInstant;
 import io.vertx.core.json.JsonObject;
 

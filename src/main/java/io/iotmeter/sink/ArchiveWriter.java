@@ -2,7 +2,7 @@ package io.iotmeter.sink;
 
 import io.iotmeter.archive.ObjectStore;
 import io.iotmeter.archive.ObjectStoreException;
-import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.protocol.AcceptedMessage;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;

@@ -1,7 +1,7 @@
 package io.iotmeter.sink;
 
 import io.iotmeter.bus.BusAddress;
-import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.protocol.AcceptedMessage;
 import io.iotmeter.journal.Journal;
 import io.iotmeter.journal.Journal.Position;
 import io.iotmeter.journal.SinkKind;

@@ -1,6 +1,6 @@
 package io.iotmeter.sink;
 
-import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.protocol.AcceptedMessage;
 import io.vertx.core.Future;
 
 import java.util.List;

@@ -1,7 +1,7 @@
 package io.iotmeter.sink;
 
 import io.iotmeter.derived.DerivedPower;
-import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.protocol.AcceptedMessage;
 import io.iotmeter.protocol.Measurement;
 import io.iotmeter.timeseries.Point;
 import io.iotmeter.timeseries.TimeSeriesException;

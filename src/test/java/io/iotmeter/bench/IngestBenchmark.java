@@ -49,6 +49,9 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code connections} (~12 min): 10,000 meters at the protocol's cadence (one datagram every
  *       10 s each) for 10 minutes; heap and RSS per idle connection, ack latency.</li>
  *   <li>{@code platform}, {@code baseline}: the two halves of {@code ingest} alone.</li>
+ *   <li>{@code cluster} (~6 min): two ingest nodes on one set of stores at a fixed rate
+ *       ({@code --cluster-rate 1000}), their costs; then node A SIGKILLed halfway through a run,
+ *       and the store audit of what both acknowledged.</li>
  *   <li>{@code api} (~3 min): device list and status at a fixed 1,000 requests/s, twice (cold, then warm); one day of a 1 Hz
  *       metric (86,400 points) read in one request.</li>
  * </ul>
@@ -93,6 +96,9 @@ public final class IngestBenchmark {
     }
     if (suites.contains("connections")) {
       bench.connections();
+    }
+    if (suites.contains("cluster")) {
+      bench.cluster();
     }
     if (suites.contains("api")) {
       bench.api();
@@ -157,6 +163,107 @@ public final class IngestBenchmark {
       JsonObject before = platform.stats();
       // One datagram every 10 s per meter: the protocol's default send interval.
       platformRun(platform, "c-", 1, meters / 10.0, meters, null, new Scale(before, minutes * 60));
+    }
+  }
+
+  /**
+   * Two ingest nodes (Hazelcast cluster, each its own process with every sink) on one set of
+   * stores, half the meters on each node's MQTT endpoint: first their cost at a fixed rate (for
+   * docs/capacity.md: does a second node add its cost and nothing more?), then a run in which
+   * node A is SIGKILLed halfway — node B must take A's sinks over once their leases run out and
+   * store every message either node acknowledged, once (the store audit, per key).
+   */
+  private void cluster() throws Exception {
+    double rate = Double.parseDouble(options.getOrDefault("cluster-rate", "1000"));
+    String name = "iot-bench-" + java.util.UUID.randomUUID();
+    int memberA = FreePorts.next();
+    int memberB = FreePorts.next();
+    JsonArray members = new JsonArray().add("127.0.0.1:" + memberA).add("127.0.0.1:" + memberB);
+    java.util.function.IntFunction<JsonObject> node = port -> new JsonObject().put("cluster", new JsonObject()
+        .put("enabled", true).put("name", name).put("host", "127.0.0.1").put("port", port).put("bus_port", 0)
+        .put("members", members.copy()));
+    try (Child stores = stores(); Platform a = platform(stores, node.apply(memberA));
+         Platform b = platform(stores, node.apply(memberB))) {
+      for (String[] run : List.of(new String[] {"ka-", "kb-", "costs"}, new String[] {"xa-", "xb-", "kill"})) {
+        boolean kill = run[2].equals("kill");
+        register(a, run[0], devices / 2);
+        register(a, run[1], devices / 2);
+        Cpu cpu = new Cpu().add("server", a.child.pid(), false).add("server", b.child.pid(), false)
+            .add("nodeA", a.child.pid(), false).add("nodeB", b.child.pid(), false)
+            .add("stores", stores.pid(), false).add("postgres", a.postmaster, true);
+        long rewritesBefore = a.rewrites() + b.rewrites();
+        Child loadA = load(a.mqttPort, run[0], devices / 2, 1, rate / 2, seconds, 0, "dc");
+        Child loadB = load(b.mqttPort, run[1], devices / 2, 1, rate / 2, seconds, 0, "dc");
+        cpu.add("load", loadA.pid(), false).add("load", loadB.pid(), false).start();
+        loadA.send("go");
+        loadB.send("go");
+        long killedAt = 0;
+        if (kill) {
+          Thread.sleep(seconds * 500L);
+          ProcessHandle nodeA = ProcessHandle.of(a.child.pid()).orElseThrow();
+          nodeA.destroyForcibly(); // SIGKILL
+          nodeA.onExit().get(30, TimeUnit.SECONDS);
+          killedAt = System.currentTimeMillis();
+        }
+        JsonObject resultA = loadA.await("RESULT", seconds + 300L, TimeUnit.SECONDS);
+        JsonObject resultB = loadB.await("RESULT", seconds + 300L, TimeUnit.SECONDS);
+        long drainedAt = awaitDrained(b);
+        Map<String, Long> used = cpu.stop();
+        loadA.close();
+        loadB.close();
+        long rewrites = (kill ? 0 : a.rewrites()) + b.rewrites() - rewritesBefore;
+        AuditReport auditA = audit(b, run[0], devices / 2, rewrites);
+        AuditReport auditB = audit(b, run[1], devices / 2, rewrites);
+        long acked = resultA.getLong("acked") + resultB.getLong("acked");
+        double storedSeconds = (drainedAt - Math.min(resultA.getLong("start_ms"), resultB.getLong("start_ms"))) / 1000.0;
+        long storedMessages = 0;
+        for (AuditReport audit : List.of(auditA, auditB)) {
+          storedMessages += audit.stores().stream().filter(f -> !f.store().equals(StoreAudit.REGISTRY))
+              .mapToLong(StoreFinding::stored).min().orElse(0);
+        }
+        JsonObject result = resultA.copy().put("latency_ms", resultB.getJsonObject("latency_ms"))
+            .put("seconds", Math.max(resultA.getDouble("seconds"), resultB.getDouble("seconds")));
+        String rowName = kill
+            ? String.format("IoT Meter, 2 ingest nodes, QoS 1, fixed %,.0f msg/s offered; node A SIGKILLed after %d s", rate, seconds / 2)
+            : String.format("IoT Meter, 2 ingest nodes, QoS 1, fixed %,.0f msg/s offered", rate);
+        row(rowName, acked / result.getDouble("seconds"), storedMessages / storedSeconds, null, result, used, acked, null,
+            "node A's meters: " + auditA.cell() + "; node B's: " + auditB.cell());
+        notes.add(String.format("%s: CPU µs per datagram acknowledged: node A %.0f, node B %.0f (each of its own meters' "
+                + "half and the sinks it fed); p50 / p99 ack on node B %s ms; messages a sink read back from the journal "
+                + "(another node's, not on its bus): %s.", rowName,
+            perDatagram(used, "nodeA", acked), perDatagram(used, "nodeB", acked),
+            resultB.getJsonObject("latency_ms").getDouble("p50") + " / " + resultB.getJsonObject("latency_ms").getDouble("p99"),
+            kill ? "node B " + readBack(b) : "node A " + readBack(a) + ", node B " + readBack(b)));
+        if (kill) {
+          notes.add(String.format("%s: node A's load acknowledged %,d, and had %,d unacknowledged when its node died "
+                  + "(never acknowledged: the meter still holds them); the journal was drained %.1f s after the kill, "
+                  + "node B having taken A's sinks over when their leases (15 s) ran out.", rowName,
+              resultA.getLong("acked"), resultA.getLong("unacked", 0L), (drainedAt - killedAt) / 1000.0));
+        }
+        for (AuditReport audit : List.of(auditA, auditB)) {
+          if (!audit.clean()) {
+            auditFailed = true;
+            notes.add(rowName + ": THE STORE AUDIT FAILED:\n" + audit.detail());
+          }
+        }
+        if (kill) {
+          break;
+        }
+      }
+    }
+  }
+
+  /** {@code mqtt_collector_journal_read_back_total} of a node, per sink, from its /metrics. */
+  private static String readBack(Platform platform) {
+    try {
+      HttpResponse<String> metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + platform.httpPort + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+      List<String> counts = new ArrayList<>();
+      metrics.body().lines().filter(l -> l.startsWith("mqtt_collector_journal_read_back_total{"))
+          .forEach(l -> counts.add(l.replaceAll(".*sink=\"([^\"]+)\".*} ", "$1 ").replaceAll("\\.0$", "")));
+      return counts.isEmpty() ? "none" : String.join(", ", counts);
+    } catch (IOException | InterruptedException e) {
+      return "unknown (" + e.getMessage() + ")";
     }
   }
 

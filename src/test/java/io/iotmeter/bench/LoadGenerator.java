@@ -173,6 +173,8 @@ public final class LoadGenerator {
     private long seq;
     private int inFlight;
     private boolean finished;
+    /** Its connection closed: it sends no more. */
+    private boolean closed;
     private boolean openLoop;
 
     Meter(String deviceId, MqttClient client, MqttQoS qos, int window, long end, long maxMessages, BenchLayout payload,
@@ -196,6 +198,10 @@ public final class LoadGenerator {
     /** @param intervalSeconds 0: back to back within the window; otherwise one send every interval */
     void start(Vertx vertx, double intervalSeconds) {
       client.publishCompletionHandler(this::onAck);
+      // A connection that closes (its node killed) ends the meter: what it has in flight stays
+      // unacknowledged (reported as such), and the run does not wait for acknowledgements that
+      // cannot come.
+      client.closeHandler(v -> closed());
       if (intervalSeconds <= 0) {
         fill();
         return;
@@ -231,7 +237,15 @@ public final class LoadGenerator {
     }
 
     private boolean over() {
-      return System.nanoTime() >= end || seq >= maxMessages;
+      return closed || System.nanoTime() >= end || seq >= maxMessages;
+    }
+
+    private synchronized void closed() {
+      closed = true;
+      if (!finished) {
+        finished = true;
+        done.countDown();
+      }
     }
 
     private synchronized void fill() {

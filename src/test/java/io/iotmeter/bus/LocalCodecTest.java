@@ -1,7 +1,7 @@
 package io.iotmeter.bus;
 
-import io.iotmeter.journal.AcceptedMessage;
-import io.iotmeter.intake.InboundMessage;
+import io.iotmeter.protocol.AcceptedMessage;
+import io.iotmeter.protocol.InboundMessage;
 import io.iotmeter.protocol.Category;
 import io.iotmeter.protocol.DeviceMessage;
 import io.vertx.core.Vertx;

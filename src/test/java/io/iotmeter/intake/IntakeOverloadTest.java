@@ -1,5 +1,7 @@
 package io.iotmeter.intake;
 
+import io.iotmeter.protocol.InboundMessage;
+
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.bus.LocalCodec;
 import io.iotmeter.support.Datagrams;

@@ -1,7 +1,7 @@
 package io.iotmeter.mqtt;
 
 import io.iotmeter.bus.BusAddress;
-import io.iotmeter.intake.InboundMessage;
+import io.iotmeter.protocol.InboundMessage;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.support.Eventually;
 import io.iotmeter.support.FreePorts;

@@ -2,7 +2,7 @@ package io.iotmeter.mqtt;
 
 import io.iotmeter.Main;
 import io.iotmeter.bus.BusAddress;
-import io.iotmeter.intake.InboundMessage;
+import io.iotmeter.protocol.InboundMessage;
 import io.iotmeter.support.Datagrams;
 import io.iotmeter.support.Eventually;
 import io.iotmeter.support.FreePorts;

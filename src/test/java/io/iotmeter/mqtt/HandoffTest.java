@@ -1,7 +1,7 @@
 package io.iotmeter.mqtt;
 
 import io.iotmeter.bus.BusAddress;
-import io.iotmeter.intake.InboundMessage;
+import io.iotmeter.protocol.InboundMessage;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;

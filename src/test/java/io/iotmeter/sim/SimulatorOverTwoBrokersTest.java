@@ -1,6 +1,6 @@
 package io.iotmeter.sim;
 
-import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.protocol.AcceptedMessage;
 import io.iotmeter.protocol.Category;
 import io.iotmeter.support.AcceptedTap;
 import io.iotmeter.support.Eventually;

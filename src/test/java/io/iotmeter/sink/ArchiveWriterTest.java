@@ -5,7 +5,7 @@ import io.iotmeter.archive.ObjectStore;
 import io.iotmeter.archive.ObjectStores;
 import io.iotmeter.archive.StoredObject;
 import io.iotmeter.embedded.EmbeddedS3Server;
-import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.protocol.AcceptedMessage;
 import io.iotmeter.journal.Journal;
 import io.iotmeter.journal.SinkKind;
 import io.iotmeter.ops.IngestMetrics;

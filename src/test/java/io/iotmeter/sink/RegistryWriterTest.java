@@ -1,7 +1,7 @@
 package io.iotmeter.sink;
 
 import io.iotmeter.support.MigratedDatabase;
-import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.protocol.AcceptedMessage;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.protocol.Category;
 import io.iotmeter.support.Datagrams;

@@ -1,7 +1,7 @@
 package io.iotmeter.support;
 
 import io.iotmeter.bus.BusAddress;
-import io.iotmeter.journal.AcceptedMessage;
+import io.iotmeter.protocol.AcceptedMessage;
 import io.iotmeter.protocol.Category;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;

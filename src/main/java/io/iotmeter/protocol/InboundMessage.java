@@ -1,4 +1,4 @@
-package io.iotmeter.intake;
+package io.iotmeter.protocol;
 
 import io.vertx.core.json.JsonObject;
 

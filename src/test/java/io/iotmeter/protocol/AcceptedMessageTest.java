@@ -1,4 +1,4 @@
-package io.iotmeter.journal;
+package io.iotmeter.protocol;
 
 import io.iotmeter.protocol.Category;
 import io.iotmeter.protocol.DeviceMessage;

@@ -1,7 +1,5 @@
-package io.iotmeter.journal;
+package io.iotmeter.protocol;
 
-import io.iotmeter.protocol.Category;
-import io.iotmeter.protocol.DeviceMessage;
 import io.vertx.core.json.JsonObject;
 
 import java.time.Instant;
