@@ -182,8 +182,8 @@ public final class IngestBenchmark {
     java.util.function.IntFunction<JsonObject> node = port -> new JsonObject().put("cluster", new JsonObject()
         .put("enabled", true).put("name", name).put("host", "127.0.0.1").put("port", port).put("bus_port", 0)
         .put("members", members.copy()));
-    try (Child stores = stores(); Platform a = platform(stores, node.apply(memberA));
-         Platform b = platform(stores, node.apply(memberB))) {
+    try (Child stores = stores(); Platform a = new Platform(stores, node.apply(memberA), "platform-a");
+         Platform b = new Platform(stores, node.apply(memberB), "platform-b")) {
       for (String[] run : List.of(new String[] {"ka-", "kb-", "costs"}, new String[] {"xa-", "xb-", "kill"})) {
         boolean kill = run[2].equals("kill");
         register(a, run[0], devices / 2);
@@ -623,9 +623,10 @@ public final class IngestBenchmark {
     final Child pointsRelay;
     final boolean recordingPoints;
 
-    Platform(Child stores, JsonObject overrides) throws Exception {
+    /** @param name the process's name in the work directory (its log, its configuration) */
+    Platform(Child stores, JsonObject overrides, String name) throws Exception {
       this.stores = stores;
-      JsonObject endpoints = stores.await("READY", 300, TimeUnit.SECONDS);
+      JsonObject endpoints = storesReady(stores);
       JsonObject config = RunningPlatform.embeddedProfileConfig();
       // The load's meters connect without credentials: authentication costs one check per connection, not per message.
       config.getJsonObject("security").put("enabled", false).put("allow_default_secrets", true);
@@ -640,7 +641,7 @@ public final class IngestBenchmark {
         int relayPort = FreePorts.next();
         // Its set of points seen grows by 8 bytes a point (60 s saturated runs send ~15 million):
         // room for that, and an exit instead of a relay that hangs when it runs out.
-        pointsRelay = Child.java("points-relay", work, List.of("-Xmx4g", "-XX:+ExitOnOutOfMemoryError"),
+        pointsRelay = Child.java(name.replace("platform", "points-relay"), work, List.of("-Xmx4g", "-XX:+ExitOnOutOfMemoryError"),
             RecordingTimeSeriesProxy.class, "--port",
             Integer.toString(relayPort), "--target", Integer.toString(endpoints.getJsonObject("questdb").getInteger("http_port")));
         pointsRelay.await("READY", 60, TimeUnit.SECONDS);
@@ -676,13 +677,13 @@ public final class IngestBenchmark {
       this.mqttPort = config.getJsonObject("mqtt").getInteger("port");
       this.httpPort = config.getJsonObject("http").getInteger("port");
       this.postmaster = ProcStat.postmaster(Path.of(endpoints.getJsonObject("postgres").getString("data_dir")));
-      Path file = work.resolve("platform.json");
+      Path file = work.resolve(name + ".json");
       Files.writeString(file, config.encodePrettily());
       // --jfr true: a JFR profile of the platform for the whole run (jfr print --events jdk.ExecutionSample).
       List<String> jvm = Boolean.parseBoolean(options.getOrDefault("jfr", "false"))
           ? List.of("-XX:StartFlightRecording=filename=" + work.resolve("platform.jfr") + ",settings=profile")
           : List.of();
-      this.child = Child.java("platform", work, jvm, BenchNode.class, "platform", file.toString());
+      this.child = Child.java(name, work, jvm, BenchNode.class, "platform", file.toString());
       child.await("READY", 300, TimeUnit.SECONDS);
     }
 
@@ -723,7 +724,19 @@ public final class IngestBenchmark {
   }
 
   private Platform platform(Child stores, JsonObject overrides) throws Exception {
-    return new Platform(stores, overrides);
+    return new Platform(stores, overrides, "platform");
+  }
+
+  /** The stores' endpoints, from their READY report (read once: several platforms may share them). */
+  private final Map<Child, JsonObject> storeEndpoints = new HashMap<>();
+
+  private JsonObject storesReady(Child stores) throws InterruptedException {
+    JsonObject endpoints = storeEndpoints.get(stores);
+    if (endpoints == null) {
+      endpoints = stores.await("READY", 300, TimeUnit.SECONDS);
+      storeEndpoints.put(stores, endpoints);
+    }
+    return endpoints.copy();
   }
 
   /** Registers the meters first, as in production (unknown devices are refused with security on). */

@@ -169,6 +169,26 @@ class ArchiveWriterTest {
     assertThat(writeOnContext(paced, oneEach("small-", 2))).isLessThan(1000);
   }
 
+  /**
+   * A record that cannot be made (a payload read back from the journal, spanning lines, that is no
+   * JSON) refuses exactly its device's messages, named by journal id; the other objects are written.
+   */
+  @Test
+  void aRecordThatCannotBeMadeRefusesExactlyItsMessages() {
+    List<AcceptedMessage> batch = new ArrayList<>(journal("good-meter", 1, 2));
+    AcceptedMessage good = batch.get(0);
+    AcceptedMessage broken = new AcceptedMessage(good.journalId() + 1_000_000, "broken-meter", Category.TELEMETRY, 0, 1L,
+        good.deviceTs(), good.receivedAt(), "iot/broken-meter/telemetry", good.source(), "not\njson");
+    batch.add(broken);
+    Throwable failure = writer().write(batch).toCompletionStage().toCompletableFuture().handle((r, e) -> e).join();
+    if (failure instanceof java.util.concurrent.CompletionException wrapped) {
+      failure = wrapped.getCause();
+    }
+    assertThat(failure).isInstanceOf(SinkRefusal.class);
+    assertThat(((SinkRefusal) failure).offenders()).containsOnlyKeys(broken.journalId());
+    Eventually.within(java.time.Duration.ofSeconds(10), () -> assertThat(archive("good-meter")).hasSize(1));
+  }
+
   /** A write that fails fails the batch, and the writes not yet started are not started. */
   @Test
   void aFailedWriteStopsTheRestOfAPacedBatch() throws InterruptedException {
