@@ -119,15 +119,7 @@ public final class IngestBenchmark {
     try (Child stores = stores(); Platform platform = platform(stores, new JsonObject())) {
       // A fresh JVM spends its first seconds compiling (the JIT threads would be charged to the
       // first run): a load that is not measured warms the platform and the stores up first.
-      int warmup = Integer.parseInt(options.getOrDefault("warmup", "15"));
-      if (warmup > 0) {
-        register(platform, "w-", devices);
-        try (Child warm = load(platform.mqttPort, "w-", devices, 2, 0, warmup, 0, "dc")) {
-          warm.send("go");
-          warm.await("RESULT", warmup + 300L, TimeUnit.SECONDS);
-        }
-        awaitDrained(platform);
-      }
+      warm(platform, "w-", devices);
       if (runs.contains("1")) {
         platformRun(platform, "p1-", 1, 0, devices, mosquittoQos2, null);
       }
@@ -182,8 +174,20 @@ public final class IngestBenchmark {
     java.util.function.IntFunction<JsonObject> node = port -> new JsonObject().put("cluster", new JsonObject()
         .put("enabled", true).put("name", name).put("host", "127.0.0.1").put("port", port).put("bus_port", 0)
         .put("members", members.copy()));
-    try (Child stores = stores(); Platform a = new Platform(stores, node.apply(memberA), "platform-a");
-         Platform b = new Platform(stores, node.apply(memberB), "platform-b")) {
+    try (Child stores = stores()) {
+      // The reference: one node on the same stores at the same rate.
+      try (Platform single = new Platform(stores, new JsonObject(), "platform")) {
+        warm(single, "ws-", devices);
+        platformRun(single, "k1-", 1, rate, devices, null, null);
+      }
+      clusterRuns(stores, rate, node.apply(memberA), node.apply(memberB));
+    }
+  }
+
+  private void clusterRuns(Child stores, double rate, JsonObject nodeA, JsonObject nodeB) throws Exception {
+    try (Platform a = new Platform(stores, nodeA, "platform-a"); Platform b = new Platform(stores, nodeB, "platform-b")) {
+      warm(a, "wa-", devices / 2);
+      warm(b, "wb-", devices / 2);
       for (String[] run : List.of(new String[] {"ka-", "kb-", "costs"}, new String[] {"xa-", "xb-", "kill"})) {
         boolean kill = run[2].equals("kill");
         register(a, run[0], devices / 2);
@@ -200,9 +204,10 @@ public final class IngestBenchmark {
         long killedAt = 0;
         if (kill) {
           Thread.sleep(seconds * 500L);
-          ProcessHandle nodeA = ProcessHandle.of(a.child.pid()).orElseThrow();
-          nodeA.destroyForcibly(); // SIGKILL
-          nodeA.onExit().get(30, TimeUnit.SECONDS);
+          cpu.note();
+          ProcessHandle killed = ProcessHandle.of(a.child.pid()).orElseThrow();
+          killed.destroyForcibly(); // SIGKILL
+          killed.onExit().get(30, TimeUnit.SECONDS);
           killedAt = System.currentTimeMillis();
         }
         JsonObject resultA = loadA.await("RESULT", seconds + 300L, TimeUnit.SECONDS);
@@ -404,6 +409,7 @@ public final class IngestBenchmark {
     String memory = String.format("%,d / %,d", stats.getLong("heap_used") >> 20, stats.getLong("rss") >> 20);
     String name = scale != null
         ? String.format("IoT Meter, %,d meters at one datagram per 10 s, QoS %d, %d min", meters, qos, scale.seconds() / 60)
+        : baseline == null ? String.format("IoT Meter, one node, QoS %d, fixed %,.0f msg/s offered", qos, rate)
         : String.format("IoT Meter, QoS %d%s", qos, rate > 0 ? offered(rate) : "");
     row(name, acked / result.getDouble("seconds"), stored, baseline, result, used, acked, memory, counts);
     if (!audit.clean()) {
@@ -417,6 +423,10 @@ public final class IngestBenchmark {
     }
     if (perConnection != null) {
       notes.add(name + ": " + perConnection + ".");
+      // The run starts on a JVM that has just accepted its meters and compiled little: its first
+      // minute is the JIT's. The steady state is what the meters see from then on.
+      notes.add(name + ": acknowledgements after the first 60 s (steady state; the whole run is in the table): "
+          + latencyAfter(ledger(prefix), result.getLong("start_ms") + 60_000) + ".");
     }
     // Where each JVM's CPU went: event loops against JIT compiler and GC threads (the platform), and
     // which of the two stores used it (the stores JVM; QuestDB names its threads questdb-*).
@@ -426,6 +436,44 @@ public final class IngestBenchmark {
         + busiest(storeThreadsBefore, storeThreads, acked, 6) + ".");
     noteStatements(platform, name, acked);
     return stored;
+  }
+
+  /**
+   * A fresh JVM spends its first seconds compiling (the JIT threads would be charged to the first
+   * run): a load that is not measured ({@code --warmup} seconds, 15) warms the platform and the
+   * stores up first.
+   */
+  private void warm(Platform platform, String prefix, int meters) throws Exception {
+    int warmup = Integer.parseInt(options.getOrDefault("warmup", "15"));
+    if (warmup > 0) {
+      register(platform, prefix, meters);
+      try (Child warm = load(platform.mqttPort, prefix, meters, 2, 0, warmup, 0, "dc")) {
+        warm.send("go");
+        warm.await("RESULT", warmup + 300L, TimeUnit.SECONDS);
+      }
+      awaitDrained(platform);
+    }
+  }
+
+  /** Ack latency percentiles of the publishes a ledger shows sent from {@code fromMs} on (its A lines: sent and acked ms). */
+  static String latencyAfter(Path ledger, long fromMs) throws IOException {
+    List<Long> millis = new ArrayList<>();
+    try (var lines = Files.lines(ledger)) {
+      lines.filter(l -> l.startsWith("A ")).forEach(l -> {
+        String[] f = l.split(" ");
+        long sent = Long.parseLong(f[f.length - 2]);
+        if (sent >= fromMs) {
+          millis.add(Long.parseLong(f[f.length - 1]) - sent);
+        }
+      });
+    }
+    if (millis.isEmpty()) {
+      return "none sent";
+    }
+    java.util.Collections.sort(millis);
+    java.util.function.DoubleFunction<Long> at = q -> millis.get(Math.min(millis.size() - 1, (int) (q * millis.size())));
+    return String.format("%,d acknowledged, p50 %d ms, p99 %d ms, p99.9 %d ms, max %d ms", millis.size(), at.apply(0.5),
+        at.apply(0.99), at.apply(0.999), millis.get(millis.size() - 1));
   }
 
   /** Audits every store the run's sinks write, once the stores are quiet. */
@@ -791,10 +839,26 @@ public final class IngestBenchmark {
       return used;
     }
 
+    /** Takes a reading now: a process about to be killed is charged what it used until then. */
+    Cpu note() {
+      sample();
+      return this;
+    }
+
+    private final Map<Long, Long> lastByPid = new HashMap<>();
+
     private Map<String, Long> sample() {
       Map<String, Long> sample = new LinkedHashMap<>();
       for (Object[] p : parts) {
-        sample.merge((String) p[0], ProcStat.cpuNanos((Long) p[1], (Boolean) p[2]), Long::sum);
+        long pid = (Long) p[1];
+        long nanos;
+        if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+          nanos = ProcStat.cpuNanos(pid, (Boolean) p[2]);
+          lastByPid.put(pid, nanos);
+        } else {
+          nanos = lastByPid.getOrDefault(pid, 0L); // gone (killed): its last reading
+        }
+        sample.merge((String) p[0], nanos, Long::sum);
       }
       return sample;
     }
