@@ -221,15 +221,30 @@ public final class Journal {
         .mapEmpty();
   }
 
-  /** What {@code sink} has still to store: the rows after its cursor. */
+  /** Up to this many rows after a cursor are counted exactly; beyond, the backlog is estimated from ids. */
+  static final int EXACT_BACKLOG = 10_000;
+
+  /**
+   * What {@code sink} has still to store: the rows after its cursor — counted up to
+   * {@link #EXACT_BACKLOG}, estimated beyond (the ids after the cursor's, including those of
+   * transactions that rolled back). Counting a large backlog row by row every few seconds for
+   * every sink cost PostgreSQL more than the journal's inserts (40 µs a datagram at saturation,
+   * by pg_stat_statements); this costs at most a bounded index scan.
+   */
   public static Future<Backlog> backlog(SqlClient client, SinkKind sink) {
-    return client.preparedQuery("SELECT count(*), min(j.accepted_at) FROM journal j LEFT JOIN journal_cursor c ON c.sink = $1 "
-            + "WHERE (j.tx, j.id) > (coalesce(c.tx, '0'), coalesce(c.id, 0)) AND (j.sinks & $2::smallint) <> 0")
+    return client.preparedQuery("WITH c AS (SELECT coalesce(jc.tx, '0') AS tx, coalesce(jc.id, 0) AS id "
+            + "  FROM (SELECT 1) one LEFT JOIN journal_cursor jc ON jc.sink = $1), "
+            + "w AS (SELECT j.accepted_at FROM journal j, c WHERE (j.tx, j.id) > (c.tx, c.id) AND (j.sinks & $2::smallint) <> 0 "
+            + "  ORDER BY j.tx, j.id LIMIT " + (EXACT_BACKLOG + 1) + ") "
+            + "SELECT (SELECT count(*) FROM w), (SELECT min(accepted_at) FROM w), (SELECT max(id) FROM journal) - (SELECT id FROM c)")
         .execute(Tuple.of(sink.configName(), (short) sink.bit()))
         .map(rows -> {
           Row row = rows.iterator().next();
+          long counted = row.getLong(0);
           OffsetDateTime oldest = row.getOffsetDateTime(1);
-          return new Backlog(row.getLong(0), oldest == null ? null : oldest.toInstant());
+          Long idsAfter = row.getLong(2);
+          long messages = counted <= EXACT_BACKLOG || idsAfter == null ? counted : Math.max(counted, idsAfter);
+          return new Backlog(messages, oldest == null ? null : oldest.toInstant());
         });
   }
 

@@ -51,7 +51,9 @@ public final class IngestMetrics {
       "mqtt_queue_overflow", "mqtt_subscription_limit");
 
   /** The topic_suffix label values of received / processed messages (a category's name; "other" for the rest). */
-  public static final List<String> TOPIC_SUFFIXES = List.of("telemetry", "hello", "status", "command_ack", "ota_status", "other");
+  public static final List<String> TOPIC_SUFFIXES = java.util.stream.Stream.concat(
+      java.util.Arrays.stream(io.iotmeter.protocol.Category.values()).map(io.iotmeter.protocol.Category::categoryName),
+      java.util.stream.Stream.of("other")).toList();
 
   private IngestMetrics(MeterRegistry registry) {
     this.registry = registry;

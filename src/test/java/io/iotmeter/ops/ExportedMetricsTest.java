@@ -83,6 +83,8 @@ class ExportedMetricsTest {
     for (String type : List.of("json_decode", "processing", "minio_store", "influxdb_write", "quarantined")) {
       assertThat(firstScrape).contains("mqtt_collector_messages_errors_total{error_type=\"" + type + "\"} 0.0");
     }
+    // Derived from the categories; the reference's label values are the contract.
+    assertThat(IngestMetrics.TOPIC_SUFFIXES).containsExactly("telemetry", "hello", "status", "command_ack", "ota_status", "other");
     for (String suffix : IngestMetrics.TOPIC_SUFFIXES) {
       assertThat(firstScrape).contains("mqtt_collector_messages_received_total{topic_suffix=\"" + suffix + "\"}");
     }
