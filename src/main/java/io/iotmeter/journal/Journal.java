@@ -232,11 +232,13 @@ public final class Journal {
    * by pg_stat_statements); this costs at most a bounded index scan.
    */
   public static Future<Backlog> backlog(SqlClient client, SinkKind sink) {
-    return client.preparedQuery("WITH c AS (SELECT coalesce(jc.tx, '0') AS tx, coalesce(jc.id, 0) AS id "
-            + "  FROM (SELECT 1) one LEFT JOIN journal_cursor jc ON jc.sink = $1), "
-            + "w AS (SELECT j.accepted_at FROM journal j, c WHERE (j.tx, j.id) > (c.tx, c.id) AND (j.sinks & $2::smallint) <> 0 "
-            + "  ORDER BY j.tx, j.id LIMIT " + (EXACT_BACKLOG + 1) + ") "
-            + "SELECT (SELECT count(*) FROM w), (SELECT min(accepted_at) FROM w), (SELECT max(id) FROM journal) - (SELECT id FROM c)")
+    // The cursor as scalar subqueries (parameters to the plan), not a join: only then does the row
+    // comparison bound the (tx, id) index scan (a join made it a scan of the whole journal).
+    String cursorTx = "coalesce((SELECT tx FROM journal_cursor WHERE sink = $1), '0'::xid8)";
+    String cursorId = "coalesce((SELECT id FROM journal_cursor WHERE sink = $1), 0)";
+    return client.preparedQuery("SELECT count(*), min(w.accepted_at), (SELECT max(id) FROM journal) - " + cursorId
+            + " FROM (SELECT j.accepted_at FROM journal j WHERE (j.tx, j.id) > (" + cursorTx + ", " + cursorId + ") "
+            + "AND (j.sinks & $2::smallint) <> 0 ORDER BY j.tx, j.id LIMIT " + (EXACT_BACKLOG + 1) + ") w")
         .execute(Tuple.of(sink.configName(), (short) sink.bit()))
         .map(rows -> {
           Row row = rows.iterator().next();
