@@ -15,8 +15,10 @@ import java.util.List;
  *                         {@code unknown_devices: auto} registers only with security off
  * @param sinks            the sinks that must store every message
  * @param maxQueueWait     once the oldest request has waited this long, new ones are refused
+ * @param linger           a batch smaller than maxBatch waits until its oldest request is this old
  */
-record IntakeSettings(boolean registerUnknown, List<SinkKind> sinks, int maxBatch, int maxQueue, long maxQueueBytes,
+record IntakeSettings(boolean registerUnknown, List<SinkKind> sinks, int maxBatch, Duration linger, int maxQueue,
+                      long maxQueueBytes,
                       Duration maxQueueWait, Duration gapAlertDelay, Duration gapScanInterval, Duration pruneInterval,
                       Duration dedupWindow, int rejectedEvidencePerMinute, Duration rejectedRetention,
                       Duration replayedRetention) {
@@ -32,7 +34,8 @@ record IntakeSettings(boolean registerUnknown, List<SinkKind> sinks, int maxBatc
           + intake.text("unknown_devices") + "'");
     };
     List<SinkKind> sinks = intake.texts("sinks").stream().map(SinkKind::fromConfigName).toList();
-    return new IntakeSettings(registerUnknown, sinks, intake.integer("max_batch"), intake.integer("max_queue"),
+    return new IntakeSettings(registerUnknown, sinks, intake.integer("max_batch"), intake.millis("linger_ms"),
+        intake.integer("max_queue"),
         intake.whole("max_queue_bytes"), intake.millis("max_queue_wait_ms"), intake.millis("gap_alert_delay_ms"),
         intake.millis("gap_scan_interval_ms"), intake.millis("prune_interval_ms"), intake.seconds("dedup_window_s"),
         intake.integer("rejected_evidence_per_minute"), Duration.ofHours(intake.whole("rejected_retention_h")),

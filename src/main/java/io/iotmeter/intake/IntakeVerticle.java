@@ -96,6 +96,9 @@ public final class IntakeVerticle extends VerticleBase {
   /** security.enabled: a payload must name the device of its topic. */
   private boolean secured;
   private int maxBatch;
+  private long lingerNanos;
+  /** A timer that will start the next batch once its oldest request has lingered, or -1. */
+  private long lingerTimer = -1;
   private int maxQueue;
   private long maxQueueBytes;
   /** Longest a request may wait for its batch (nanoseconds); see {@link #onInbound}. */
@@ -127,6 +130,7 @@ public final class IntakeVerticle extends VerticleBase {
     sinks = settings.sinks();
     registerUnknown = settings.registerUnknown();
     maxBatch = settings.maxBatch();
+    lingerNanos = settings.linger().toNanos();
     maxQueue = settings.maxQueue();
     maxQueueBytes = settings.maxQueueBytes();
     maxQueueWaitNanos = settings.maxQueueWait().toNanos();
@@ -210,6 +214,19 @@ public final class IntakeVerticle extends VerticleBase {
 
   private void commitNextBatch() {
     if (committing || queue.isEmpty()) {
+      return;
+    }
+    // Group commit: at a meter fleet's cadence messages come one at a time, and a transaction per
+    // message or two (five statements and a WAL flush each) cost PostgreSQL 300 µs a datagram at
+    // 1,000/s. A batch that is not full waits until its oldest request has lingered.
+    long waited = System.nanoTime() - queue.peek().queuedAtNanos();
+    if (queue.size() < maxBatch && waited < lingerNanos) {
+      if (lingerTimer < 0) {
+        lingerTimer = vertx.setTimer(Math.max(1, (lingerNanos - waited) / 1_000_000), id -> {
+          lingerTimer = -1;
+          commitNextBatch();
+        });
+      }
       return;
     }
     committing = true;
