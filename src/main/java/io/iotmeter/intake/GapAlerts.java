@@ -73,9 +73,8 @@ final class GapAlerts {
                   .execute(Tuple.of(ids.toArray(String[]::new), missing.toArray(String[]::new),
                       gapCounts.toArray(Integer[]::new), due.toArray(java.time.OffsetDateTime[]::new)))
                   .compose(v -> devices.isEmpty() ? Future.succeededFuture()
-                      : conn.preparedQuery("INSERT INTO device_alerts (device_id, alert_type, severity, message) "
-                              + "SELECT d, 'sequence_gap', 'warning', m FROM unnest($1::text[], $2::text[]) AS u(d, m)")
-                          .execute(Tuple.of((Object) devices.toArray(String[]::new), (Object) messages.toArray(String[]::new))));
+                      : io.iotmeter.registry.RegistryWrites.sequenceGapAlerts(conn, devices.toArray(String[]::new),
+                          messages.toArray(String[]::new)));
             }))
         .map(v -> {
           devices.forEach(d -> metrics.sequenceGap());

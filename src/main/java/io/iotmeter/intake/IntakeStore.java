@@ -29,21 +29,9 @@ final class IntakeStore {
   private IntakeStore() {
   }
 
-  /**
-   * Registers the devices that are not registered yet and returns their ids. The
-   * {@code NOT EXISTS} keeps known devices from consuming values of the id sequence.
-   */
+  /** Registers the devices that are not registered yet (the registry's statement) and returns their ids. */
   static Future<Set<String>> registerUnknown(SqlConnection conn, Collection<String> deviceIds) {
-    return conn.preparedQuery("INSERT INTO devices (device_id, device_name, metadata) "
-            + "SELECT d, d, jsonb_build_object('auto_registered', true) FROM unnest($1::text[]) AS d "
-            + "WHERE NOT EXISTS (SELECT 1 FROM devices x WHERE x.device_id = d) "
-            + "ON CONFLICT (device_id) DO NOTHING RETURNING device_id")
-        .execute(Tuple.of(deviceIds.toArray(String[]::new)))
-        .map(rows -> {
-          Set<String> registered = new HashSet<>();
-          rows.forEach(r -> registered.add(r.getString(0)));
-          return registered;
-        });
+    return io.iotmeter.registry.RegistryWrites.registerUnknown(conn, deviceIds.toArray(String[]::new));
   }
 
   static Future<Set<String>> known(SqlConnection conn, Collection<String> deviceIds) {

@@ -135,8 +135,7 @@ final class CommandRedelivery {
     } catch (IllegalArgumentException | NullPointerException e) {
       return;
     }
-    pool.preparedQuery("UPDATE device_commands SET delivered_at = now() WHERE cmd_id = $1 AND device_id = $2 AND delivered_at IS NULL")
-        .execute(Tuple.of(id, deviceId))
+    io.iotmeter.registry.RegistryWrites.commandDelivered(pool, id, deviceId)
         .onFailure(e -> LOG.warn("Recording the delivery of command {} failed (it may be sent again): {}", cmdId, e.getMessage()));
   }
 
@@ -197,8 +196,7 @@ final class CommandRedelivery {
         WireEnum.parse(CommandName.class, row.getString("cmd")).orElseThrow(), row.getJsonObject("params"));
     return vertx.eventBus().<JsonObject>request(BusAddress.COMMAND_SEND.address(), envelope.toBusMessage(),
             new DeliveryOptions().setSendTimeout(5_000))
-        .compose(reply -> pool.preparedQuery("UPDATE device_commands SET published_at = now() WHERE cmd_id = $1")
-            .execute(Tuple.of(envelope.cmdId())))
+        .compose(reply -> io.iotmeter.registry.RegistryWrites.commandPublished(pool, envelope.cmdId()))
         .onSuccess(v -> LOG.info("Delivered command {} ({}) to {} after it came back", envelope.cmdId(),
             WireEnum.wire(envelope.cmd()), envelope.deviceId()))
         .mapEmpty();

@@ -2,7 +2,6 @@ package io.iotmeter.lifecycle;
 
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
-import io.vertx.sqlclient.Tuple;
 
 /** A command with no acknowledgement within the configured time becomes {@code timeout}. */
 final class CommandTimeouts {
@@ -16,10 +15,6 @@ final class CommandTimeouts {
   }
 
   Future<Integer> run() {
-    return pool.preparedQuery("UPDATE device_commands SET status = 'timeout', "
-            + "ack_detail = 'no acknowledgement within ' || $1 || ' s' "
-            + "WHERE status = 'pending' AND created_at < now() - make_interval(secs => $1)")
-        .execute(Tuple.of(timeoutSeconds))
-        .map(rows -> rows.rowCount());
+    return io.iotmeter.registry.RegistryWrites.timeOutCommands(pool, timeoutSeconds);
   }
 }

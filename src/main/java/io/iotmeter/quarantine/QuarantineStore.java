@@ -32,7 +32,7 @@ public final class QuarantineStore {
   public static final String QUARANTINED = "quarantined";
   public static final String REJECTED = "rejected";
   /** The alert a quarantined message raises, at most once per device and hour. */
-  public static final String ALERT_TYPE = "message_quarantined";
+  public static final String ALERT_TYPE = io.iotmeter.registry.RegistryWrites.QUARANTINE_ALERT;
 
   private static final String LIST_COLUMNS = "id, kind, sink, error_type, reason, device_id, category, topic, qos, source, "
       + "received_at, journal_id, epoch, seq, device_ts, created_at, archive_key, archived_at, replayed_at, "
@@ -96,16 +96,8 @@ public final class QuarantineStore {
   }
 
   private static Future<Void> alertOncePerHour(SqlConnection conn, String deviceId, String sink, String reason) {
-    // The advisory lock makes "no alert in the last hour" a decision one transaction at a time.
-    return conn.preparedQuery("SELECT pg_advisory_xact_lock(hashtext('message_quarantined:' || $1))")
-        .execute(Tuple.of(deviceId))
-        .compose(v -> conn.preparedQuery("INSERT INTO device_alerts (device_id, alert_type, severity, message) "
-                + "SELECT d.device_id, '" + ALERT_TYPE + "', 'error', $2 FROM devices d WHERE d.device_id = $1 "
-                + "AND NOT EXISTS (SELECT 1 FROM device_alerts a WHERE a.device_id = $1 AND a.alert_type = '" + ALERT_TYPE + "' "
-                + "AND a.created_at > now() - interval '1 hour')")
-            .execute(Tuple.of(deviceId, abbreviate("A message could not be stored by the " + sink
-                + " sink and was quarantined (GET /api/quarantine?device_id=" + deviceId + "): " + noNul(reason), 1000))))
-        .mapEmpty();
+    return io.iotmeter.registry.RegistryWrites.quarantineAlert(conn, deviceId, abbreviate("A message could not be stored by the "
+        + sink + " sink and was quarantined (GET /api/quarantine?device_id=" + deviceId + "): " + noNul(reason), 1000));
   }
 
   /** Locks a row for replay; empty when there is none with that id. */

@@ -3,6 +3,7 @@ package io.iotmeter.sink;
 import io.iotmeter.protocol.AcceptedMessage;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.protocol.Category;
+import io.iotmeter.registry.RegistryWrites;
 import io.iotmeter.store.Columns;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -192,56 +193,20 @@ final class RegistryWriter implements SinkWriter {
       fwAt[i] = odt(entry.getValue().fwAt);
       i++;
     }
-    // All parts of one statement see the rows as they were before it: 'before' tells which
-    // devices this batch takes from online to offline, and only those get an alert.
-    return conn.preparedQuery("WITH u AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::timestamptz[], "
-            + "$5::text[], $6::timestamptz[]) AS u(device_id, seen, status, status_at, fw, fw_at)), "
-            + "before AS (SELECT d.device_id, d.connection_status FROM devices d JOIN u USING (device_id)), "
-            + "changed AS (UPDATE devices d SET "
-            + "  last_seen = CASE WHEN u.seen IS NULL THEN d.last_seen ELSE GREATEST(COALESCE(d.last_seen, u.seen), u.seen) END, "
-            + "  connection_status = CASE WHEN d.connection_status_at IS NULL OR u.status_at >= d.connection_status_at "
-            + "    THEN u.status ELSE d.connection_status END, "
-            + "  connection_status_at = GREATEST(COALESCE(d.connection_status_at, u.status_at), u.status_at), "
-            + "  fw_version = CASE WHEN u.fw IS NOT NULL AND (d.fw_version_at IS NULL OR u.fw_at >= d.fw_version_at) "
-            + "    THEN u.fw ELSE d.fw_version END, "
-            + "  fw_version_at = CASE WHEN u.fw IS NULL THEN d.fw_version_at ELSE GREATEST(COALESCE(d.fw_version_at, u.fw_at), u.fw_at) END "
-            + "  FROM u WHERE d.device_id = u.device_id RETURNING d.device_id, d.connection_status) "
-            + "INSERT INTO device_alerts (device_id, alert_type, severity, message) "
-            + "SELECT c.device_id, 'device_offline', 'warning', 'Device went offline: an offline status arrived (its last will, or the device itself)' "
-            + "FROM changed c JOIN before b USING (device_id) "
-            + "WHERE b.connection_status = 'online' AND c.connection_status = 'offline'")
-        .execute(Tuple.from(new Object[] {ids, seen, status, statusAt, fw, fwAt}))
-        .mapEmpty();
+    return RegistryWrites.deviceFacts(conn, ids, seen, status, statusAt, fw, fwAt);
   }
 
   private Future<Void> updateCommands(SqlConnection conn, List<Ack> acks) {
     if (acks.isEmpty()) {
       return Future.succeededFuture();
     }
-    // Only the device a command was sent to can answer it; a result replaces pending or timeout.
-    // An accepted update_config is the device's new configuration: recorded per key (audited by
-    // updated_at) and merged into its metadata, which liveness reads its intervals from.
-    return conn.preparedQuery("WITH acked AS (UPDATE device_commands c SET status = u.result, ack_detail = u.detail, acked_at = u.at "
-            + "  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS u(cmd_id, device_id, result, detail, at) "
-            + "  WHERE c.cmd_id = u.cmd_id AND c.device_id = u.device_id AND c.status IN ('pending', 'timeout') "
-            + "  RETURNING c.device_id, c.cmd, c.params, c.status), "
-            + "configured AS (SELECT a.device_id, CASE WHEN a.cmd = 'factory_reset' "
-            + "    THEN '" + io.iotmeter.protocol.DeviceDefaults.settingsJson() + "'::jsonb ELSE a.params END AS settings "
-            + "  FROM acked a WHERE a.status = 'accepted' AND a.cmd IN ('update_config', 'factory_reset')), "
-            + "configs AS (INSERT INTO device_configs (device_id, config_key, config_value, updated_at) "
-            + "  SELECT c.device_id, kv.key, kv.value, now() FROM configured c, jsonb_each(c.settings) kv "
-            + "  ON CONFLICT (device_id, config_key) DO UPDATE SET config_value = EXCLUDED.config_value, updated_at = now()), "
-            + "metadata AS (UPDATE devices d SET metadata = d.metadata || c.settings, updated_at = now() "
-            + "  FROM configured c WHERE d.device_id = c.device_id) "
-            + "SELECT count(*) FROM acked")
-        .execute(Tuple.of(
+    return RegistryWrites.commandResults(conn,
             Columns.of(acks, Ack::cmdId, UUID[]::new),
             Columns.of(acks, Ack::deviceId, String[]::new),
             Columns.of(acks, Ack::result, String[]::new),
             Columns.of(acks, Ack::detail, String[]::new),
-            Columns.of(acks, a -> odt(a.at()), OffsetDateTime[]::new)))
-        .map(rows -> {
-          long matched = rows.iterator().next().getLong(0);
+            Columns.of(acks, a -> odt(a.at()), OffsetDateTime[]::new))
+        .map(matched -> {
           for (long i = matched; i < acks.size(); i++) {
             metrics.error("unmatched_command_ack");
           }
@@ -253,14 +218,7 @@ final class RegistryWriter implements SinkWriter {
     if (progress.isEmpty()) {
       return Future.succeededFuture();
     }
-    return conn.preparedQuery("INSERT INTO device_command_progress (cmd_id, ota_state, progress_pct, fw_version_target, detail, "
-            + "reported_at, received_at, journal_id) "
-            + "SELECT u.cmd_id, u.state, u.pct, u.target, u.detail, u.reported, u.received, u.journal "
-            + "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::timestamptz[], "
-            + "$8::timestamptz[], $9::bigint[]) AS u(cmd_id, device_id, state, pct, target, detail, reported, received, journal) "
-            + "JOIN device_commands c ON c.cmd_id = u.cmd_id AND c.device_id = u.device_id "
-            + "ON CONFLICT (journal_id) DO NOTHING")
-        .execute(Tuple.from(new Object[] {
+    return RegistryWrites.otaProgress(conn,
             Columns.of(progress, Progress::cmdId, UUID[]::new),
             Columns.of(progress, Progress::deviceId, String[]::new),
             Columns.of(progress, Progress::state, String[]::new),
@@ -269,9 +227,9 @@ final class RegistryWriter implements SinkWriter {
             Columns.of(progress, Progress::detail, String[]::new),
             Columns.of(progress, p -> odt(p.reportedAt()), OffsetDateTime[]::new),
             Columns.of(progress, p -> odt(p.receivedAt()), OffsetDateTime[]::new),
-            Columns.of(progress, Progress::journalId, Long[]::new)}))
-        .map(rows -> {
-          for (int i = rows.rowCount(); i < progress.size(); i++) {
+            Columns.of(progress, Progress::journalId, Long[]::new))
+        .map(matched -> {
+          for (int i = matched; i < progress.size(); i++) {
             metrics.error("unmatched_ota_status");
           }
           return null;
