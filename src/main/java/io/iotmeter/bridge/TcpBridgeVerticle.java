@@ -61,8 +61,11 @@ public final class TcpBridgeVerticle extends VerticleBase {
       }
     }
     server = vertx.createNetServer(options).connectHandler(this::connected);
+    int port = options.getPort();
     return server.listen().onSuccess(s -> LOG.info("Event-bus TCP bridge listening on {}:{}{}", tcp.text("host"),
-        s.actualPort(), tls.enabled() ? " (TLS)" : ""));
+            s.actualPort(), tls.enabled() ? " (TLS)" : ""))
+        // A port in use is one line naming it and the setting, as for the other listeners.
+        .recover(e -> Future.failedFuture(StartupException.explainListenFailure(e, "Event-bus TCP bridge", port, "bridge.tcp.port")));
   }
 
   /** The port the bridge listens on (tests ask for port 0). */

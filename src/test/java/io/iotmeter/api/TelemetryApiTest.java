@@ -61,10 +61,21 @@ class TelemetryApiTest {
     }
   }
 
+  /**
+   * The reference reads its stores, not its registry: for a device it never saw, metrics,
+   * raw data and alerts are an empty list (its own example client reads device-001 before any
+   * meter sent); the device itself and its status stay 404, as there.
+   */
   @Test
-  void unknownDeviceIs404() {
-    assertThat(platform.get("/api/devices/nobody/metrics").status()).isEqualTo(404);
-    assertThat(platform.get("/api/devices/nobody/raw-data").status()).isEqualTo(404);
+  void aDeviceNeverSeenHasEmptyListsAsInTheReferenceButNoStatus() {
+    for (String path : new String[] {"/metrics", "/metrics?metric=power_active", "/metrics?limit=10", "/metrics?metric=energy_active",
+        "/raw-data", "/alerts"}) {
+      Reply reply = platform.get("/api/devices/nobody" + path);
+      assertThat(reply.status()).as(path + ": " + reply).isEqualTo(200);
+      assertThat(reply.array()).as(path).isEmpty();
+    }
+    assertThat(platform.get("/api/devices/nobody").status()).isEqualTo(404);
+    assertThat(platform.get("/api/devices/nobody/status").status()).isEqualTo(404);
   }
 
   @ParameterizedTest

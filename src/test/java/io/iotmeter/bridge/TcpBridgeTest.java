@@ -216,4 +216,26 @@ class TcpBridgeTest {
     return platform.get("/metrics").body().lines().filter(l -> l.startsWith(series)).findFirst()
         .map(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).orElse(Double.NaN);
   }
+
+  /** A port in use is one line naming the port and the setting (as for HTTP and MQTT), not a stack trace. */
+  @Test
+  void aPortInUseIsReportedInOneLineNamingTheSetting() throws java.io.IOException {
+    // Taken by another process's socket (within one Vert.x instance servers on a port are shared).
+    Throwable failure;
+    int port;
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 5, java.net.InetAddress.getByName("127.0.0.1"))) {
+      port = taken.getLocalPort();
+      JsonObject config = platform.config().copy();
+      config.getJsonObject("bridge").getJsonObject("tcp").put("host", "127.0.0.1").put("port", port);
+      failure = platform.vertx().deployVerticle(new TcpBridgeVerticle(), new io.vertx.core.DeploymentOptions().setConfig(config))
+          .compose(id -> platform.vertx().undeploy(id).map(v -> (Throwable) null))
+          .toCompletionStage().toCompletableFuture().handle((ok, e) -> e).join();
+    }
+    if (failure instanceof java.util.concurrent.CompletionException wrapped) {
+      failure = wrapped.getCause();
+    }
+    assertThat(failure).isInstanceOf(io.iotmeter.config.StartupException.class)
+        .hasMessage("Event-bus TCP bridge port " + port + " is already in use; choose another with "
+            + "bridge.tcp.port (environment IOT_BRIDGE_TCP_PORT)");
+  }
 }
