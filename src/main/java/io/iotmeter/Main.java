@@ -133,7 +133,13 @@ public final class Main {
         .setEnabled(true)
         .setRegistryName(registryName)
         .setJvmMetricsEnabled(true)
-        .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true));
+        .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true))
+        // A made-up method becomes "other" (api.HttpMetrics.KNOWN_METHODS) in every meter with a
+        // method label — Vert.x's own HTTP metrics and ours — so input cannot add series.
+        .addLabelMatch(new io.vertx.micrometer.Match().setLabel(io.vertx.micrometer.Label.HTTP_METHOD.toString())
+            .setType(io.vertx.micrometer.MatchType.REGEX)
+            .setValue("^(?!(" + String.join("|", io.iotmeter.api.HttpMetrics.KNOWN_METHODS) + ")$).*$")
+            .setAlias("other"));
     VertxOptions options = new VertxOptions().setMetricsOptions(metrics);
     if (!ClusterSetup.enabled(config)) {
       return Future.succeededFuture(Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory()).build());

@@ -16,6 +16,18 @@ public final class HttpMetrics {
 
   private static final String ROUTE_KEY = "iot.route";
   private static final String UNMATCHED = "unmatched";
+  /**
+   * The methods that become a label value; any other (a client may send any token as a method)
+   * is {@code other}: a label from input would leave a counter and a timer behind per made-up
+   * method, forever.
+   */
+  public static final java.util.Set<String> KNOWN_METHODS =
+      java.util.Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH");
+
+  /** The label value of a request's method. */
+  public static String methodLabel(String method) {
+    return KNOWN_METHODS.contains(method) ? method : "other";
+  }
 
   private final MeterRegistry registry;
 
@@ -44,7 +56,7 @@ public final class HttpMetrics {
     long start = System.nanoTime();
     ctx.addEndHandler(done -> {
       String handler = ctx.get(ROUTE_KEY, UNMATCHED);
-      String method = ctx.request().method().name();
+      String method = methodLabel(ctx.request().method().name());
       String status = (ctx.response().getStatusCode() / 100) + "xx";
       Counter.builder("http.requests").description("HTTP requests by method, status class and handler")
           .tags("method", method, "status", status, "handler", handler)

@@ -133,4 +133,26 @@ class HostileInputApiTest {
     Reply deepReply = platform.post("/api/devices", deep);
     assertThat(deepReply.status()).as(deepReply.toString()).isIn(201, 400);
   }
+
+  /**
+   * A method is any token a client cares to send: as a metric label it would leave a counter and
+   * a timer behind per made-up method. Only known methods become label values (ours and
+   * Vert.x's own HTTP metrics); the rest is "other".
+   */
+  @Test
+  void madeUpMethodsLeaveNoSeriesBehind() throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    for (String method : new String[] {"BREWCOFFEE", "XYZZY"}) {
+      java.net.http.HttpResponse<String> reply = http.send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create("http://127.0.0.1:" + platform.httpPort() + "/api/devices"))
+          .method(method, java.net.http.HttpRequest.BodyPublishers.noBody()).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(reply.statusCode()).isBetween(400, 499);
+    }
+    io.iotmeter.support.Eventually.within(java.time.Duration.ofSeconds(10), () -> {
+      String metrics = platform.get("/metrics").body();
+      assertThat(metrics).doesNotContain("BREWCOFFEE").doesNotContain("XYZZY");
+      assertThat(metrics).containsPattern("http_requests_total\\{[^}]*method=\"other\"");
+      assertThat(metrics).containsPattern("vertx_http_server_requests_total\\{[^}]*method=\"other\"");
+    });
+  }
 }
