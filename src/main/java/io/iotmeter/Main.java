@@ -134,9 +134,10 @@ public final class Main {
         .setRegistryName(registryName)
         .setJvmMetricsEnabled(true)
         .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true))
-        // A made-up method becomes "other" (api.HttpMetrics.KNOWN_METHODS) in every meter with a
-        // method label — Vert.x's own HTTP metrics and ours — so input cannot add series.
-        .addLabelMatch(new io.vertx.micrometer.Match().setLabel(io.vertx.micrometer.Label.HTTP_METHOD.toString())
+        // Vert.x's own HTTP server metrics label the method too: a made-up method becomes "other"
+        // there, as in ours (api.HttpMetrics.methodLabel), so input cannot add series.
+        .addLabelMatch(new io.vertx.micrometer.Match().setDomain(io.vertx.micrometer.MetricsDomain.HTTP_SERVER)
+            .setLabel(io.vertx.micrometer.Label.HTTP_METHOD.toString())
             .setType(io.vertx.micrometer.MatchType.REGEX)
             .setValue("^(?!(" + String.join("|", io.iotmeter.api.HttpMetrics.KNOWN_METHODS) + ")$).*$")
             .setAlias("other"));

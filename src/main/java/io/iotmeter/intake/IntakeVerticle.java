@@ -1,7 +1,5 @@
 package io.iotmeter.intake;
 
-import io.iotmeter.protocol.InboundMessage;
-
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.bus.LocalCodec;
 import io.iotmeter.intake.SequenceTracker.Decision;
@@ -9,6 +7,7 @@ import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.ops.PlatformMetrics;
 import io.iotmeter.protocol.DeviceMessage;
 import io.iotmeter.protocol.DeviceTopic;
+import io.iotmeter.protocol.InboundMessage;
 import io.iotmeter.protocol.MalformedMessageException;
 import io.iotmeter.ops.Periodic;
 import io.iotmeter.quarantine.QuarantineStore;

@@ -1,7 +1,6 @@
 package io.iotmeter.journal;
 
 import io.iotmeter.protocol.AcceptedMessage;
-
 import io.iotmeter.protocol.Category;
 import io.iotmeter.store.Columns;
 import io.vertx.core.Future;

@@ -27,10 +27,11 @@ import java.util.function.Supplier;
  * replaces an object with itself, never adds a second copy of a message.
  *
  * <p>Paced: a batch of more objects than {@code burst} writes the rest over {@code spread} (half
- * the archive's window) or at the slowest pace ({@link #MIN_PUTS_PER_S}), whichever is faster, not all at once. A window closes for every device at about the same
- * time, and at 10,000 meters its 10,000 objects written as fast as the workers go took both cores
- * for seconds (the object store's share as much as ours) and held acknowledgements back by up to
- * a second. Written over half a window, the next window's objects still start after these end.
+ * the archive's window) or at the slowest pace ({@link #MIN_PUTS_PER_S}), whichever is faster, not
+ * all at once. A window closes for every device at about the same time, and at 10,000 meters its
+ * 10,000 objects written as fast as the workers go took both cores for seconds (the object
+ * store's share as much as ours) and held acknowledgements back by up to a second. Written over
+ * half a window, the next window's objects still start after these end.
  */
 final class ArchiveWriter implements SinkWriter {
 

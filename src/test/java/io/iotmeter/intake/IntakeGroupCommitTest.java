@@ -1,21 +1,13 @@
 package io.iotmeter.intake;
 
-import io.iotmeter.bus.BusAddress;
-import io.iotmeter.bus.LocalCodec;
-import io.iotmeter.protocol.InboundMessage;
-import io.iotmeter.support.Datagrams;
 import io.iotmeter.support.RunningPlatform;
 import io.iotmeter.support.TestPostgres;
 import io.vertx.core.Future;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-
-import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -31,11 +23,7 @@ class IntakeGroupCommitTest {
 
   @BeforeEach
   void start() {
-    JsonObject config = RunningPlatform.ingestConfig();
-    config.put("deploy", new JsonObject().put("intake", 1).put("api", 1));
-    config.getJsonObject("intake").put("linger_ms", LINGER_MS);
-    platform = RunningPlatform.start(config);
-    LocalCodec.register(platform.vertx(), InboundMessage.class);
+    platform = IntakeOnly.start(intake -> intake.put("linger_ms", LINGER_MS));
   }
 
   @AfterEach
@@ -44,11 +32,7 @@ class IntakeGroupCommitTest {
   }
 
   private Future<JsonObject> hand(long seq) {
-    byte[] payload = Datagrams.telemetry("dc-meter-001", seq).encode().getBytes(StandardCharsets.UTF_8);
-    InboundMessage message = new InboundMessage("iot/dc-meter-001/telemetry", payload, 1, "endpoint", "dc-meter-001",
-        Instant.now());
-    return platform.vertx().eventBus().<JsonObject>request(BusAddress.INBOUND.address(), message,
-        new DeliveryOptions(LocalCodec.OPTIONS).setSendTimeout(30_000)).map(reply -> reply.body());
+    return IntakeOnly.hand(platform, seq);
   }
 
   private long transactions(long... seqs) {

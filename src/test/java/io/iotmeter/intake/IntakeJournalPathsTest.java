@@ -1,12 +1,11 @@
 package io.iotmeter.intake;
 
-import io.iotmeter.protocol.InboundMessage;
-
 import io.iotmeter.Main;
 import io.iotmeter.bus.BusAddress;
 import io.iotmeter.bus.LocalCodec;
 import io.iotmeter.protocol.AcceptedMessage;
 import io.iotmeter.journal.Journal;
+import io.iotmeter.protocol.InboundMessage;
 import io.iotmeter.quarantine.QuarantineStore;
 import io.iotmeter.support.Datagrams;
 import io.iotmeter.support.Eventually;

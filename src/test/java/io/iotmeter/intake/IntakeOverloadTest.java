@@ -1,15 +1,9 @@
 package io.iotmeter.intake;
 
-import io.iotmeter.protocol.InboundMessage;
-
-import io.iotmeter.bus.BusAddress;
-import io.iotmeter.bus.LocalCodec;
-import io.iotmeter.support.Datagrams;
 import io.iotmeter.support.Eventually;
 import io.iotmeter.support.RunningPlatform;
 import io.iotmeter.support.TestPostgres;
 import io.vertx.core.Future;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
@@ -17,12 +11,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Duration;
-import java.time.Instant;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -42,11 +34,7 @@ class IntakeOverloadTest {
 
   @BeforeEach
   void start() {
-    JsonObject config = RunningPlatform.ingestConfig();
-    config.put("deploy", new JsonObject().put("intake", 1).put("api", 1));
-    config.getJsonObject("intake").put("max_queue_wait_ms", MAX_WAIT_MS);
-    platform = RunningPlatform.start(config);
-    LocalCodec.register(platform.vertx(), InboundMessage.class);
+    platform = IntakeOnly.start(intake -> intake.put("max_queue_wait_ms", MAX_WAIT_MS));
   }
 
   @AfterEach
@@ -55,11 +43,7 @@ class IntakeOverloadTest {
   }
 
   private Future<JsonObject> hand(long seq) {
-    byte[] payload = Datagrams.telemetry("dc-meter-001", seq).encode().getBytes(StandardCharsets.UTF_8);
-    InboundMessage message = new InboundMessage("iot/dc-meter-001/telemetry", payload, 1, "endpoint", "dc-meter-001",
-        Instant.now());
-    return platform.vertx().eventBus().<JsonObject>request(BusAddress.INBOUND.address(), message,
-        new DeliveryOptions(LocalCodec.OPTIONS).setSendTimeout(30_000)).map(reply -> reply.body());
+    return IntakeOnly.hand(platform, seq);
   }
 
   /** The 503 the intake answered instead of a reply, by its message. */

@@ -1,8 +1,7 @@
 package io.iotmeter.journal;
 
-import io.iotmeter.protocol.AcceptedMessage;
-
 import io.iotmeter.journal.Journal.Position;
+import io.iotmeter.protocol.AcceptedMessage;
 import io.iotmeter.support.MigratedDatabase;
 import io.iotmeter.support.TestPostgres;
 import io.vertx.core.json.JsonObject;
