@@ -54,7 +54,8 @@ public final class ApiGate {
           : Future.failedFuture(new ApiException(401, "API key required: send Authorization: Bearer <key>"));
     }
     String remote = ctx.request().remoteAddress() == null ? "?" : ctx.request().remoteAddress().hostAddress();
-    return slowedDown(identify(key), remote).recover(e -> access == Access.PUBLIC && e instanceof ApiException api && api.status() == 401
+    // A public route answers everyone: it never spends a slow hash on what a caller sends.
+    return slowedDown(identify(key, remote, access != Access.PUBLIC), remote).recover(e -> access == Access.PUBLIC && e instanceof ApiException api && api.status() == 401
             ? Future.succeededFuture(null) : Future.failedFuture(e))
         .compose(caller -> {
           if (caller != null) {
@@ -85,8 +86,8 @@ public final class ApiGate {
     return ctx.get(CALLER);
   }
 
-  private Future<Caller> identify(String key) {
-    return keys.verify(key)
+  private Future<Caller> identify(String key, String remote, boolean mayHash) {
+    return keys.verify(key, remote, mayHash)
         .map(v -> new Caller(v.keyId(), v.name(), v.role()))
         .recover(e -> Future.failedFuture(e instanceof KeyVerifier.KeyRefused refused
             ? new ApiException(refused.status(), refused.getMessage()) : e));

@@ -12,6 +12,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
 
 import java.util.Map;
 import java.util.Set;
@@ -66,7 +67,7 @@ public final class BridgeGuard {
   }
 
   /** A new connection, or null when the bridge is at {@code bridge.max_connections} (counted). */
-  public Connection open(String remote, Consumer<String> closer) {
+  public Connection open(SocketAddress remote, Consumer<String> closer) {
     if (open.size() >= settings.maxConnections()) {
       count("refused_connection");
       return null;
@@ -94,6 +95,8 @@ public final class BridgeGuard {
   public final class Connection {
 
     private final String remote;
+    /** The client's host address: what the identity verticle sheds slow checks by. */
+    private final String host;
     private final Consumer<String> closer;
     private final TokenBucket inbound;
     private final TokenBucket outbound;
@@ -104,8 +107,9 @@ public final class BridgeGuard {
     private Future<Void> last = Future.succeededFuture();
     private boolean closed;
 
-    private Connection(String remote, Consumer<String> closer) {
-      this.remote = remote;
+    private Connection(SocketAddress remote, Consumer<String> closer) {
+      this.remote = String.valueOf(remote);
+      this.host = remote == null || remote.hostAddress() == null ? "?" : remote.hostAddress();
       this.closer = closer;
       long now = System.nanoTime();
       this.inbound = new TokenBucket(settings.inboundPerSecond(), now);
@@ -199,7 +203,7 @@ public final class BridgeGuard {
       if (key == null || key.isEmpty() || key.length() > 256) {
         return refuse("unauthenticated", "access_denied: API key required (header api_key)");
       }
-      return keys.verify(key).map(verified -> {
+      return keys.verify(key, host, true).map(verified -> {
         identity = verified;
         boundKey = key;
         return verified;

@@ -57,7 +57,7 @@ public final class SockJsBridge {
     SockJSSocket socket = event.socket();
     switch (event.type()) {
       case SOCKET_CREATED -> {
-        BridgeGuard.Connection connection = guard.open(String.valueOf(socket.remoteAddress()), reason -> {
+        BridgeGuard.Connection connection = guard.open(socket.remoteAddress(), reason -> {
           error(socket, "closed: " + reason);
           socket.close();
         });

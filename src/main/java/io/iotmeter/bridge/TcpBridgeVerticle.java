@@ -79,8 +79,7 @@ public final class TcpBridgeVerticle extends VerticleBase {
   }
 
   private void connected(NetSocket socket) {
-    String remote = String.valueOf(socket.remoteAddress());
-    BridgeGuard.Connection connection = guard.open(remote, reason -> {
+    BridgeGuard.Connection connection = guard.open(socket.remoteAddress(), reason -> {
       error(socket, null, "closed: " + reason);
       socket.close();
     });
@@ -111,7 +110,7 @@ public final class TcpBridgeVerticle extends VerticleBase {
       }
     });
     socket.handler(parser);
-    socket.exceptionHandler(e -> LOG.debug("Bridge client {}: {}", remote, e.getMessage()));
+    socket.exceptionHandler(e -> LOG.debug("Bridge client {}: {}", connection.remote(), e.getMessage()));
     socket.closeHandler(v -> {
       registered.values().forEach(MessageConsumer::unregister);
       registered.clear();

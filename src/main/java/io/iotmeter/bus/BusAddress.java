@@ -72,19 +72,22 @@ public enum BusAddress {
           + "409 already replayed or a message refused at the intake, 503 journal unavailable."),
 
   IDENTITY_KEY_VERIFY("iot.identity.key.verify", Delivery.REQUEST, Scope.CLUSTER,
-      "request {key}; reply {id, name, role, created_at}",
-      "api (a Bearer key it has not verified lately)",
+      "request {key, address (the caller's host), may_hash (false on public routes)}; reply {id, name, role, created_at}",
+      "api (a Bearer key it has not verified lately), bridges (a connection's api_key)",
       "identity",
-      "Checks a presented API key against its stored bcrypt hash. Failure 401: unknown key; 503: "
-          + "the identity store is unavailable. Callers cache a positive answer (security.cache_s) "
+      "Checks a presented API key: a key of another shape than an issued one (or the configured admin key) "
+          + "is refused unseen; an issued key against its SHA-256; a bcrypt hash (configured or older) only when "
+          + "may_hash, behind a gate bounded in all and per address. Failure 401: unknown key; 503: the identity "
+          + "store is unavailable, or the slow check was shed. Callers cache a positive answer (security.cache_s) "
           + "until iot.identity.revoked names the key."),
 
   IDENTITY_DEVICE_VERIFY("iot.identity.device.verify", Delivery.REQUEST, Scope.CLUSTER,
-      "request {device_id, password} or {device_id, certificate: true}; reply {device_id}",
+      "request {device_id, password, address (the client's host)} or {device_id, certificate: true}; reply {device_id}",
       "mqtt-server (a CONNECT with user name and password, or with a verified client certificate whose CN is device_id)",
       "identity",
-      "Checks a device's MQTT password. Failure 401: no credentials or a wrong password (CONNACK "
-          + "'bad user name or password'); 503: the identity store is unavailable ('server unavailable')."),
+      "Checks a device's MQTT password (one of another shape than an issued one is refused unseen). Failure 401: "
+          + "no credentials or a wrong password (CONNACK 'bad user name or password'); 503: the identity store is "
+          + "unavailable, or a slow (bcrypt) check was shed ('server unavailable')."),
 
   IDENTITY_MANAGE("iot.identity.manage", Delivery.REQUEST, Scope.CLUSTER,
       "request {action: create_key {name, role} | list_keys | delete_key {id} | issue_device {device_id} "

@@ -107,7 +107,7 @@ final class DeviceAuthenticator {
     }
     String remote = endpoint.remoteAddress() == null ? "?" : endpoint.remoteAddress().hostAddress();
     return vertx.eventBus().<JsonObject>request(BusAddress.IDENTITY_DEVICE_VERIFY.address(),
-            new JsonObject().put("device_id", deviceId).put("password", password))
+            new JsonObject().put("device_id", deviceId).put("password", password).put("address", remote))
         .map(reply -> {
           verified.put(password, deviceId, reply.body());
           failedLogins.succeeded(remote);

@@ -63,6 +63,18 @@ final class IdentityStore {
         .mapEmpty();
   }
 
+  /** Replaces a key's stored hash, unless it changed since it was read (then the newer one stays). */
+  Future<Void> replaceKeyHash(String id, String old, String hash) {
+    return pool.preparedQuery("UPDATE api_keys SET secret_hash = $3 WHERE id = $1 AND secret_hash = $2")
+        .execute(Tuple.of(id, old, hash)).mapEmpty();
+  }
+
+  /** Replaces a device's stored hash, unless it changed since it was read (then the newer one stays). */
+  Future<Void> replaceDeviceHash(String deviceId, String old, String hash) {
+    return pool.preparedQuery("UPDATE device_credentials SET secret_hash = $3 WHERE device_id = $1 AND secret_hash = $2")
+        .execute(Tuple.of(deviceId, old, hash)).mapEmpty();
+  }
+
   Future<Boolean> deleteKey(String id) {
     return pool.preparedQuery("DELETE FROM api_keys WHERE id = $1").execute(Tuple.of(id)).map(rows -> rows.rowCount() == 1);
   }

@@ -21,19 +21,34 @@ import java.util.Optional;
  * Identity: API keys with roles and device credentials ({@code api_keys},
  * {@code device_credentials}). Checks a presented key or password for the API and the MQTT
  * endpoint, issues and revokes them for the API, and on the first secured start creates the
- * bootstrap admin key. Secrets are hashed and checked (bcrypt) on a small worker pool of its
- * own, so a burst of logins waits there instead of blocking anything else; revocations are
- * published on {@link BusAddress#IDENTITY_REVOKED} for every node to act on at once.
+ * bootstrap admin key. Revocations are published on {@link BusAddress#IDENTITY_REVOKED} for every
+ * node to act on at once.
+ *
+ * <p>No stranger can make it hash: a presented secret that does not have the shape of one the
+ * platform issues is refused before any lookup; what it issues is stored as SHA-256
+ * ({@link Secrets}); the configured admin key is compared with the configuration in memory. Only
+ * hashes from before that scheme (and a configured admin key another node stored) take bcrypt, on
+ * two workers behind a {@link HashingGate} that sheds by caller address; a legacy hash that
+ * matched is replaced by its SHA-256 at once, so each costs one bcrypt in its life.
  */
 public final class IdentityVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(IdentityVerticle.class);
   static final String BOOTSTRAP_NAME = "bootstrap admin";
 
+  /** Slow checks running or waiting at once, and of them per caller address. */
+  static final int MAX_SLOW_CHECKS = 16;
+  static final int MAX_SLOW_CHECKS_PER_ADDRESS = 2;
+  static final int SLOW_CHECKS_PER_ADDRESS_PER_S = 4;
+
   private Pool pool;
   private WorkerExecutor hashing;
+  private HashingGate gate;
   private IdentityStore store;
   private SecuritySettings settings;
+  private IdentityMetrics metrics;
+  /** The stored bcrypt hash this node has checked against the configured admin key (no bcrypt for it again). */
+  private String configuredAdminHash;
   private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
 
   @Override
@@ -43,6 +58,8 @@ public final class IdentityVerticle extends VerticleBase {
     store = new IdentityStore(pool);
     // Two threads: bcrypt is CPU-bound; more would only take the cores from everything else.
     hashing = vertx.createSharedWorkerExecutor("identity-hashing", 2);
+    gate = new HashingGate(hashing, MAX_SLOW_CHECKS, MAX_SLOW_CHECKS_PER_ADDRESS, SLOW_CHECKS_PER_ADDRESS_PER_S);
+    metrics = IdentityMetrics.of(config(), gate);
     consumers.add(vertx.eventBus().consumer(BusAddress.IDENTITY_KEY_VERIFY.address(), this::verifyKey));
     consumers.add(vertx.eventBus().consumer(BusAddress.IDENTITY_DEVICE_VERIFY.address(), this::verifyDevice));
     consumers.add(vertx.eventBus().consumer(BusAddress.IDENTITY_MANAGE.address(), this::manage));
@@ -63,15 +80,16 @@ public final class IdentityVerticle extends VerticleBase {
    */
   private Future<Void> bootstrapAdminKey() {
     if (!settings.adminKey().isEmpty()) {
+      // A person chose it: a slow hash in the table; this node compares presented keys with the configuration.
       String configured = settings.adminKey();
-      return hash(configured).compose(h -> store.upsertBootstrap(BOOTSTRAP_NAME, h));
+      return slowHash(configured).compose(h -> store.upsertBootstrap(BOOTSTRAP_NAME, h).onSuccess(v -> configuredAdminHash = h));
     }
     return store.key(ApiKey.BOOTSTRAP_ID).compose(existing -> {
       if (existing.isPresent()) {
         return Future.succeededFuture();
       }
       ApiKey key = ApiKey.generate(ApiKey.BOOTSTRAP_ID);
-      return hash(key.text()).compose(h -> store.insertBootstrapIfMissing(BOOTSTRAP_NAME, h)).map(inserted -> {
+      return store.insertBootstrapIfMissing(BOOTSTRAP_NAME, Secrets.fastHash(key.text())).map(inserted -> {
         if (inserted) {
           printOnce(key);
         }
@@ -100,17 +118,52 @@ public final class IdentityVerticle extends VerticleBase {
 
   private void verifyKey(Message<JsonObject> request) {
     String text = request.body().getString("key", "");
-    store.key(ApiKey.idOf(text))
-        .compose(found -> found.isEmpty() ? Future.succeededFuture(Optional.<IdentityStore.StoredKey>empty())
-            : matches(found.get().secretHash(), text).map(ok -> ok ? found : Optional.<IdentityStore.StoredKey>empty()))
-        .onSuccess(found -> {
+    String address = request.body().getString("address", "?");
+    boolean mayHash = request.body().getBoolean("may_hash", true);
+    Optional<ApiKey> parsed = ApiKey.parse(text);
+    boolean configured = !settings.adminKey().isEmpty();
+    Future<Optional<IdentityStore.StoredKey>> checked;
+    if (configured && Secrets.sameText(settings.adminKey(), text)) {
+      checked = store.key(ApiKey.BOOTSTRAP_ID).compose(found -> found.isEmpty() ? Future.succeededFuture(found)
+          : configuredAdmin(found.get().secretHash(), address, mayHash).map(ok -> ok ? found : Optional.empty()));
+    } else if (parsed.isPresent() && Secrets.looksGenerated(parsed.get().secret())
+        // with a configured admin key, the bootstrap row holds its hash: no generated key can match it
+        && !(configured && parsed.get().id().equals(ApiKey.BOOTSTRAP_ID))) {
+      checked = store.key(parsed.get().id()).compose(found -> found.isEmpty()
+          ? Future.succeededFuture(found)
+          : check(found.get().secretHash(), text, address, mayHash, h -> store.replaceKeyHash(found.get().id(), found.get().secretHash(), h))
+              .map(ok -> ok ? found : Optional.empty()));
+    } else {
+      // Neither a key the platform issued nor the configured one: refused without a lookup or a hash.
+      metrics.refused(IdentityMetrics.MALFORMED);
+      request.fail(401, "unknown API key");
+      return;
+    }
+    checked.onSuccess(found -> {
           if (found.isPresent()) {
             request.reply(found.get().toJson());
           } else {
+            metrics.refused(IdentityMetrics.UNKNOWN);
             request.fail(401, "unknown API key");
           }
         })
         .onFailure(e -> fail(request, e));
+  }
+
+  /**
+   * The configured admin key was presented: it is valid while the bootstrap row holds a hash of
+   * it. The hash this node stored, or one it checked before, needs no bcrypt; another node's (it
+   * stored its own salt) is checked once.
+   */
+  private Future<Boolean> configuredAdmin(String stored, String address, boolean mayHash) {
+    if (stored.equals(configuredAdminHash)) {
+      return Future.succeededFuture(true);
+    }
+    return check(stored, settings.adminKey(), address, mayHash, null).onSuccess(ok -> {
+      if (ok && Secrets.isSlow(stored)) {
+        configuredAdminHash = stored;
+      }
+    });
   }
 
   private void verifyDevice(Message<JsonObject> request) {
@@ -127,16 +180,55 @@ public final class IdentityVerticle extends VerticleBase {
       return;
     }
     String password = request.body().getString("password", "");
+    String address = request.body().getString("address", "?");
+    if (!Secrets.looksGenerated(password)) {
+      // Not a password the platform issued: refused without a lookup or a hash.
+      metrics.refused(IdentityMetrics.MALFORMED);
+      request.fail(401, "bad user name or password");
+      return;
+    }
     store.deviceHash(deviceId)
-        .compose(hash -> hash.isEmpty() ? Future.succeededFuture(false) : matches(hash.get(), password))
+        .compose(hash -> hash.isEmpty() ? Future.succeededFuture(false)
+            : check(hash.get(), password, address, true, h -> store.replaceDeviceHash(deviceId, hash.get(), h)))
         .onSuccess(ok -> {
           if (ok) {
             request.reply(new JsonObject().put("device_id", deviceId));
           } else {
+            metrics.refused(IdentityMetrics.UNKNOWN);
             request.fail(401, "bad user name or password");
           }
         })
         .onFailure(e -> fail(request, e));
+  }
+
+  /**
+   * Checks {@code secret} against its stored form: a SHA-256 here and now; a bcrypt hash (stored
+   * before SHA-256, or a person's) through the gate, and only where the caller allows hashing.
+   * A bcrypt hash of a generated secret that matched is replaced by its SHA-256 ({@code upgrade},
+   * null for none), so it is never hashed again.
+   */
+  private Future<Boolean> check(String stored, String secret, String address, boolean mayHash,
+                                java.util.function.Function<String, Future<Void>> upgrade) {
+    if (!Secrets.isSlow(stored)) {
+      return Future.succeededFuture(Secrets.matchesFast(stored, secret));
+    }
+    if (!mayHash) {
+      return Future.succeededFuture(false);
+    }
+    return gate.<Boolean>submit(address, () -> Secrets.matchesSlow(stored, secret))
+        .recover(e -> {
+          if (e instanceof HashingGate.Busy) {
+            metrics.refused(IdentityMetrics.SHED);
+            return refused(503, e.getMessage());
+          }
+          return Future.failedFuture(e);
+        })
+        .onSuccess(ok -> {
+          if (ok && upgrade != null) {
+            upgrade.apply(Secrets.fastHash(secret))
+                .onFailure(e -> LOG.warn("Could not replace a bcrypt hash by its SHA-256 (it stays valid): {}", e.getMessage()));
+          }
+        });
   }
 
   private void manage(Message<JsonObject> request) {
@@ -164,7 +256,7 @@ public final class IdentityVerticle extends VerticleBase {
       return refused(400, "field 'name' is required (1 to 100 characters)");
     }
     ApiKey key = ApiKey.generate(Secrets.newId());
-    return hash(key.text()).compose(h -> store.insertKey(key.id(), name, role, h))
+    return store.insertKey(key.id(), name, role, Secrets.fastHash(key.text()))
         .map(stored -> {
           LOG.info("API key '{}' ({}, id {}) created", name, role.wireName(), key.id());
           return stored.toJson().put("key", key.text());
@@ -188,7 +280,7 @@ public final class IdentityVerticle extends VerticleBase {
     }
     String password = Secrets.newSecret();
     return store.deviceExists(deviceId).compose(exists -> exists
-        ? hash(password).compose(h -> store.saveDeviceHash(deviceId, h)).compose(v -> {
+        ? store.saveDeviceHash(deviceId, Secrets.fastHash(password)).compose(v -> {
           // A session that used the old password ends now.
           vertx.eventBus().publish(BusAddress.IDENTITY_REVOKED.address(), new JsonObject().put("device_id", deviceId));
           LOG.info("Credentials issued for device {}", deviceId);
@@ -229,12 +321,8 @@ public final class IdentityVerticle extends VerticleBase {
         });
   }
 
-  private Future<String> hash(String secret) {
-    return hashing.executeBlocking(() -> Secrets.hash(secret, settings.hashCost()), false);
-  }
-
-  private Future<Boolean> matches(String hash, String secret) {
-    return hashing.executeBlocking(() -> Secrets.matches(hash, secret), false);
+  private Future<String> slowHash(String secret) {
+    return hashing.executeBlocking(() -> Secrets.slowHash(secret, settings.hashCost()), false);
   }
 
   private static <T> Future<T> refused(int code, String message) {

@@ -55,12 +55,17 @@ public final class KeyVerifier {
     });
   }
 
-  public Future<Verified> verify(String key) {
+  /**
+   * Who {@code key} belongs to. {@code address} is the caller's (the identity verticle sheds slow
+   * checks by it); {@code mayHash} false (public routes) never spends a slow hash on the key.
+   */
+  public Future<Verified> verify(String key, String address, boolean mayHash) {
     JsonObject known = verified.get(key);
     if (known != null) {
       return Future.succeededFuture(toVerified(known));
     }
-    return vertx.eventBus().<JsonObject>request(BusAddress.IDENTITY_KEY_VERIFY.address(), new JsonObject().put("key", key))
+    return vertx.eventBus().<JsonObject>request(BusAddress.IDENTITY_KEY_VERIFY.address(),
+            new JsonObject().put("key", key).put("address", address).put("may_hash", mayHash))
         .map(reply -> {
           verified.put(key, reply.body().getString("id"), reply.body());
           return toVerified(reply.body());

@@ -84,6 +84,17 @@ public final class TestPostgres {
     }
   }
 
+  /** The single text a query returns (null for none), read directly from the test database. */
+  public static String text(JsonObject postgres, String sql) {
+    try (Connection c = DriverManager.getConnection(jdbcUrl(postgres.getString("database")), "postgres", "");
+         Statement s = c.createStatement();
+         java.sql.ResultSet rs = s.executeQuery(sql)) {
+      return rs.next() ? rs.getString(1) : null;
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** Runs SQL directly (outside the platform) to set up or inspect a test database. */
   public static void execute(JsonObject postgres, String sql) {
     try (Connection c = DriverManager.getConnection(jdbcUrl(postgres.getString("database")), "postgres", "");
