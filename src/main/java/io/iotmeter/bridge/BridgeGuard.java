@@ -36,6 +36,14 @@ public final class BridgeGuard {
   public record Refusal(String outcome, String message) {
   }
 
+  /** A connection refused: the bridge is full, or the client's address has its share. */
+  public static final class TooManyConnections extends RuntimeException {
+    TooManyConnections(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private final Vertx vertx;
   private final String bridge;
   private final BridgeSettings settings;
   private final boolean secured;
@@ -43,9 +51,12 @@ public final class BridgeGuard {
   private final MeterRegistry metrics;
   private final Map<String, Counter> outcomes = new ConcurrentHashMap<>();
   private final Set<Connection> open = ConcurrentHashMap.newKeySet();
+  /** Open connections by client host: the bridge is shared by every event loop of the node. */
+  private final Map<String, Integer> byHost = new ConcurrentHashMap<>();
 
   /** @param bridge {@code sockjs} or {@code tcp}, for the metrics and the logs */
   public BridgeGuard(Vertx vertx, String bridge, BridgeSettings settings, SecuritySettings security, MeterRegistry metrics) {
+    this.vertx = vertx;
     this.bridge = bridge;
     this.settings = settings;
     this.secured = security.enabled();
@@ -57,7 +68,7 @@ public final class BridgeGuard {
     Gauge.builder("iot.bridge.connections", open, Set::size).tags("bridge", bridge)
         .description("Open bridge connections").register(metrics);
     for (String outcome : new String[] {"accepted", "denied", "unauthenticated", "rate_limited", "invalid", "dropped",
-        "refused_connection"}) {
+        "refused_connection", "login_timeout", "paused", "not_reading"}) {
       counter(outcome);
     }
   }
@@ -66,15 +77,44 @@ public final class BridgeGuard {
     return settings;
   }
 
-  /** A new connection, or null when the bridge is at {@code bridge.max_connections} (counted). */
+  /**
+   * A new connection; {@link TooManyConnections} (counted) when the bridge is at
+   * {@code bridge.max_connections} or the client's address at {@code max_connections_per_address}.
+   * With security on, it is closed unless it presents a valid key within {@code login_timeout_ms}.
+   * Call on the connection's event loop.
+   */
   public Connection open(SocketAddress remote, Consumer<String> closer) {
     if (open.size() >= settings.maxConnections()) {
       count("refused_connection");
-      return null;
+      throw new TooManyConnections("too_many_connections: at most " + settings.maxConnections() + " on this bridge");
     }
-    Connection connection = new Connection(remote, closer);
+    String host = hostOf(remote);
+    boolean[] full = {false};
+    byHost.compute(host, (h, n) -> {
+      int now = n == null ? 0 : n;
+      full[0] = now >= settings.maxConnectionsPerAddress();
+      return full[0] ? n : now + 1;
+    });
+    if (full[0]) {
+      count("refused_connection");
+      throw new TooManyConnections("too_many_connections_from_address: at most " + settings.maxConnectionsPerAddress()
+          + " from " + host + " on this bridge");
+    }
+    Connection connection = new Connection(remote, host, closer);
     open.add(connection);
+    if (secured && settings.loginTimeoutMs() > 0) {
+      vertx.setTimer(settings.loginTimeoutMs(), id -> {
+        if (!connection.closed && connection.identity == null) {
+          count("login_timeout");
+          closer.accept("login_timeout: no valid API key within " + settings.loginTimeoutMs() + " ms");
+        }
+      });
+    }
     return connection;
+  }
+
+  private static String hostOf(SocketAddress remote) {
+    return remote == null || remote.hostAddress() == null ? "?" : remote.hostAddress();
   }
 
   public Future<Void> close() {
@@ -107,9 +147,9 @@ public final class BridgeGuard {
     private Future<Void> last = Future.succeededFuture();
     private boolean closed;
 
-    private Connection(SocketAddress remote, Consumer<String> closer) {
+    private Connection(SocketAddress remote, String host, Consumer<String> closer) {
       this.remote = String.valueOf(remote);
-      this.host = remote == null || remote.hostAddress() == null ? "?" : remote.hostAddress();
+      this.host = host;
       this.closer = closer;
       long now = System.nanoTime();
       this.inbound = new TokenBucket(settings.inboundPerSecond(), now);
@@ -123,6 +163,18 @@ public final class BridgeGuard {
     /** The key's id, name and role, once authenticated (anonymous admin with security off). */
     public KeyVerifier.Verified identity() {
       return identity;
+    }
+
+    /**
+     * Takes a frame that needs no check ({@code ping}, or one too broken to be read) out of the
+     * connection's rate: false (counted {@code rate_limited}) beyond {@code bridge.inbound_per_s}.
+     */
+    public boolean arrived() {
+      if (!inbound.tryTake(System.nanoTime())) {
+        count("rate_limited");
+        return false;
+      }
+      return true;
     }
 
     /**
@@ -230,8 +282,12 @@ public final class BridgeGuard {
 
     /** Forgets the connection (it closed). */
     public void closed() {
+      if (closed) {
+        return;
+      }
       closed = true;
       open.remove(this);
+      byHost.computeIfPresent(host, (h, n) -> n <= 1 ? null : n - 1);
     }
 
     public boolean isClosed() {

@@ -25,7 +25,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>A refused frame is answered {@code {"type":"err","body":"<reason>"}} — for a request also
  * with {@code address} (its reply address) and {@code message} — then the library's own
- * {@code "rejected"}.
+ * {@code "rejected"}. A client whose socket's write queue is full when it sends a frame does not
+ * read its answers: it is closed ({@code not_reading}) before they pile up. Connections are
+ * capped in all and per address, and closed without a key after {@code login_timeout_ms}; the
+ * library closes a socket that sends no ping for 10 s.
  */
 public final class SockJsBridge {
 
@@ -57,17 +60,16 @@ public final class SockJsBridge {
     SockJSSocket socket = event.socket();
     switch (event.type()) {
       case SOCKET_CREATED -> {
-        BridgeGuard.Connection connection = guard.open(socket.remoteAddress(), reason -> {
-          error(socket, "closed: " + reason);
-          socket.close();
-        });
-        if (connection == null) {
-          error(socket, "too_many_connections: at most " + guard.settings().maxConnections() + " on this bridge");
+        try {
+          connections.put(socket, guard.open(socket.remoteAddress(), reason -> {
+            error(socket, "closed: " + reason);
+            socket.close();
+          }));
+          event.complete(true);
+        } catch (BridgeGuard.TooManyConnections refused) {
+          error(socket, refused.getMessage());
           event.complete(false);
-          return;
         }
-        connections.put(socket, connection);
-        event.complete(true);
       }
       case SOCKET_CLOSED -> {
         BridgeGuard.Connection connection = connections.remove(socket);
@@ -80,6 +82,14 @@ public final class SockJsBridge {
         BridgeGuard.Connection connection = connections.get(socket);
         JsonObject raw = event.getRawMessage();
         if (connection == null || raw == null) {
+          event.complete(false);
+          return;
+        }
+        if (socket.writeQueueFull()) {
+          // It sends and does not read what it is answered: every answer would stay in memory.
+          guard.count("not_reading");
+          connection.closed();
+          socket.close();
           event.complete(false);
           return;
         }

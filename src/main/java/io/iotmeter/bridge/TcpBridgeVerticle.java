@@ -34,8 +34,10 @@ import java.util.Map;
  * <p>Served here rather than by the library's server, which accumulates a frame of any declared
  * length, writes to a slow client without bound and has no hook on deliveries or new
  * connections: this one closes a connection whose frame exceeds {@code bridge.max_frame_bytes},
- * drops (and counts) deliveries a client does not keep up with, caps connections, and holds
- * every frame against {@link BridgeGuard}. Replies to a client's request come back to it;
+ * drops (and counts) deliveries a client does not keep up with, stops reading a client that does
+ * not read its answers (pongs, errors, replies) until its socket drains, caps connections (in
+ * all, per address, without a key after {@code login_timeout_ms}, idle after
+ * {@code idle_timeout_s}), and holds every frame, pings included, against {@link BridgeGuard}. Replies to a client's request come back to it;
  * messages the client registered for carry {@code send: false} (they are publications).
  */
 public final class TcpBridgeVerticle extends VerticleBase {
@@ -51,7 +53,8 @@ public final class TcpBridgeVerticle extends VerticleBase {
     BridgeSettings settings = BridgeSettings.of(config());
     guard = new BridgeGuard(vertx, "tcp", settings, SecuritySettings.of(config()), PlatformMetrics.registry(config()));
     NetServerOptions options = new NetServerOptions().setHost(tcp.text("host"))
-        .setPort(tcp.integer("port")).setTcpKeepAlive(true).setTcpNoDelay(true);
+        .setPort(tcp.integer("port")).setTcpKeepAlive(true).setTcpNoDelay(true)
+        .setIdleTimeout(settings.idleTimeoutS()).setIdleTimeoutUnit(java.util.concurrent.TimeUnit.SECONDS);
     TlsSettings tls = TlsSettings.of("bridge.tcp.tls", tcp.section("tls").json());
     if (tls.enabled()) {
       try {
@@ -79,25 +82,29 @@ public final class TcpBridgeVerticle extends VerticleBase {
   }
 
   private void connected(NetSocket socket) {
-    BridgeGuard.Connection connection = guard.open(socket.remoteAddress(), reason -> {
-      error(socket, null, "closed: " + reason);
-      socket.close();
-    });
-    if (connection == null) {
-      error(socket, null, "too_many_connections: at most " + guard.settings().maxConnections() + " on this bridge");
+    BridgeGuard.Connection connection;
+    try {
+      connection = guard.open(socket.remoteAddress(), reason -> {
+        error(socket, null, "closed: " + reason);
+        socket.close();
+      });
+    } catch (BridgeGuard.TooManyConnections refused) {
+      error(socket, null, refused.getMessage());
       socket.close();
       return;
     }
     Map<String, MessageConsumer<Object>> registered = new HashMap<>();
     int maxFrame = guard.settings().maxFrameBytes();
-    RecordParser parser = RecordParser.newFixed(4);
+    // The parser reads the socket: pausing it stops both the parsing of frames already read and the reading.
+    RecordParser parser = RecordParser.newFixed(4, socket);
+    Answers answers = new Answers(socket, parser);
     boolean[] awaitingLength = {true};
     parser.handler(chunk -> {
       if (awaitingLength[0]) {
         int length = chunk.getInt(0);
         if (length < 2 || length > maxFrame) {
           guard.count("invalid");
-          error(socket, null, "frame_too_large: a frame holds 2 to " + maxFrame + " bytes of JSON, this one declared " + length);
+          answers.error(null, "frame_too_large: a frame holds 2 to " + maxFrame + " bytes of JSON, this one declared " + length);
           socket.close();
           return;
         }
@@ -106,11 +113,11 @@ public final class TcpBridgeVerticle extends VerticleBase {
       } else {
         awaitingLength[0] = true;
         parser.fixedSizeMode(4);
-        frame(socket, connection, registered, chunk);
+        frame(answers, connection, registered, chunk);
       }
     });
-    socket.handler(parser);
-    socket.exceptionHandler(e -> LOG.debug("Bridge client {}: {}", connection.remote(), e.getMessage()));
+    parser.exceptionHandler(e -> LOG.debug("Bridge client {}: {}", connection.remote(), e.getMessage()));
+    parser.endHandler(v -> { });
     socket.closeHandler(v -> {
       registered.values().forEach(MessageConsumer::unregister);
       registered.clear();
@@ -118,31 +125,77 @@ public final class TcpBridgeVerticle extends VerticleBase {
     });
   }
 
-  private void frame(NetSocket socket, BridgeGuard.Connection connection, Map<String, MessageConsumer<Object>> registered,
+  /**
+   * What the bridge writes back to one client (pongs, errors, replies), held to its socket's write
+   * queue: a write that fills it pauses the reading of that client's frames until the queue drains,
+   * so a client that sends and never reads gets no further answers and costs no memory (counted
+   * {@code paused}).
+   */
+  private final class Answers {
+    private final NetSocket socket;
+    private final RecordParser frames;
+    private boolean paused;
+
+    Answers(NetSocket socket, RecordParser frames) {
+      this.socket = socket;
+      this.frames = frames;
+    }
+
+    void write(JsonObject frame) {
+      TcpBridgeVerticle.write(socket, frame);
+      if (!paused && socket.writeQueueFull()) {
+        paused = true;
+        guard.count("paused");
+        frames.pause();
+        socket.drainHandler(v -> {
+          paused = false;
+          frames.resume();
+        });
+      }
+    }
+
+    void error(String address, String message) {
+      write(errorFrame(address, message));
+    }
+
+    NetSocket socket() {
+      return socket;
+    }
+  }
+
+  private void frame(Answers answers, BridgeGuard.Connection connection, Map<String, MessageConsumer<Object>> registered,
                      Buffer bytes) {
+    NetSocket socket = answers.socket();
     JsonObject frame;
     try {
       frame = new JsonObject(bytes);
     } catch (DecodeException | ClassCastException e) {
-      guard.count("invalid");
-      error(socket, null, "invalid_json: a frame is one JSON object");
+      if (connection.arrived()) {
+        guard.count("invalid");
+        answers.error(null, "invalid_json: a frame is one JSON object");
+      }
       return;
     }
     String type = frame.getValue("type") instanceof String t ? t : "";
     String address = frame.getValue("address") instanceof String a ? a : null;
     String replyAddress = frame.getValue("replyAddress") instanceof String r ? r : null;
-    if ("ping".equals(type)) {
-      write(socket, new JsonObject().put("type", "pong"));
+    boolean checked = type.equals("send") || type.equals("publish") || type.equals("register") || type.equals("unregister");
+    if ((!checked || address == null) && !connection.arrived()) {
+      // Beyond the rate, a ping or an invalid frame is dropped unanswered (counted rate_limited).
       return;
     }
-    if (!type.equals("send") && !type.equals("publish") && !type.equals("register") && !type.equals("unregister")) {
+    if ("ping".equals(type)) {
+      answers.write(new JsonObject().put("type", "pong"));
+      return;
+    }
+    if (!checked) {
       guard.count("invalid");
-      error(socket, replyAddress, "unknown_type: type is one of send, publish, register, unregister, ping");
+      answers.error(replyAddress, "unknown_type: type is one of send, publish, register, unregister, ping");
       return;
     }
     if (address == null) {
       guard.count("invalid");
-      error(socket, replyAddress, "missing_address");
+      answers.error(replyAddress, "missing_address");
       return;
     }
     JsonObject headers = frame.getValue("headers") instanceof JsonObject h ? h : null;
@@ -151,7 +204,7 @@ public final class TcpBridgeVerticle extends VerticleBase {
         return; // the client left while its key was checked: nothing to register for it
       }
       if (admitted.failed()) {
-        error(socket, replyAddress, admitted.cause().getMessage());
+        answers.error(replyAddress, admitted.cause().getMessage());
         return;
       }
       switch (type) {
@@ -164,18 +217,18 @@ public final class TcpBridgeVerticle extends VerticleBase {
         case "unregister" -> {
           MessageConsumer<Object> consumer = registered.remove(address);
           if (consumer == null) {
-            error(socket, null, "unknown_address: not registered for " + address);
+            answers.error(null, "unknown_address: not registered for " + address);
           } else {
             consumer.unregister();
             connection.registered(-1);
           }
         }
-        default -> send(socket, connection, address, replyAddress, frame.getValue("body"));
+        default -> send(answers, connection, address, replyAddress, frame.getValue("body"));
       }
     });
   }
 
-  private void send(NetSocket socket, BridgeGuard.Connection connection, String address, String replyAddress, Object body) {
+  private void send(Answers answers, BridgeGuard.Connection connection, String address, String replyAddress, Object body) {
     DeliveryOptions options = new DeliveryOptions().setSendTimeout(guard.settings().requestTimeoutMs());
     connection.identityHeaders().forEach(options::addHeader);
     if (replyAddress == null) {
@@ -186,14 +239,14 @@ public final class TcpBridgeVerticle extends VerticleBase {
       if (reply.succeeded()) {
         JsonObject headers = new JsonObject();
         reply.result().headers().forEach(h -> headers.put(h.getKey(), h.getValue()));
-        write(socket, new JsonObject().put("type", "message").put("address", replyAddress).put("headers", headers)
+        answers.write(new JsonObject().put("type", "message").put("address", replyAddress).put("headers", headers)
             .put("body", reply.result().body()).put("send", true));
       } else if (reply.cause() instanceof ReplyException failure) {
-        write(socket, new JsonObject().put("type", "err").put("address", replyAddress).put("sourceAddress", address)
+        answers.write(new JsonObject().put("type", "err").put("address", replyAddress).put("sourceAddress", address)
             .put("failureCode", failure.failureCode()).put("failureType", failure.failureType().name())
             .put("message", failure.getMessage()));
       } else {
-        error(socket, replyAddress, String.valueOf(reply.cause().getMessage()));
+        answers.error(replyAddress, String.valueOf(reply.cause().getMessage()));
       }
     });
   }
@@ -207,11 +260,15 @@ public final class TcpBridgeVerticle extends VerticleBase {
   }
 
   private static void error(NetSocket socket, String address, String message) {
+    write(socket, errorFrame(address, message));
+  }
+
+  private static JsonObject errorFrame(String address, String message) {
     JsonObject frame = new JsonObject().put("type", "err").put("message", message);
     if (address != null) {
       frame.put("address", address);
     }
-    write(socket, frame);
+    return frame;
   }
 
   private static void write(NetSocket socket, JsonObject frame) {

@@ -193,6 +193,29 @@ class TcpBridgeTest {
     assertThat(metric("iot_bridge_frames_total{bridge=\"tcp\",outcome=\"rate_limited\"}")).isGreaterThanOrEqualTo(30);
   }
 
+  /** Pings and broken frames count against the rate too: beyond it they go unanswered, not answered without end. */
+  @Test
+  void pingsAndInvalidFramesBeyondTheRateAreDroppedUnanswered() {
+    double before = metric("iot_bridge_frames_total{bridge=\"tcp\",outcome=\"rate_limited\"}");
+    try (BridgeClient client = client()) {
+      for (int i = 0; i < 100; i++) {
+        client.send(new JsonObject().put("type", "ping"));
+        client.raw("{not json".getBytes(StandardCharsets.UTF_8));
+      }
+      long answers = 0;
+      while (true) {
+        try {
+          client.next(Duration.ofSeconds(1));
+          answers++;
+        } catch (AssertionError end) {
+          break;
+        }
+      }
+      assertThat(answers).as("200 frames at once against 20 a second (a second's worth of burst)").isBetween(20L, 40L);
+    }
+    assertThat(metric("iot_bridge_frames_total{bridge=\"tcp\",outcome=\"rate_limited\"}") - before).isGreaterThanOrEqualTo(160);
+  }
+
   @Test
   void connectionsBeyondTheCapAreRefused() {
     java.util.List<BridgeClient> open = new java.util.ArrayList<>();

@@ -24,8 +24,13 @@ public final class BridgeClient implements AutoCloseable {
   private final DataOutputStream out;
 
   public BridgeClient(int port) {
+    this(port, "127.0.0.1");
+  }
+
+  /** A client whose connection comes from {@code localAddress} (another loopback address: another client host). */
+  public BridgeClient(int port, String localAddress) {
     try {
-      socket = new Socket("127.0.0.1", port);
+      socket = new Socket(java.net.InetAddress.getByName("127.0.0.1"), port, java.net.InetAddress.getByName(localAddress), 0);
       socket.setSoTimeout(10_000);
       in = new DataInputStream(socket.getInputStream());
       out = new DataOutputStream(socket.getOutputStream());
