@@ -68,7 +68,7 @@ public final class ErrorResponder {
 
   /** A store behind the API is down: the client may retry later; the cause goes to the log. */
   private static void unavailable(RoutingContext ctx, String message, Throwable failure) {
-    LOG.warn("{} {}: {}", ctx.request().method(), ctx.request().path(), failure.getMessage());
+    LOG.warn("{} {}: {}", ctx.request().method(), io.iotmeter.ops.LogText.escaped(ctx.request().path()), failure.getMessage());
     ctx.response().putHeader("Retry-After", "5");
     respond(ctx, 503, message);
   }

@@ -44,14 +44,32 @@ final class BrokerState implements Shareable {
     }
   }
 
-  /**
-   * What a connecting client finds; {@code refused} when the node holds {@code max_sessions}
-   * already, {@code foreign} when the client id's session belongs to another identity.
-   */
-  record Connected(boolean sessionPresent, String previousConnection, boolean refused, boolean foreign) {
+  /** Why a connecting client was refused. */
+  enum Refusal {
+    /** Admitted. */
+    NONE,
+    /** The node holds {@code max_sessions} already. */
+    SESSIONS_FULL,
+    /** The device (the authenticated identity) holds {@code max_sessions_per_device} already. */
+    DEVICE_SESSIONS_FULL,
+    /** The client id's session belongs to another identity. */
+    CLIENT_ID_TAKEN
+  }
+
+  /** What a connecting client finds. */
+  record Connected(boolean sessionPresent, String previousConnection, Refusal refusal) {
+    boolean refused() {
+      return refusal != Refusal.NONE;
+    }
+
+    boolean foreign() {
+      return refusal == Refusal.CLIENT_ID_TAKEN;
+    }
   }
 
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+  /** Sessions per owner (device), so that one device cannot fill the node's sessions alone. */
+  private final Map<String, Integer> sessionsByOwner = new ConcurrentHashMap<>();
   private final SubscriptionIndex subscribers = new SubscriptionIndex();
   private final RetainedStore retained;
   /** Payload bytes waiting in every session's queue on this node. */
@@ -79,21 +97,28 @@ final class BrokerState implements Shareable {
 
   /**
    * @param owner the authenticated identity (a device id), or null with security off; a session
-   *              created by one identity cannot be taken over by another (nor its connection)
+   *              created by one identity cannot be taken over by another (nor its connection) —
+   *              except by the device whose id is the client id: its own id belongs to it, so a
+   *              session another device made under it ends when the device comes
    */
   Connected connect(String clientId, boolean clean, String connection, String owner) {
     while (true) {
       Session existing = sessions.get(clientId);
       if (existing == null) {
-        // Bounded about: connects racing on several event loops may each pass the check at once.
+        // Bounded about: connects racing on several event loops may each pass the checks at once.
         if (sessions.size() >= limits.maxSessions()) {
           refusals.accept("mqtt_sessions_full");
-          return new Connected(false, null, true, false);
+          return new Connected(false, null, Refusal.SESSIONS_FULL);
+        }
+        if (owner != null && sessionsByOwner.getOrDefault(owner, 0) >= limits.maxSessionsPerDevice()) {
+          refusals.accept("mqtt_device_sessions_full");
+          return new Connected(false, null, Refusal.DEVICE_SESSIONS_FULL);
         }
         Session fresh = open(new Session(clientId), clean, connection, owner);
         if (sessions.putIfAbsent(clientId, fresh) == null) {
+          owned(fresh);
           connectedClients.incrementAndGet();
-          return new Connected(false, null, false, false);
+          return new Connected(false, null, Refusal.NONE);
         }
         continue; // another connection of this client id came first: look again
       }
@@ -101,28 +126,38 @@ final class BrokerState implements Shareable {
         if (existing.ended) {
           continue;
         }
-        if (existing.owner != null && !existing.owner.equals(owner)) {
+        boolean foreign = existing.owner != null && !existing.owner.equals(owner);
+        if (foreign && !clientId.equals(owner)) {
           refusals.accept("mqtt_client_id_taken");
-          return new Connected(false, null, true, true);
+          return new Connected(false, null, Refusal.CLIENT_ID_TAKEN);
         }
         String previous = existing.connection;
         if (previous == null) {
           connectedClients.incrementAndGet();
         }
-        boolean present = !clean && !existing.clean;
+        boolean present = !foreign && !clean && !existing.clean;
         if (!present) {
           // The old session ends; the new one takes its place in one step, so nobody finds neither.
           end(existing);
-          sessions.replace(clientId, existing, open(new Session(clientId), clean, connection, owner));
-          return new Connected(false, previous, false, false);
+          Session replacement = open(new Session(clientId), clean, connection, owner);
+          sessions.replace(clientId, existing, replacement);
+          owned(replacement);
+          return new Connected(false, previous, Refusal.NONE);
         }
         if (previous != null) {
           // Taken over while the old connection still stood: its unacknowledged messages go again.
           requeueInFlight(existing);
         }
         open(existing, clean, connection, owner);
-        return new Connected(true, previous, false, false);
+        return new Connected(true, previous, Refusal.NONE);
       }
+    }
+  }
+
+  /** Counts a session that entered the node's map against its owner. */
+  private void owned(Session session) {
+    if (session.owner != null) {
+      sessionsByOwner.merge(session.owner, 1, Integer::sum);
     }
   }
 
@@ -472,6 +507,11 @@ final class BrokerState implements Shareable {
     return sessions.size();
   }
 
+  /** Sessions of one owner (device) on this node. */
+  int sessionCount(String owner) {
+    return sessionsByOwner.getOrDefault(owner, 0);
+  }
+
   /** Ends a session and takes it out of the node's map. Under the session's lock. */
   private void remove(Session session) {
     end(session);
@@ -481,6 +521,9 @@ final class BrokerState implements Shareable {
   /** Ends a session: nothing of it stays queued, indexed or counted. Under the session's lock. */
   private void end(Session session) {
     session.ended = true;
+    if (session.owner != null) {
+      sessionsByOwner.computeIfPresent(session.owner, (o, n) -> n <= 1 ? null : n - 1);
+    }
     totalQueuedBytes.addAndGet(-session.queuedBytes);
     session.queued.clear();
     session.queuedBytes = 0;

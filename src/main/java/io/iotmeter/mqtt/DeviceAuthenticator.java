@@ -153,6 +153,16 @@ final class DeviceAuthenticator {
     return Future.failedFuture(new Refused(badCredentials, why));
   }
 
+  /**
+   * Whether a client authenticated as {@code identity} may connect with {@code clientId}: its
+   * device id, or its device id, a hyphen and a suffix (a meter with two connections). Anyone may
+   * use any client id with security off ({@code identity} null).
+   */
+  static boolean mayUseClientId(String identity, String clientId) {
+    return identity == null || clientId.equals(identity)
+        || (clientId.length() > identity.length() + 1 && clientId.startsWith(identity) && clientId.charAt(identity.length()) == '-');
+  }
+
   /** Whether {@code identity} may publish on {@code topic}: its own device topics only. */
   boolean mayPublish(String identity, String topic) {
     return identity == null || DeviceTopic.parse(topic).map(t -> t.deviceId().equals(identity)).orElse(false);

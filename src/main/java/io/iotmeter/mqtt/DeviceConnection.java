@@ -2,6 +2,7 @@ package io.iotmeter.mqtt;
 
 import io.iotmeter.protocol.InboundMessage;
 import io.iotmeter.ops.IngestMetrics;
+import io.iotmeter.ops.LogText;
 import io.iotmeter.protocol.DeviceTopic;
 import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
 import io.netty.handler.codec.mqtt.MqttQoS;
@@ -53,6 +54,8 @@ final class DeviceConnection {
   private long lastHeard = System.nanoTime();
   private long idleTimer = -1;
   private final String clientId;
+  /** The client id as logs show it: escaped, since a client chooses it. */
+  private final String logId;
   private final String connection;
   private final OrderedAcks acks = new OrderedAcks();
   private final io.vertx.core.Handler<io.vertx.core.eventbus.Message<JsonObject>> sessionCommands;
@@ -81,6 +84,7 @@ final class DeviceConnection {
     this.window = window;
     this.socket = EndpointSocket.of(endpoint);
     this.clientId = endpoint.clientIdentifier();
+    this.logId = LogText.escaped(clientId);
     this.connection = MqttServerVerticle.clientAddress(clientId, UUID.randomUUID().toString());
   }
 
@@ -94,19 +98,33 @@ final class DeviceConnection {
     authenticator.authenticate(endpoint).onComplete(authenticated -> {
       if (authenticated.succeeded()) {
         identity = authenticated.result();
+        if (!DeviceAuthenticator.mayUseClientId(identity, clientId)) {
+          // Another device's client id, or one of nobody's: its sessions are not this device's to take or fill.
+          metrics.error("mqtt_refused_client_id");
+          LOG.info("MQTT client {} refused: device {} may use the client ids {} and {}-<suffix> only",
+              logId, identity, identity, identity);
+          reject(endpoint.protocolVersion() >= 5 ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
+              : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED);
+          return;
+        }
         admit();
         return;
       }
       Throwable e = authenticated.cause();
       MqttConnectReturnCode code = e instanceof DeviceAuthenticator.Refused refused
           ? refused.code(endpoint.protocolVersion()) : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
-      LOG.info("MQTT client {} from {} refused: {}", clientId, endpoint.remoteAddress(), e.getMessage());
-      try {
-        endpoint.reject(code);
-      } catch (IllegalStateException gone) {
-        // the client closed the connection while it was being checked
-      }
+      LOG.info("MQTT client {} from {} refused: {}", logId, endpoint.remoteAddress(),
+          LogText.escaped(e.getMessage()));
+      reject(code);
     });
+  }
+
+  private void reject(MqttConnectReturnCode code) {
+    try {
+      endpoint.reject(code);
+    } catch (IllegalStateException gone) {
+      // the client closed the connection while it was being checked
+    }
   }
 
   private void admit() {
@@ -143,7 +161,7 @@ final class DeviceConnection {
     endpoint.disconnectHandler(v -> disconnectReceived = true);
     endpoint.exceptionHandler(e -> {
       metrics.error("mqtt_protocol");
-      LOG.debug("MQTT client {}: {}", clientId, e.getMessage());
+      LOG.debug("MQTT client {}: {}", logId, e.getMessage());
     });
     endpoint.closeHandler(v -> onClose());
 
@@ -159,10 +177,15 @@ final class DeviceConnection {
       sessionAddress.unregister();
       silentClose = true;
       if (connected.foreign()) {
-        LOG.info("MQTT client id {} belongs to another device; {} refused", clientId, identity);
+        LOG.info("MQTT client id {} belongs to another device; {} refused", logId, identity);
       }
-      endpoint.reject(connected.foreign() ? new DeviceAuthenticator.Refused(false, "client id taken")
-          .code(endpoint.protocolVersion()) : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE);
+      boolean v5 = endpoint.protocolVersion() >= 5;
+      endpoint.reject(switch (connected.refusal()) {
+        case CLIENT_ID_TAKEN -> new DeviceAuthenticator.Refused(false, "client id taken").code(endpoint.protocolVersion());
+        case DEVICE_SESSIONS_FULL -> v5 ? MqttConnectReturnCode.CONNECTION_REFUSED_QUOTA_EXCEEDED
+            : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
+        default -> MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
+      });
       return;
     }
     if (connected.previousConnection() != null) {
@@ -189,7 +212,7 @@ final class DeviceConnection {
     idleTimer = vertx.setPeriodic(Math.max(250, limits.idleTimeoutSeconds() * 250L), id -> {
       if (System.nanoTime() - lastHeard > limitNanos && endpoint.isConnected()) {
         metrics.error("mqtt_idle_closed");
-        LOG.debug("MQTT client {} sent nothing for {} s without keep-alive; closing", clientId, limits.idleTimeoutSeconds());
+        LOG.debug("MQTT client {} sent nothing for {} s without keep-alive; closing", logId, limits.idleTimeoutSeconds());
         endpoint.close();
       }
     });
@@ -279,8 +302,8 @@ final class DeviceConnection {
     }
     if (allowed.size() < filters.size()) {
       metrics.error("mqtt_acl_denied");
-      LOG.info("MQTT client {} ({}) may not subscribe to {}", clientId, identity,
-          filters.keySet().stream().filter(f -> !allowed.containsKey(f)).toList());
+      LOG.info("MQTT client {} ({}) may not subscribe to {}", logId, identity,
+          LogText.escaped(filters.keySet().stream().filter(f -> !allowed.containsKey(f)).toList().toString()));
     }
     if (granted.contains(0x80)) {
       metrics.error("mqtt_refused_subscription");
@@ -309,7 +332,7 @@ final class DeviceConnection {
     OrderedAcks.Slot slot = qos == 0 ? null : acks.reserve(() -> acknowledge(qos, packetId));
     if (!TopicFilter.isValidTopic(message.topicName())) {
       metrics.error("mqtt_refused_topic");
-      LOG.debug("MQTT client {} published outside iot/: {}", clientId, message.topicName());
+      LOG.debug("MQTT client {} published outside iot/: {}", logId, LogText.escaped(message.topicName()));
       done(slot);
       return;
     }
@@ -317,7 +340,7 @@ final class DeviceConnection {
       // Dropped (acknowledged, so the client does not send it forever), counted and logged; a
       // client that keeps trying is disconnected.
       metrics.error("mqtt_acl_denied");
-      LOG.warn("MQTT client {} ({}) may not publish on {}; dropped", clientId, identity, message.topicName());
+      LOG.warn("MQTT client {} ({}) may not publish on {}; dropped", logId, identity, LogText.escaped(message.topicName()));
       done(slot);
       if (++denied > MAX_DENIED) {
         silentClose = true;
@@ -343,7 +366,7 @@ final class DeviceConnection {
       // Not acknowledged: the client keeps the message and sends it again after reconnecting.
       if (endpoint.isConnected()) {
         LOG.warn("MQTT client {}: message on {} could not be handed on ({}); closing the connection",
-            clientId, message.topicName(), e.getMessage());
+            logId, LogText.escaped(message.topicName()), e.getMessage());
         silentClose = true;
         endpoint.close();
       }
@@ -375,7 +398,7 @@ final class DeviceConnection {
       paused = true;
       socket.pause();
       metrics.mqttPaused();
-      LOG.debug("MQTT client {}: {} messages ({} bytes) not yet durable; reading paused", clientId, pendingCount, pendingBytes);
+      LOG.debug("MQTT client {}: {} messages ({} bytes) not yet durable; reading paused", logId, pendingCount, pendingBytes);
     }
   }
 
@@ -451,7 +474,7 @@ final class DeviceConnection {
       metrics.error("mqtt_refused_topic");
       return;
     }
-    LOG.info("MQTT client {} vanished; publishing its will on {}", clientId, will.topic());
+    LOG.info("MQTT client {} vanished; publishing its will on {}", logId, LogText.escaped(will.topic()));
     Future<?> handedOff = DeviceTopic.parse(will.topic()).isPresent()
         ? handoff.send(new InboundMessage(will.topic(), will.payload(), will.qos(), "endpoint", clientId, Instant.now()))
         : Future.succeededFuture();

@@ -34,8 +34,9 @@ final class DynamicSecurity {
     return new JsonArray()
         .add(new JsonObject().put("command", "createRole").put("rolename", role(deviceId)).put("acls", acls))
         .add(new JsonObject().put("command", "deleteClient").put("username", deviceId))
+        // clientid pins the client id to the device id, as the endpoint does: no device takes another's session.
         .add(new JsonObject().put("command", "createClient").put("username", deviceId).put("password", password)
-            .put("roles", new JsonArray().add(new JsonObject().put("rolename", role(deviceId)))));
+            .put("clientid", deviceId).put("roles", new JsonArray().add(new JsonObject().put("rolename", role(deviceId)))));
   }
 
   static JsonArray revoke(String deviceId) {

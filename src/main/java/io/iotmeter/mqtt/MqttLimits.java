@@ -22,11 +22,13 @@ import io.vertx.core.json.JsonObject;
  * @param maxRetainedBytes       their payload bytes
  * @param maxRetainedPerClient   retained messages one client may set; beyond, the retain flag is ignored
  * @param maxSessions            sessions on this node; a new client beyond it is refused (server unavailable)
+ * @param maxSessionsPerDevice   sessions of one authenticated device on this node; beyond, refused (quota)
  * @param idleTimeoutSeconds     a connection that sends nothing this long is closed (keep-alive 0, half-open)
  */
 record MqttLimits(int window, int maxQueued, long maxQueuedBytes, long maxTotalQueuedBytes, int maxPendingHandoffs,
                   long maxPendingHandoffBytes, long maxTotalPendingBytes, int maxSubscriptions, int maxRetained,
-                  long maxRetainedBytes, int maxRetainedPerClient, int maxSessions, int idleTimeoutSeconds) {
+                  long maxRetainedBytes, int maxRetainedPerClient, int maxSessions, int maxSessionsPerDevice,
+                  int idleTimeoutSeconds) {
 
   static MqttLimits fromConfig(JsonObject mqtt) {
     return of(Settings.section("mqtt", mqtt));
@@ -46,6 +48,7 @@ record MqttLimits(int window, int maxQueued, long maxQueuedBytes, long maxTotalQ
         mqtt.whole("max_retained_bytes"),
         mqtt.integer("max_retained_per_client"),
         mqtt.integer("max_sessions"),
+        mqtt.integer("max_sessions_per_device"),
         mqtt.integer("idle_timeout_s"));
   }
 

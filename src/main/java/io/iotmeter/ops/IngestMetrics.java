@@ -47,7 +47,7 @@ public final class IngestMetrics {
       // the MQTT endpoint and the bridge
       "mqtt_protocol", "mqtt_auth_refused", "mqtt_acl_denied", "mqtt_refused_client_id", "mqtt_refused_topic",
       "mqtt_refused_subscription", "mqtt_subscription_refused", "mqtt_backpressure_disconnect", "mqtt_idle_closed",
-      "mqtt_qos0_dropped", "mqtt_sessions_full", "mqtt_client_id_taken", "mqtt_retained_refused", "mqtt_queue_full",
+      "mqtt_qos0_dropped", "mqtt_sessions_full", "mqtt_device_sessions_full", "mqtt_client_id_taken", "mqtt_retained_refused", "mqtt_queue_full",
       "mqtt_queue_overflow", "mqtt_subscription_limit");
 
   /** The topic_suffix label values of received / processed messages (a category's name; "other" for the rest). */

@@ -204,6 +204,39 @@ class BrokerStateTest {
   }
 
   @Test
+  void oneDeviceCannotHoldMoreThanItsShareOfSessions() {
+    BrokerState bounded = brokerWith(new io.vertx.core.json.JsonObject().put("max_sessions_per_device", 2));
+    assertThat(bounded.connect("m1", false, "c1", "m1").refused()).isFalse();
+    assertThat(bounded.connect("m1-b", false, "c2", "m1").refused()).isFalse();
+    BrokerState.Connected third = bounded.connect("m1-c", false, "c3", "m1");
+    assertThat(third.refusal()).isEqualTo(BrokerState.Refusal.DEVICE_SESSIONS_FULL);
+    assertThat(bounded.connect("m1", false, "c1-again", "m1").refused()).as("its own session again").isFalse();
+    assertThat(bounded.connect("m2", false, "c4", "m2").refused()).as("another device").isFalse();
+    assertThat(bounded.connect("anonymous-1", true, "c5", null).refused()).as("security off: no owner, no share").isFalse();
+    assertThat(bounded.sessionCount("m1")).isEqualTo(2);
+    // A clean session that ends gives its place back.
+    bounded.connect("m1-b", true, "c6", "m1");
+    bounded.disconnect("m1-b", "c6", Instant.now());
+    assertThat(bounded.sessionCount("m1")).isEqualTo(1);
+    assertThat(bounded.connect("m1-c", false, "c7", "m1").refused()).isFalse();
+    assertThat(refusals).contains("mqtt_device_sessions_full");
+  }
+
+  @Test
+  void aDeviceTakesItsOwnClientIdBackFromAnotherAndOnlyItsOwn() {
+    // Device "m" may use m-1 as a suffixed id; device "m-1" comes for its own id.
+    broker.connect("m-1", false, "squatter", "m");
+    BrokerState.Connected owner = broker.connect("m-1", false, "rightful", "m-1");
+    assertThat(owner.refused()).isFalse();
+    assertThat(owner.sessionPresent()).as("the squatter's session is not handed over").isFalse();
+    assertThat(owner.previousConnection()).as("the squatter's connection is told to go").isEqualTo("squatter");
+    assertThat(broker.sessionCount("m")).isZero();
+    assertThat(broker.sessionCount("m-1")).isEqualTo(1);
+    BrokerState.Connected squatter = broker.connect("m-1", false, "squatter-again", "m");
+    assertThat(squatter.refusal()).isEqualTo(BrokerState.Refusal.CLIENT_ID_TAKEN);
+  }
+
+  @Test
   void aPersistentSessionWithNothingToKeepEndsWithItsConnection() {
     broker.connect("never-subscribed", false, "conn-1");
     broker.disconnect("never-subscribed", "conn-1", Instant.now());

@@ -82,6 +82,9 @@ class BridgeDynamicSecurityTest {
     assertThat(connect(login("dc-meter-001", null))).as("anonymous").isNotEqualTo(MqttConnectReturnCode.CONNECTION_ACCEPTED);
     String password = issue("dc-meter-001");
     issue("dc-meter-002");
+    // The role pins the client id: no device can take another's session on the broker.
+    assertThat(connect(login("dc-meter-001", password).setClientId("dc-meter-002")))
+        .as("another device's client id").isNotEqualTo(MqttConnectReturnCode.CONNECTION_ACCEPTED);
     try (TestMeter meter = TestMeter.connect(devices, broker.port(), login("dc-meter-001", password))) {
       meter.subscribe("iot/dc-meter-001/command", 1);
       meter.send("iot/dc-meter-001/telemetry", Datagrams.telemetry("dc-meter-001", 0), 1);

@@ -161,9 +161,50 @@ class DeviceAccessTest {
     String theirs = issue("ac-meter-003");
     try (TestMeter owner = TestMeter.connect(devices, platform.mqttPort(), login("ac-meter-002", "ac-meter-002", mine)
         .setCleanSession(false))) {
-      assertThat(refusal(login("ac-meter-002", "ac-meter-003", theirs)))
-          .isEqualTo(MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED);
+      assertThat(refusal(login("ac-meter-002", "ac-meter-003", theirs))).as("another device's client id")
+          .isEqualTo(MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED);
+      assertThat(refusal(login("anything", "ac-meter-003", theirs))).as("a client id of nobody's")
+          .isEqualTo(MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED);
       assertThat(owner.isConnected()).isTrue();
+    }
+  }
+
+  @Test
+  void aDeviceUsesItsOwnClientIdsUpToItsShareOfSessions() {
+    String password = issue("ac-meter-004");
+    java.util.List<TestMeter> open = new java.util.ArrayList<>();
+    try {
+      open.add(TestMeter.connect(devices, platform.mqttPort(), login("ac-meter-004", "ac-meter-004", password)));
+      for (String suffix : List.of("a", "b", "c")) {
+        open.add(TestMeter.connect(devices, platform.mqttPort(), login("ac-meter-004-" + suffix, "ac-meter-004", password)));
+      }
+      assertThat(refusal(login("ac-meter-004-d", "ac-meter-004", password))).as("beyond mqtt.max_sessions_per_device (4)")
+          .isEqualTo(MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE);
+      assertThat(open).allMatch(TestMeter::isConnected);
+    } finally {
+      open.forEach(TestMeter::close);
+    }
+    Eventually.within(WAIT, () -> assertThat(refusal(login("ac-meter-004-d", "ac-meter-004", password)))
+        .as("places given back as its clean sessions end").isEqualTo(MqttConnectReturnCode.CONNECTION_ACCEPTED));
+  }
+
+  @Test
+  void clientIdsAndUserNamesAreLoggedEscaped() {
+    ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+        .getLogger("io.iotmeter.mqtt.DeviceConnection");
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged = new ch.qos.logback.core.read.ListAppender<>();
+    logged.start();
+    log.addAppender(logged);
+    try {
+      refusal(login("forged\n2026-12-05 INFO admin logged in", "forged\r\u001b[2Jx", Secrets.newSecret()));
+      Eventually.within(WAIT, () -> assertThat(logged.list).anyMatch(e -> e.getFormattedMessage().contains("forged")));
+      for (var event : logged.list) {
+        assertThat(event.getFormattedMessage()).doesNotContain("\n").doesNotContain("\r").doesNotContain("\u001b");
+      }
+      assertThat(logged.list).anyMatch(e -> e.getFormattedMessage().contains("forged\\n2026-12-05 INFO admin logged in"));
+      assertThat(logged.list).anyMatch(e -> e.getFormattedMessage().contains("forged\\r\\u001b[2Jx"));
+    } finally {
+      log.detachAppender(logged);
     }
   }
 
