@@ -84,7 +84,7 @@ public final class ApiVerticle extends VerticleBase {
     new HealthRoutes(readiness, ctx -> !gate.enabled() || ApiGate.caller(ctx) != null).mount(routes);
     new IdentityRoutes(vertx.eventBus(), audit).mount(routes);
     ApiDocsRoutes.load().mount(routes, router);
-    new DeviceRoutes(devices).mount(routes);
+    new DeviceRoutes(devices, vertx.eventBus()).mount(routes);
     AlertRoutes alertRoutes = new AlertRoutes(devices, new AlertRepository(pool));
     alertRoutes.mount(routes);
     CommandRoutes commandRoutes = new CommandRoutes(devices, new CommandRepository(pool), vertx.eventBus(),

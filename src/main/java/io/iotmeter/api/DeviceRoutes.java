@@ -21,10 +21,14 @@ public final class DeviceRoutes {
   /** The largest page of GET /api/devices?limit=; without limit the whole list comes, as before. */
   static final int MAX_PAGE = 10_000;
 
-  private final DeviceRepository devices;
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DeviceRoutes.class);
 
-  public DeviceRoutes(DeviceRepository devices) {
+  private final DeviceRepository devices;
+  private final io.vertx.core.eventbus.EventBus bus;
+
+  public DeviceRoutes(DeviceRepository devices, io.vertx.core.eventbus.EventBus bus) {
     this.devices = devices;
+    this.bus = bus;
   }
 
   public void mount(ApiRoutes routes) {
@@ -98,13 +102,36 @@ public final class DeviceRoutes {
     return devices.update(id, changes).map(updated -> ApiResponse.ok(updated.orElseThrow(() -> Inputs.deviceNotFound(id))));
   }
 
+  /**
+   * Deletes the device (its credentials go with its row) and has the identity verticle revoke it:
+   * its sessions end on every node, a secret a node cached stops working, and an external
+   * broker's client and role for it are removed. The answer names what the revocation did.
+   */
   private Future<ApiResponse> delete(RoutingContext ctx) {
     String id = Inputs.deviceIdParam(ctx);
-    return devices.delete(id).map(deleted -> {
+    return devices.delete(id).compose(deleted -> {
       if (!deleted) {
         throw Inputs.deviceNotFound(id);
       }
-      return ApiResponse.ok(new JsonObject().put("message", "Device deleted successfully"));
+      JsonObject answer = new JsonObject().put("message", "Device deleted successfully");
+      return bus.<JsonObject>request(io.iotmeter.bus.BusAddress.IDENTITY_MANAGE.address(),
+              new JsonObject().put("action", "forget_device").put("device_id", id))
+          .map(reply -> {
+            JsonObject brokers = reply.body().getJsonObject("brokers");
+            answer.put("revoked", true);
+            return ApiResponse.ok(brokers == null ? answer : answer.put("brokers", brokers));
+          })
+          .recover(e -> {
+            if (e instanceof io.vertx.core.eventbus.ReplyException reply
+                && reply.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS) {
+              // No identity verticle runs (the API alone): the sessions of the device still end everywhere.
+              bus.publish(io.iotmeter.bus.BusAddress.IDENTITY_REVOKED.address(), new JsonObject().put("device_id", id));
+              return Future.succeededFuture(ApiResponse.ok(answer));
+            }
+            // Deleted all the same: its credentials went with the row, so no new session can start.
+            LOG.warn("Device {} deleted, but its revocation was not confirmed: {}", id, e.getMessage());
+            return Future.succeededFuture(ApiResponse.ok(answer.put("revoked", false).put("revocation_error", e.getMessage())));
+          });
     });
   }
 

@@ -91,10 +91,10 @@ public enum BusAddress {
 
   IDENTITY_MANAGE("iot.identity.manage", Delivery.REQUEST, Scope.CLUSTER,
       "request {action: create_key {name, role} | list_keys | delete_key {id} | issue_device {device_id} "
-          + "| revoke_device {device_id}}; reply create_key {id, name, role, key, created_at}, list_keys {keys: "
-          + "[{id, name, role, created_at}]}, delete_key {id, deleted}, issue_device {device_id, username, password}, "
-          + "revoke_device {device_id, revoked}",
-      "api (/api/keys, /api/devices/{id}/credentials), simulator (its meters' own credentials)",
+          + "| revoke_device {device_id} | forget_device {device_id}}; reply create_key {id, name, role, key, created_at}, "
+          + "list_keys {keys: [{id, name, role, created_at}]}, delete_key {id, deleted}, issue_device {device_id, username, "
+          + "password}, revoke_device {device_id, revoked}, forget_device {device_id, revoked, brokers?}",
+      "api (/api/keys, /api/devices/{id}/credentials, DELETE /api/devices/{id}: forget_device), simulator (its meters' own credentials)",
       "identity",
       "The only place secrets are created; replies carry a new secret once and it is never stored "
           + "or logged. Failures: 400 invalid field, 404 no such key or device, 503 store unavailable."),
@@ -110,7 +110,7 @@ public enum BusAddress {
 
   IDENTITY_REVOKED("iot.identity.revoked", Delivery.PUBLISH, Scope.CLUSTER,
       "{key_id} or {device_id}",
-      "identity (a key deleted; device credentials issued again or revoked)",
+      "identity (a key deleted; device credentials issued again or revoked; a device deleted), api (a device deleted where no identity verticle runs)",
       "api (forgets the key), mqtt-server (disconnects the device's connections, forgets its password)",
       "Published to every node, so a revocation takes effect at once everywhere."),
 

@@ -241,6 +241,7 @@ public final class IdentityVerticle extends VerticleBase {
         case "delete_key" -> deleteKey(body.getString("id"));
         case "issue_device" -> issueDevice(body.getString("device_id"));
         case "revoke_device" -> revokeDevice(body.getString("device_id"));
+        case "forget_device" -> forgetDevice(body.getString("device_id"));
         default -> Future.failedFuture(new ReplyException(io.vertx.core.eventbus.ReplyFailure.RECIPIENT_FAILURE, 400,
             "unknown action '" + body.getString("action") + "'"));
       };
@@ -301,6 +302,23 @@ public final class IdentityVerticle extends VerticleBase {
       JsonObject revoked = new JsonObject().put("device_id", deviceId).put("revoked", true);
       return provisionBrokers(new JsonObject().put("action", "delete").put("device_id", deviceId))
           .map(brokers -> brokers == null ? revoked : revoked.put("brokers", brokers));
+    });
+  }
+
+  /**
+   * A deleted device (its credentials went with its row): its sessions end on every node, any
+   * cached secret of it is forgotten, and external brokers drop its client and role.
+   */
+  private Future<JsonObject> forgetDevice(String deviceId) {
+    if (deviceId == null) {
+      return refused(400, "field 'device_id' is required");
+    }
+    return store.deleteDeviceCredentials(deviceId).compose(hadCredentials -> {
+      vertx.eventBus().publish(BusAddress.IDENTITY_REVOKED.address(), new JsonObject().put("device_id", deviceId));
+      LOG.info("Device {} deleted: revoked everywhere", deviceId);
+      JsonObject forgotten = new JsonObject().put("device_id", deviceId).put("revoked", true);
+      return provisionBrokers(new JsonObject().put("action", "delete").put("device_id", deviceId))
+          .map(brokers -> brokers == null ? forgotten : forgotten.put("brokers", brokers));
     });
   }
 

@@ -116,4 +116,18 @@ class BridgeDynamicSecurityTest {
       assertThat(connect(login("ac-meter-001", second))).isNotEqualTo(MqttConnectReturnCode.CONNECTION_ACCEPTED);
     }
   }
+
+  @Test
+  void deletingTheDeviceRemovesItFromTheBroker() {
+    assertThat(platform.as(RunningPlatform.ADMIN_KEY).post("/api/devices", new JsonObject().put("device_id", "dc-meter-009")
+        .put("device_name", "to be deleted")).status()).isEqualTo(201);
+    String password = issue("dc-meter-009");
+    try (TestMeter meter = TestMeter.connect(devices, broker.port(), login("dc-meter-009", password))) {
+      Reply deleted = platform.as(RunningPlatform.ADMIN_KEY).delete("/api/devices/dc-meter-009");
+      assertThat(deleted.status()).as(deleted.toString()).isEqualTo(200);
+      assertThat(deleted.json().getJsonObject("brokers").getString(broker.address())).isEqualTo("ok");
+      Eventually.within(WAIT, () -> assertThat(meter.isConnected()).as("its broker client deleted").isFalse());
+    }
+    assertThat(connect(login("dc-meter-009", password))).isNotEqualTo(MqttConnectReturnCode.CONNECTION_ACCEPTED);
+  }
 }

@@ -229,6 +229,22 @@ class DeviceAccessTest {
   }
 
   @Test
+  void deletingADeviceEndsItsSessionsAndItsCachedSecretAtOnce() {
+    String password = issue("dc-meter-006");
+    MqttClientOptions options = login("dc-meter-006", "dc-meter-006", password);
+    // Connected once before: the node has its secret cached (security.cache_s).
+    assertThat(refusal(options)).isEqualTo(MqttConnectReturnCode.CONNECTION_ACCEPTED);
+    try (TestMeter meter = TestMeter.connect(devices, platform.mqttPort(), options)) {
+      Reply deleted = admin().delete("/api/devices/dc-meter-006");
+      assertThat(deleted.status()).as(deleted.toString()).isEqualTo(200);
+      assertThat(deleted.json().getBoolean("revoked")).isTrue();
+      Eventually.within(WAIT, () -> assertThat(meter.isConnected()).as("disconnected by the deletion").isFalse());
+    }
+    assertThat(refusal(options)).as("its cached secret no longer works")
+        .isEqualTo(MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USER_NAME_OR_PASSWORD);
+  }
+
+  @Test
   void anUnknownDeviceIsNotRegisteredWithSecurityOn() {
     assertThat(refusal(login("new-meter-9", "new-meter-9", "x")))
         .isEqualTo(MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USER_NAME_OR_PASSWORD);
