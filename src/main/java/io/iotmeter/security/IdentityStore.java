@@ -9,7 +9,7 @@ import io.vertx.sqlclient.Tuple;
 
 import java.util.Optional;
 
-/** All SQL of {@code api_keys} and {@code device_credentials}; only the identity verticle uses it. */
+/** All SQL of {@code api_keys}, {@code device_credentials} and {@code identity_bootstrap}; only the identity verticle uses it. */
 final class IdentityStore {
 
   /** A stored API key, without its hash. */
@@ -47,18 +47,29 @@ final class IdentityStore {
         .map(rows -> toKey(rows.iterator().next()));
   }
 
-  /** Inserts the bootstrap admin key unless one exists; true when this call inserted it. */
+  /** Whether a bootstrap admin key was ever stored in this database. */
+  Future<Boolean> bootstrapStored() {
+    return pool.query("SELECT 1 FROM identity_bootstrap").execute().map(rows -> rows.size() > 0);
+  }
+
+  /**
+   * Inserts the bootstrap admin key unless one exists, and notes that a bootstrap key was stored,
+   * in one statement; true when this call inserted it.
+   */
   Future<Boolean> insertBootstrapIfMissing(String name, String hash) {
-    return pool.preparedQuery("INSERT INTO api_keys (id, name, role, secret_hash) VALUES ($1, $2, 'admin', $3) "
-            + "ON CONFLICT (id) DO NOTHING")
+    return pool.preparedQuery("WITH inserted AS (INSERT INTO api_keys (id, name, role, secret_hash) "
+            + "VALUES ($1, $2, 'admin', $3) ON CONFLICT (id) DO NOTHING RETURNING id) "
+            + "INSERT INTO identity_bootstrap (id) SELECT 1 FROM inserted "
+            + "ON CONFLICT (id) DO UPDATE SET stored_at = now() RETURNING id")
         .execute(Tuple.of(ApiKey.BOOTSTRAP_ID, name, hash))
         .map(rows -> rows.rowCount() == 1);
   }
 
-  /** Stores the configured bootstrap key's hash (inserted, or replacing another key's). */
+  /** Stores the configured bootstrap key's hash (inserted, or replacing another key's), noting the bootstrap. */
   Future<Void> upsertBootstrap(String name, String hash) {
-    return pool.preparedQuery("INSERT INTO api_keys (id, name, role, secret_hash) VALUES ($1, $2, 'admin', $3) "
-            + "ON CONFLICT (id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, role = 'admin'")
+    return pool.preparedQuery("WITH stored AS (INSERT INTO api_keys (id, name, role, secret_hash) VALUES ($1, $2, 'admin', $3) "
+            + "ON CONFLICT (id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, role = 'admin' RETURNING id) "
+            + "INSERT INTO identity_bootstrap (id) SELECT 1 FROM stored ON CONFLICT (id) DO UPDATE SET stored_at = now()")
         .execute(Tuple.of(ApiKey.BOOTSTRAP_ID, name, hash))
         .mapEmpty();
   }

@@ -74,28 +74,55 @@ public final class IdentityVerticle extends VerticleBase {
   }
 
   /**
-   * A configured {@code security.admin_key} is stored (its hash replaces an older one: rotation
-   * by configuration). Without one, the first start generates a key and prints it once; a
-   * concurrent start on another node loses the insert and prints nothing.
+   * A configured {@code security.admin_key} is stored; when the table held another key (the
+   * configuration rotated it), the old one is revoked on every node at once. Without one, the
+   * first start generates a key and prints it once; a concurrent start on another node loses the
+   * insert and prints nothing. Once a bootstrap key was stored, a start without one makes no new
+   * one (it was deleted on purpose) unless {@code security.mint_admin_key} asks for it.
    */
   private Future<Void> bootstrapAdminKey() {
     if (!settings.adminKey().isEmpty()) {
       // A person chose it: a slow hash in the table; this node compares presented keys with the configuration.
       String configured = settings.adminKey();
-      return slowHash(configured).compose(h -> store.upsertBootstrap(BOOTSTRAP_NAME, h).onSuccess(v -> configuredAdminHash = h));
+      return store.key(ApiKey.BOOTSTRAP_ID).compose(existing -> {
+        if (existing.isPresent() && Secrets.isSlow(existing.get().secretHash())) {
+          return hashing.executeBlocking(() -> Secrets.matchesSlow(existing.get().secretHash(), configured), false)
+              .compose(same -> same ? Future.succeededFuture(existing.get().secretHash()) : storeConfigured(configured, true));
+        }
+        return storeConfigured(configured, existing.isPresent());
+      }).onSuccess(h -> configuredAdminHash = h).mapEmpty();
     }
     return store.key(ApiKey.BOOTSTRAP_ID).compose(existing -> {
       if (existing.isPresent()) {
         return Future.succeededFuture();
       }
-      ApiKey key = ApiKey.generate(ApiKey.BOOTSTRAP_ID);
-      return store.insertBootstrapIfMissing(BOOTSTRAP_NAME, Secrets.fastHash(key.text())).map(inserted -> {
-        if (inserted) {
-          printOnce(key);
+      return store.bootstrapStored().compose(stored -> {
+        if (stored && !settings.mintAdminKey()) {
+          LOG.warn("No bootstrap admin API key: it was deleted, and none is made again on its own. For a new one set "
+              + "security.admin_key (IOT_SECURITY_ADMIN_KEY), or start once with security.mint_admin_key: true "
+              + "(IOT_SECURITY_MINT_ADMIN_KEY=true); or create one with another admin key (POST /api/keys)");
+          return Future.succeededFuture();
         }
-        return null;
+        ApiKey key = ApiKey.generate(ApiKey.BOOTSTRAP_ID);
+        return store.insertBootstrapIfMissing(BOOTSTRAP_NAME, Secrets.fastHash(key.text())).map(inserted -> {
+          if (inserted) {
+            printOnce(key);
+          }
+          return null;
+        });
       });
     });
+  }
+
+  /** Stores the configured admin key's hash; {@code replaced}: another key was there, revoked now everywhere. */
+  private Future<String> storeConfigured(String configured, boolean replaced) {
+    return slowHash(configured).compose(h -> store.upsertBootstrap(BOOTSTRAP_NAME, h).map(v -> {
+      if (replaced) {
+        LOG.info("The admin API key was rotated by configuration (security.admin_key): the old one is revoked on every node");
+        vertx.eventBus().publish(BusAddress.IDENTITY_REVOKED.address(), new JsonObject().put("key_id", ApiKey.BOOTSTRAP_ID));
+      }
+      return h;
+    }));
   }
 
   /** On the console only, never through the logger (whose files outlive the console). */
@@ -110,7 +137,8 @@ public final class IdentityVerticle extends VerticleBase {
 
         Use it as  curl -H "Authorization: Bearer <key>" http://localhost:8080/api/devices
         To rotate: create another admin key (POST /api/keys {"name":"ops","role":"admin"}),
-        then DELETE /api/keys/admin — or set IOT_SECURITY_ADMIN_KEY and restart.
+        then DELETE /api/keys/admin (no new one is made at the next start) — or set
+        IOT_SECURITY_ADMIN_KEY and restart.
         ======================================================================
         """.formatted(key.text()));
     LOG.warn("Generated the bootstrap admin API key (id '{}'); it was printed once on the console", key.id());

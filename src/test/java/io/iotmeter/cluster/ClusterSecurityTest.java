@@ -28,7 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ClusterSecurityTest {
 
   private static final Duration WAIT = Duration.ofSeconds(20);
-  private final TestCluster cluster = new TestCluster(3);
+  private final TestCluster cluster = new TestCluster(4);
   private final List<AutoCloseable> started = new ArrayList<>();
   private final SharedStores stores = new SharedStores();
 
@@ -41,7 +41,11 @@ class ClusterSecurityTest {
   }
 
   private RunningPlatform node(int index, String roles) {
-    RunningPlatform node = RunningPlatform.start(cluster.node(stores.apply(RunningPlatform.securedConfig()), index, roles));
+    return node(index, roles, RunningPlatform.securedConfig());
+  }
+
+  private RunningPlatform node(int index, String roles, JsonObject config) {
+    RunningPlatform node = RunningPlatform.start(cluster.node(stores.apply(config), index, roles));
     started.add(node);
     return node;
   }
@@ -69,5 +73,17 @@ class ClusterSecurityTest {
       Eventually.within(WAIT, () -> assertThat(meter.isConnected()).as("rotated on an API node, disconnected on the ingest node")
           .isFalse());
     }
+
+    // The admin key rotated by configuration: as the first node starts with the new one, the old
+    // one stops working on every node, those that had it cached included.
+    assertThat(apiA.as(RunningPlatform.ADMIN_KEY).get("/api/devices").status()).isEqualTo(200);
+    assertThat(apiB.as(RunningPlatform.ADMIN_KEY).get("/api/devices").status()).isEqualTo(200);
+    JsonObject rotated = RunningPlatform.securedConfig();
+    rotated.getJsonObject("security").put("admin_key", "the-next-admin-key-0123456789");
+    node(3, "api", rotated);
+    Eventually.within(Duration.ofSeconds(5), () -> {
+      assertThat(apiA.as(RunningPlatform.ADMIN_KEY).get("/api/devices").status()).isEqualTo(401);
+      assertThat(apiB.as(RunningPlatform.ADMIN_KEY).get("/api/devices").status()).isEqualTo(401);
+    });
   }
 }
