@@ -58,7 +58,13 @@ public final class Platform {
           + String.join(", ", defaults) + "): set your own (IOT_" + defaults.get(0).toUpperCase(java.util.Locale.ROOT)
           .replace('.', '_') + "=...), or IOT_SECURITY_ALLOW_DEFAULT_SECRETS=true for a development setup"));
     }
-    if (!io.iotmeter.security.SecuritySettings.of(config).enabled()) {
+    io.iotmeter.security.SecuritySettings security;
+    try {
+      security = io.iotmeter.security.SecuritySettings.of(config);
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(new StartupException(e.getMessage()));
+    }
+    if (!security.enabled()) {
       LOG.warn("security.enabled is false: anonymous MQTT, an open REST API and unknown devices registered on their "
           + "first message, as in the reference system. For compatibility tests only; never on a network.");
     }

@@ -16,11 +16,13 @@ public final class DefaultSecrets {
   /** Setting → the well-known value, where the setting is in use (see {@link #inUse}). */
   private static final Map<String, String> KNOWN = Map.of(
       "postgres.password", "iot_password",
+      "s3.access_key", "minioadmin",
       "s3.secret_key", "minioadmin123",
+      "timeseries.questdb.password", "quest",
       "timeseries.influxdb.token", "iot-admin-token-secret-12345",
       "mqtt_bridge.password", "iot-platform-password",
       // docker/docker-compose.yml's development admin key (shared with its simulator service)
-      "security.admin_key", "iot-dev-admin-key");
+      "security.admin_key", "iot-dev-admin-key-change-me-0123");
 
   private DefaultSecrets() {
   }
@@ -55,8 +57,11 @@ public final class DefaultSecrets {
         "timeseries_sink").anyMatch(deploys);
     return switch (key) {
       case "postgres.password" -> registry && !config.getJsonObject("postgres", new JsonObject()).getBoolean("embedded", false);
-      case "s3.secret_key" -> (deploys.test("archive_sink") || deploys.test("api"))
+      case "s3.access_key", "s3.secret_key" -> (deploys.test("archive_sink") || deploys.test("api"))
           && !config.getJsonObject("s3", new JsonObject()).getBoolean("embedded", false);
+      case "timeseries.questdb.password" -> (deploys.test("timeseries_sink") || deploys.test("api"))
+          && "questdb".equals(config.getJsonObject("timeseries", new JsonObject()).getString("store"))
+          && !config.getJsonObject("timeseries", new JsonObject()).getBoolean("embedded", false);
       case "timeseries.influxdb.token" -> (deploys.test("timeseries_sink") || deploys.test("api"))
           && "influxdb".equals(config.getJsonObject("timeseries", new JsonObject()).getString("store"));
       case "mqtt_bridge.password" -> deploys.test("mqtt_bridge");

@@ -17,13 +17,23 @@ import io.vertx.core.json.JsonObject;
  */
 public record SecuritySettings(boolean enabled, String adminKey, int hashCost, int cacheSeconds, boolean mintAdminKey) {
 
+  /** 128 bits as URL-safe base64: the shortest configured admin key taken. */
+  public static final int MIN_ADMIN_KEY_CHARS = 22;
+
   public static SecuritySettings of(JsonObject config) {
     Settings security = Settings.of(config, "security");
     int cost = security.integer("hash_cost");
     if (cost < 4 || cost > 31) {
       throw new IllegalArgumentException("security.hash_cost must be between 4 and 31, got " + cost);
     }
-    return new SecuritySettings(security.flag("enabled"), security.text("admin_key"), cost, security.integer("cache_s"),
+    String adminKey = security.text("admin_key");
+    if (!adminKey.isEmpty() && adminKey.length() < MIN_ADMIN_KEY_CHARS) {
+      // Never the key itself in the message: it ends up in logs.
+      throw new IllegalArgumentException("security.admin_key has " + adminKey.length() + " characters; it must carry at least "
+          + "128 bits: " + MIN_ADMIN_KEY_CHARS + " or more random characters (e.g. openssl rand -base64 32), or leave it empty "
+          + "to have one generated");
+    }
+    return new SecuritySettings(security.flag("enabled"), adminKey, cost, security.integer("cache_s"),
         security.flag("mint_admin_key"));
   }
 }

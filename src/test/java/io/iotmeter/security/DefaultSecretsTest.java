@@ -15,7 +15,7 @@ class DefaultSecretsTest {
   @Test
   void theComposeProfileAsShippedUsesFourOfThem() {
     assertThat(DefaultSecrets.found(Profiles.load("compose")))
-        .containsExactly("mqtt_bridge.password", "postgres.password", "s3.secret_key", "timeseries.influxdb.token");
+        .containsExactly("mqtt_bridge.password", "postgres.password", "s3.access_key", "s3.secret_key", "timeseries.influxdb.token");
   }
 
   @Test
@@ -31,6 +31,34 @@ class DefaultSecretsTest {
     assertThat(DefaultSecrets.found(compose)).doesNotContain("postgres.password");
     compose.getJsonObject("security").put("allow_default_secrets", true);
     assertThat(DefaultSecrets.found(compose)).isEmpty();
+  }
+
+  @Test
+  void anExternalQuestDbWithItsDefaultPasswordAndTheComposeAdminKeyCountToo() {
+    JsonObject compose = Profiles.load("compose");
+    compose.getJsonObject("timeseries").put("store", "questdb");
+    assertThat(DefaultSecrets.found(compose)).contains("timeseries.questdb.password").doesNotContain("timeseries.influxdb.token");
+    compose.getJsonObject("timeseries").put("embedded", true);
+    assertThat(DefaultSecrets.found(compose)).doesNotContain("timeseries.questdb.password");
+    compose.getJsonObject("security").put("admin_key", "iot-dev-admin-key-change-me-0123");
+    assertThat(DefaultSecrets.found(compose)).contains("security.admin_key");
+  }
+
+  @Test
+  void aConfiguredAdminKeyShorterThan128BitsStopsTheStartWithoutShowingIt() {
+    JsonObject config = Profiles.load("embedded");
+    config.getJsonObject("security").put("admin_key", "short-admin-key");
+    Vertx vertx = Vertx.vertx();
+    try {
+      assertThatThrownBy(() -> new Platform(vertx, config).start().await())
+          .isInstanceOf(io.iotmeter.config.StartupException.class)
+          .hasMessageContaining("security.admin_key has 15 characters").hasMessageContaining("at least 128 bits")
+          .hasMessageNotContaining("short-admin-key");
+    } finally {
+      vertx.close().await();
+    }
+    config.getJsonObject("security").put("admin_key", "x".repeat(SecuritySettings.MIN_ADMIN_KEY_CHARS));
+    assertThat(SecuritySettings.of(config).adminKey()).hasSize(22);
   }
 
   @Test
