@@ -64,7 +64,8 @@ public final class ApiRoutes {
     }
     router.route(method, path).handler(ctx -> {
       HttpMetrics.tagRoute(ctx, path);
-      if (audit != null && method != HttpMethod.GET) {
+      // State changes are audited, and every look at /debug/* (it shows the bus: device data).
+      if (audit != null && (method != HttpMethod.GET || path.startsWith("/debug/"))) {
         ctx.addEndHandler(v -> audit.record(ApiGate.caller(ctx), method.name(), path, ctx.request().path(),
             ctx.response().getStatusCode(), ctx.request().remoteAddress() == null ? null : ctx.request().remoteAddress().hostAddress()));
       }

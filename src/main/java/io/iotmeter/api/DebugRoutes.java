@@ -63,11 +63,24 @@ public final class DebugRoutes implements AutoCloseable {
     int maxStreams = setting(debug, "max_streams", 1, 1_000);
     int defaultRate = setting(debug, "default_rate", 1, TapRequest.MAX_RATE);
     DebugRoutes routes = new DebugRoutes(vertx, BusTap.acquire(vertx), maxStreams, defaultRate);
+    // Every look at the bus is audited, refused ones too: it shows device data.
     router.get("/debug/bus").handler(ctx -> gate.admit(ctx, io.iotmeter.security.AccessRules.required(
-        io.vertx.core.http.HttpMethod.GET, "/debug/bus"), "/debug/bus").onSuccess(caller -> routes.openStream(ctx))
-        .onFailure(ctx::fail));
+        io.vertx.core.http.HttpMethod.GET, "/debug/bus"), "/debug/bus")
+        .onSuccess(caller -> {
+          audited(audit, ctx, caller, 200);
+          routes.openStream(ctx, caller);
+        })
+        .onFailure(e -> {
+          audited(audit, ctx, ApiGate.caller(ctx), e instanceof ApiException api ? api.status() : 500);
+          ctx.fail(e);
+        }));
     new ApiRoutes(router, gate, audit).get("/debug/addresses", ctx -> Future.succeededFuture(ApiResponse.ok(routes.addresses())));
     return routes;
+  }
+
+  private static void audited(AuditTrail audit, RoutingContext ctx, ApiGate.Caller caller, int status) {
+    audit.record(caller, "GET", "/debug/bus", ctx.request().path(), status,
+        ctx.request().remoteAddress() == null ? null : ctx.request().remoteAddress().hostAddress());
   }
 
   private static int setting(Settings debug, String key, int min, int max) {
@@ -84,7 +97,7 @@ public final class DebugRoutes implements AutoCloseable {
     return report;
   }
 
-  private void openStream(RoutingContext ctx) {
+  private void openStream(RoutingContext ctx, ApiGate.Caller caller) {
     HttpMetrics.tagRoute(ctx, "/debug/bus");
     TapRequest request;
     try {
@@ -93,7 +106,8 @@ public final class DebugRoutes implements AutoCloseable {
       ctx.fail(e);
       return;
     }
-    if (TapEventStream.open(ctx, tap, cluster, request, ctx.queryParam("address"), maxStreams).isEmpty()) {
+    if (TapEventStream.open(ctx, tap, cluster, request, ctx.queryParam("address"), maxStreams,
+        caller == null ? null : caller.keyId()).isEmpty()) {
       ctx.fail(new ApiException(429,
           "Too many bus tap streams open on this node (debug.max_streams = " + maxStreams + "); close one and retry"));
     }

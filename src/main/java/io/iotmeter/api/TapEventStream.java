@@ -37,6 +37,8 @@ final class TapEventStream {
   /** The same stream on the other nodes of the cluster (null without a cluster tap). */
   private ClusterTap.Requested remote;
   private MessageConsumer<JsonObject> remoteEvents;
+  /** Ends the stream when the API key that opened it is deleted (null with security off). */
+  private MessageConsumer<JsonObject> revocations;
   private long timer;
   private int ticks;
   /** Dropped here because the client's write queue was full (the tap counts its own drops). */
@@ -50,7 +52,7 @@ final class TapEventStream {
 
   /** Subscribes and starts the response; empty when the node has {@code maxStreams} open already. */
   static Optional<TapEventStream> open(RoutingContext ctx, BusTap tap, ClusterTap cluster, TapRequest request,
-                                       List<String> patterns, int maxStreams) {
+                                       List<String> patterns, int maxStreams, String keyId) {
     TapEventStream stream = new TapEventStream(ctx);
     Optional<TapStream> subscription = tap.subscribe(request, maxStreams, ctx.vertx().getOrCreateContext(),
         event -> stream.write(event.toJson()));
@@ -60,6 +62,9 @@ final class TapEventStream {
     stream.start(subscription.get());
     if (!stream.closed) {
       stream.openRemote(cluster.request(request, patterns));
+      if (keyId != null) {
+        stream.endWhenRevoked(keyId);
+      }
     }
     return Optional.of(stream);
   }
@@ -69,6 +74,16 @@ final class TapEventStream {
     remote = requested;
     remoteEvents = ctx.vertx().eventBus().<JsonObject>consumer(requested.address(), m -> onRemote(m.body()));
     remoteEvents.completion().onSuccess(v -> requested.renew());
+  }
+
+  private void endWhenRevoked(String keyId) {
+    revocations = ctx.vertx().eventBus().<JsonObject>consumer(io.iotmeter.bus.BusAddress.IDENTITY_REVOKED.address(), m -> {
+      if (keyId.equals(m.body().getString("key_id")) && !closed) {
+        response.write("event: closed\ndata: {\"reason\":\"the API key of this stream was deleted\"}\n\n");
+        close();
+        response.end();
+      }
+    });
   }
 
   private void onRemote(JsonObject message) {
@@ -147,6 +162,9 @@ final class TapEventStream {
       if (remote != null) {
         remote.close();
         remoteEvents.unregister();
+      }
+      if (revocations != null) {
+        revocations.unregister();
       }
     }
   }

@@ -111,7 +111,7 @@ public enum BusAddress {
   IDENTITY_REVOKED("iot.identity.revoked", Delivery.PUBLISH, Scope.CLUSTER,
       "{key_id} or {device_id}",
       "identity (a key deleted; device credentials issued again or revoked; a device deleted), api (a device deleted where no identity verticle runs)",
-      "api (forgets the key), mqtt-server (disconnects the device's connections, forgets its password)",
+      "api (forgets the key, ends the bus tap streams it opened), bridges (close its connections), mqtt-server (disconnects the device's connections, forgets its password)",
       "Published to every node, so a revocation takes effect at once everywhere."),
 
   LIVE_TELEMETRY("iot.live.telemetry.<device_id>", Delivery.PUBLISH, Scope.CLUSTER,

@@ -19,6 +19,10 @@ import java.util.Locale;
  * text when it is UTF-8, else {@code {"base64": ...}} (URL-safe, unpadded); a failure reply becomes
  * {@code {"failure": {type, code, message}}}.
  *
+ * <p>Secrets never show: the value of every field named like one ({@link #SECRET_FIELDS}: API
+ * keys, device passwords, issued credentials, broker provisioning, tokens), at any depth, is
+ * shown as {@value #MASK}.
+ *
  * <p>A rendering over {@link #MAX_CHARS} is shortened, {@link #truncated()} set and the full
  * length kept: a telemetry datagram of 200 samples would otherwise fill a terminal and a
  * browser's memory. A JSON object first has its long strings cut (to {@link #MAX_FIELD_CHARS}
@@ -36,10 +40,18 @@ public record BodyText(String json, boolean truncated, int length) {
   /** The alphabet of Vert.x's JSON codec (URL-safe, unpadded), so all base64 on the tap reads alike. */
   private static final Base64.Encoder BASE64 = Base64.getUrlEncoder().withoutPadding();
 
+  /** Fields whose value is a secret wherever they appear (bus catalogue: identity, bridge provisioning, commands). */
+  static final java.util.Set<String> SECRET_FIELDS = java.util.Set.of("key", "api_key", "admin_key", "password", "secret",
+      "secret_hash", "secret_key", "access_key", "token");
+  static final String MASK = "***";
+
   public static BodyText of(Object body) {
     if (body instanceof io.iotmeter.bus.LocalBody local) {
       // A node-local object: shown in its catalogue shape (built only while someone taps).
       body = local.toJson();
+    }
+    if (body instanceof JsonObject || body instanceof JsonArray) {
+      body = masked(body);
     }
     String json = encode(body);
     if (json.length() <= MAX_CHARS) {
@@ -52,6 +64,39 @@ public record BodyText(String json, boolean truncated, int length) {
       }
     }
     return new BodyText(Json.encode(cut(json, MAX_CHARS)), true, json.length());
+  }
+
+  /** The JSON value with every secret field's value masked; the same instance when it holds none. */
+  static Object masked(Object value) {
+    if (value instanceof JsonObject object) {
+      JsonObject copy = null;
+      for (String name : object.fieldNames()) {
+        Object field = object.getValue(name);
+        Object shown = SECRET_FIELDS.contains(name.toLowerCase(Locale.ROOT)) && field != null ? MASK : masked(field);
+        if (shown != field && copy == null) {
+          copy = object.copy();
+        }
+        if (copy != null) {
+          copy.put(name, shown);
+        }
+      }
+      return copy == null ? object : copy;
+    }
+    if (value instanceof JsonArray array) {
+      JsonArray copy = null;
+      for (int i = 0; i < array.size(); i++) {
+        Object item = array.getValue(i);
+        Object shown = masked(item);
+        if (shown != item && copy == null) {
+          copy = array.copy();
+        }
+        if (copy != null) {
+          copy.set(i, shown);
+        }
+      }
+      return copy == null ? array : copy;
+    }
+    return value;
   }
 
   /** A copy whose top-level strings and binary fields (as base64) are cut to {@link #MAX_FIELD_CHARS}. */

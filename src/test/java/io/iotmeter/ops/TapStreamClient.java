@@ -41,7 +41,16 @@ public final class TapStreamClient implements AutoCloseable {
   }
 
   public static TapStreamClient open(int httpPort, String query) {
-    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/debug/bus?" + query)).GET().build();
+    return open(httpPort, query, null);
+  }
+
+  /** A stream opened with an API key (security on). */
+  public static TapStreamClient open(int httpPort, String query, String key) {
+    HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/debug/bus?" + query)).GET();
+    if (key != null) {
+      builder.header("Authorization", "Bearer " + key);
+    }
+    HttpRequest request = builder.build();
     try {
       return new TapStreamClient(HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()
           .send(request, HttpResponse.BodyHandlers.ofLines()));
@@ -79,6 +88,11 @@ public final class TapStreamClient implements AutoCloseable {
   public List<JsonObject> messagesOf(String deviceId) {
     return messages().stream().filter(m -> m.getValue("body") instanceof JsonObject body
         && deviceId.equals(body.getString("device_id"))).toList();
+  }
+
+  /** The data of every event of this name so far. */
+  public List<JsonObject> events(String name) {
+    return events.stream().filter(e -> e.name().equals(name)).map(e -> new JsonObject(e.data())).toList();
   }
 
   /** The sum of the {@code skipped} events so far. */
