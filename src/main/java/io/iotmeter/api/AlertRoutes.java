@@ -30,7 +30,8 @@ public final class AlertRoutes {
     String id = Inputs.deviceIdParam(ctx);
     Optional<Boolean> acknowledged = Inputs.queryBoolean(ctx, "acknowledged");
     // As the reference answers: a device it never saw has no alerts, an empty list (not a 404).
-    return alerts.list(id, acknowledged).map(ApiResponse::ok);
+    return Paging.list(ctx, "alerts", (limit, after) -> alerts.list(id, acknowledged, limit,
+        after == null ? null : after.createdAt(), after == null ? null : after.id()));
   }
 
   private Future<ApiResponse> create(RoutingContext ctx) {

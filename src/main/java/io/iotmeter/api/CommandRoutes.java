@@ -137,7 +137,8 @@ public final class CommandRoutes {
   private Future<ApiResponse> list(RoutingContext ctx) {
     String deviceId = Inputs.deviceIdParam(ctx);
     Optional<CommandStatus> status = Inputs.queryEnum(ctx, "status", CommandStatus.class);
-    return KnownDevice.require(devices, deviceId).compose(v -> commands.list(deviceId, status)).map(ApiResponse::ok);
+    return KnownDevice.require(devices, deviceId).compose(v -> Paging.list(ctx, "commands", (limit, after) ->
+        commands.list(deviceId, status, limit, after == null ? null : after.createdAt(), after == null ? null : after.id())));
   }
 
   private Future<ApiResponse> get(RoutingContext ctx) {

@@ -16,15 +16,17 @@ import java.util.Base64;
  */
 record MetricsPage(Instant time, int skip) {
 
-  /** The largest skip a cursor may carry (points sharing one time: a handful in practice). */
-  private static final int MAX_SKIP = 1_000_000;
-
-  static MetricsPage parse(String cursor) {
+  /**
+   * @param maxSkip the most points at one time a cursor may skip: the answer's cap, so that a
+   *                hand-made cursor cannot make a page load more than twice the cap (points that
+   *                share one time are a handful in practice)
+   */
+  static MetricsPage parse(String cursor, int maxSkip) {
     try {
       String text = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.US_ASCII);
       int bar = text.indexOf('|');
       MetricsPage page = new MetricsPage(Instant.parse(text.substring(0, bar)), Integer.parseInt(text.substring(bar + 1)));
-      if (page.skip < 0 || page.skip > MAX_SKIP) {
+      if (page.skip < 0 || page.skip > maxSkip) {
         throw new IllegalArgumentException();
       }
       return page;

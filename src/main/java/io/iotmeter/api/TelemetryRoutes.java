@@ -68,7 +68,7 @@ public final class TelemetryRoutes {
     }
     Optional<EnergyMetric> energy = metric.flatMap(EnergyMetric::of);
     Optional<Integer> limit = Inputs.queryInt(ctx, "limit", 1, maxPoints);
-    Optional<MetricsPage> after = Inputs.query(ctx, "after", 200).map(MetricsPage::parse);
+    Optional<MetricsPage> after = Inputs.query(ctx, "after", 200).map(cursor -> MetricsPage.parse(cursor, maxPoints));
     if (energy.isPresent()) {
       if (limit.isPresent() || after.isPresent()) {
         throw ApiException.badRequest("Energy is integrated over the whole range: it takes no 'limit' or 'after'; narrow start/stop");
@@ -98,8 +98,7 @@ public final class TelemetryRoutes {
           if (points.size() > size) {
             JsonArray first = new JsonArray(points.getList().subList(0, size));
             String cursor = page.next(first).encode();
-            ctx.response().putHeader("X-Next-Cursor", cursor)
-                .putHeader("Link", "<" + nextLink(ctx, cursor) + ">; rel=\"next\"");
+            Paging.announceNext(ctx, cursor);
             return ApiResponse.ok(first);
           }
           return ApiResponse.ok(points);
@@ -146,21 +145,6 @@ public final class TelemetryRoutes {
     return rows;
   }
 
-  /** This request's URL with {@code after} replaced by the next cursor. */
-  private static String nextLink(RoutingContext ctx, String cursor) {
-    StringBuilder query = new StringBuilder();
-    ctx.queryParams().forEach(entry -> {
-      if (!entry.getKey().equals("after")) {
-        query.append(query.length() == 0 ? "" : "&").append(encode(entry.getKey())).append('=').append(encode(entry.getValue()));
-      }
-    });
-    query.append(query.length() == 0 ? "" : "&").append("after=").append(cursor);
-    return ctx.request().path() + "?" + query;
-  }
-
-  private static String encode(String text) {
-    return java.net.URLEncoder.encode(text, java.nio.charset.StandardCharsets.UTF_8);
-  }
 
   /**
    * Neighbouring power samples further apart than 2.5 sampling periods of the device are not

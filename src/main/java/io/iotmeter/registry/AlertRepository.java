@@ -9,6 +9,7 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 
+import java.time.Instant;
 import java.util.Optional;
 
 /** The {@code device_alerts} table. */
@@ -22,11 +23,16 @@ public final class AlertRepository {
     this.pool = pool;
   }
 
-  /** A device's alerts, newest first, optionally only (un)acknowledged ones. */
-  public Future<JsonArray> list(String deviceId, Optional<Boolean> acknowledged) {
+  /**
+   * A device's alerts, newest first, optionally only (un)acknowledged ones: at most {@code limit},
+   * those after ({@code afterCreatedAt}, {@code afterId}) when given (the last row of the page before).
+   */
+  public Future<JsonArray> list(String deviceId, Optional<Boolean> acknowledged, int limit, Instant afterCreatedAt, Long afterId) {
     return pool.preparedQuery("SELECT " + COLUMNS + " FROM device_alerts "
-            + "WHERE device_id = $1 AND ($2::boolean IS NULL OR acknowledged = $2) ORDER BY created_at DESC, id DESC")
-        .execute(Tuple.of(deviceId, acknowledged.orElse(null)))
+            + "WHERE device_id = $1 AND ($2::boolean IS NULL OR acknowledged = $2) "
+            + "AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::bigint)) "
+            + "ORDER BY created_at DESC, id DESC LIMIT $5")
+        .execute(Tuple.of(deviceId, acknowledged.orElse(null), Rows.offset(afterCreatedAt), afterId, limit))
         .map(rows -> Rows.array(rows, AlertRepository::toJson));
   }
 

@@ -11,6 +11,7 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 
+import java.time.Instant;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -33,11 +34,16 @@ public final class CommandRepository {
         .map(rows -> toJson(rows.iterator().next()));
   }
 
-  /** A device's commands, newest first, optionally with one status. */
-  public Future<JsonArray> list(String deviceId, Optional<CommandStatus> status) {
+  /**
+   * A device's commands, newest first, optionally with one status: at most {@code limit}, those
+   * after ({@code afterCreatedAt}, {@code afterId}) when given (the last row of the page before).
+   */
+  public Future<JsonArray> list(String deviceId, Optional<CommandStatus> status, int limit, Instant afterCreatedAt, Long afterId) {
     return pool.preparedQuery("SELECT " + COLUMNS + " FROM device_commands "
-            + "WHERE device_id = $1 AND ($2::text IS NULL OR status = $2) ORDER BY created_at DESC, id DESC")
-        .execute(Tuple.of(deviceId, status.map(WireEnum::wire).orElse(null)))
+            + "WHERE device_id = $1 AND ($2::text IS NULL OR status = $2) "
+            + "AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::bigint)) "
+            + "ORDER BY created_at DESC, id DESC LIMIT $5")
+        .execute(Tuple.of(deviceId, status.map(WireEnum::wire).orElse(null), Rows.offset(afterCreatedAt), afterId, limit))
         .map(rows -> Rows.array(rows, CommandRepository::toJson));
   }
 

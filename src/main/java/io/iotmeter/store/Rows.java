@@ -21,6 +21,11 @@ public final class Rows {
     return time == null ? null : DateTimeFormatter.ISO_INSTANT.format(time.toInstant());
   }
 
+  /** An instant as a timestamptz parameter (UTC), or null. */
+  public static OffsetDateTime offset(java.time.Instant time) {
+    return time == null ? null : time.atOffset(java.time.ZoneOffset.UTC);
+  }
+
   public static JsonArray array(RowSet<Row> rows, Function<Row, JsonObject> mapper) {
     JsonArray array = new JsonArray();
     rows.forEach(row -> array.add(mapper.apply(row)));

@@ -23,7 +23,12 @@ final class FluxQuery {
     return forDevice(bucket, deviceId, start, stop, metric, Integer.MAX_VALUE);
   }
 
-  /** The same, each series cut after its first {@code maxRows} points ({@code limit} applies per table). */
+  /**
+   * The same, bounded before anything is loaded: each series is cut after its first
+   * {@code maxRows} points (Flux's {@code limit} applies per table), then the series are merged
+   * in (time, metric) order on the server and cut to {@code maxRows} again, so the answer holds
+   * at most {@code maxRows} records however many metrics the device has.
+   */
   static String forDevice(String bucket, String deviceId, Instant start, Instant stop, Optional<String> metric, int maxRows) {
     StringBuilder flux = new StringBuilder(320)
         .append("from(bucket: ").append(stringLiteral(bucket)).append(")\n")
@@ -34,7 +39,8 @@ final class FluxQuery {
     flux.append(")\n")
         .append("  |> keep(columns: [\"_time\", \"_value\", \"device_id\", \"metric\"])");
     if (maxRows < Integer.MAX_VALUE) {
-      flux.append("\n  |> limit(n: ").append(Math.max(0, maxRows)).append(")");
+      String limit = "\n  |> limit(n: " + Math.max(0, maxRows) + ")";
+      flux.append(limit).append("\n  |> group()\n  |> sort(columns: [\"_time\", \"metric\"])").append(limit);
     }
     return flux.toString();
   }

@@ -60,7 +60,7 @@ public final class InfluxDbStore implements TimeSeriesStore {
     }
     // One table per series, each in time order: merge them (TimSort runs in linear time here).
     samples.sort(TIME_THEN_METRIC);
-    // Each series was cut at maxRows: together they may hold more.
+    // The query cut the whole answer at maxRows; a server that did not is cut here.
     return samples.size() > maxRows ? new ArrayList<>(samples.subList(0, maxRows)) : samples;
   }
 

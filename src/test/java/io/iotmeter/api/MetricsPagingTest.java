@@ -83,6 +83,12 @@ class MetricsPagingTest {
     assertThat(platform.get(RANGE + "&limit=0").status()).isEqualTo(400);
     assertThat(platform.get(RANGE + "&limit=11").status()).isEqualTo(400);
     assertThat(platform.get(RANGE + "&limit=2&after=not-a-cursor").error()).contains("after");
+    // A hand-made cursor cannot make a page load more than the cap allows (it skips at most the cap).
+    java.util.Base64.Encoder base64 = java.util.Base64.getUrlEncoder().withoutPadding();
+    String overCap = base64.encodeToString("2026-02-12T09:00:00Z|11".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    assertThat(platform.get(RANGE + "&limit=2&after=" + overCap).error()).contains("after");
+    String atCap = base64.encodeToString("2026-02-12T09:00:00Z|10".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    assertThat(platform.get(RANGE + "&limit=2&after=" + atCap).status()).isEqualTo(200);
     assertThat(platform.get(RANGE + "&metric=energy_active_import&limit=5").error()).contains("Energy");
   }
 }

@@ -57,9 +57,10 @@ class InfluxFluxQueryTest {
     assertThat(FluxQuery.forDevice("iot-metrics", "dc-meter-001", start, stop, Optional.empty()))
         .contains("r.device_id == \"dc-meter-001\")\n")
         .doesNotContain("metric ==");
-    // A bounded read cuts every series (Flux's limit applies per table); the store merges and cuts again.
+    // A bounded read cuts every series (Flux's limit applies per table), merges them in order and cuts the whole again.
     assertThat(FluxQuery.forDevice("iot-metrics", "dc-meter-001", start, stop, Optional.empty(), 100_001))
-        .endsWith("|> keep(columns: [\"_time\", \"_value\", \"device_id\", \"metric\"])\n  |> limit(n: 100001)");
+        .endsWith("|> keep(columns: [\"_time\", \"_value\", \"device_id\", \"metric\"])\n  |> limit(n: 100001)\n  |> group()"
+            + "\n  |> sort(columns: [\"_time\", \"metric\"])\n  |> limit(n: 100001)");
   }
 
   @Test
