@@ -25,10 +25,55 @@ public final class ClusterSetup {
     return Settings.of(config, "cluster").flag("enabled");
   }
 
+  /** The shortest {@code cluster.secret} taken: 128 bits as URL-safe base64. */
+  static final int MIN_SECRET_CHARS = 22;
+
+  /**
+   * A clustered node is secure as shipped: it refuses to start without mutual TLS on the event
+   * bus and without a cluster secret, unless {@code cluster.allow_plaintext} says this is a
+   * trusted test network. One line each, naming the way out.
+   */
+  static void checkSecure(Settings cluster) {
+    if (cluster.flag("allow_plaintext")) {
+      return;
+    }
+    if (!cluster.section("tls").flag("enabled")) {
+      throw new StartupException("cluster.tls.enabled is false: the event bus between nodes would carry API keys, commands "
+          + "and device data in plain text, and take them from anyone who reaches it. Give every node the cluster's "
+          + "certificates (cluster.tls.*; launcher/make-cluster-certs makes them), or set cluster.allow_plaintext: true "
+          + "(IOT_CLUSTER_ALLOW_PLAINTEXT=true) on a trusted test network");
+    }
+    if (cluster.text("secret").length() < MIN_SECRET_CHARS) {
+      throw new StartupException("cluster.secret must hold at least " + MIN_SECRET_CHARS + " random characters: without it "
+          + "any host that reaches the Hazelcast port joins the cluster. Set the same IOT_CLUSTER_SECRET on every node "
+          + "(e.g. openssl rand -base64 32), or cluster.allow_plaintext: true on a trusted test network");
+    }
+  }
+
+  /**
+   * The Hazelcast cluster name: {@code cluster.name}, and with a secret a digest of it, so that a
+   * member that does not know the secret is refused at the join (the open-source edition checks
+   * the cluster name and nothing else).
+   */
+  static String clusterName(Settings cluster) {
+    String secret = cluster.text("secret");
+    if (secret.isEmpty()) {
+      return cluster.text("name");
+    }
+    try {
+      byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(("iot-meter-cluster:" + secret).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return cluster.text("name") + "-" + java.util.HexFormat.of().formatHex(digest, 0, 16);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   public static HazelcastClusterManager clusterManager(JsonObject config) {
     Settings cluster = Settings.of(config, "cluster");
+    checkSecure(cluster);
     Config hazelcast = ConfigUtil.loadConfig();
-    hazelcast.setClusterName(cluster.text("name"));
+    hazelcast.setClusterName(clusterName(cluster));
     hazelcast.setProperty("hazelcast.logging.type", "slf4j");
     hazelcast.setProperty("hazelcast.phone.home.enabled", "false");
     // Without this a member waits 5-10 s before joining even when the others answer at once.
@@ -67,6 +112,7 @@ public final class ClusterSetup {
    */
   public static EventBusOptions eventBusOptions(JsonObject config) {
     Settings cluster = Settings.of(config, "cluster");
+    checkSecure(cluster);
     String host = cluster.text("host");
     EventBusOptions options = new EventBusOptions().setHost(host).setPort(cluster.integer("bus_port"))
         .setClusterPublicHost(host);

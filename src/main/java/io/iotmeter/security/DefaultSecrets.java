@@ -21,6 +21,8 @@ public final class DefaultSecrets {
       "timeseries.questdb.password", "quest",
       "timeseries.influxdb.token", "iot-admin-token-secret-12345",
       "mqtt_bridge.password", "iot-platform-password",
+      // k8s/platform/secrets.yaml's development cluster secret
+      "cluster.secret", "iot-dev-cluster-secret-change-me",
       // docker/docker-compose.yml's development admin key (shared with its simulator service)
       "security.admin_key", "iot-dev-admin-key-change-me-0123");
 
@@ -66,6 +68,7 @@ public final class DefaultSecrets {
           && "influxdb".equals(config.getJsonObject("timeseries", new JsonObject()).getString("store"));
       case "mqtt_bridge.password" -> deploys.test("mqtt_bridge");
       case "security.admin_key" -> deploys.test("identity");
+      case "cluster.secret" -> config.getJsonObject("cluster", new JsonObject()).getBoolean("enabled", false);
       default -> true;
     };
   }

@@ -173,7 +173,7 @@ public final class IngestBenchmark {
     int memberB = FreePorts.next();
     JsonArray members = new JsonArray().add("127.0.0.1:" + memberA).add("127.0.0.1:" + memberB);
     java.util.function.IntFunction<JsonObject> node = port -> new JsonObject().put("cluster", new JsonObject()
-        .put("enabled", true).put("name", name).put("host", "127.0.0.1").put("port", port).put("bus_port", 0)
+        .put("enabled", true).put("allow_plaintext", true).put("name", name).put("host", "127.0.0.1").put("port", port).put("bus_port", 0)
         .put("members", members.copy()));
     try (Child stores = stores()) {
       // The reference: one node on the same stores at the same rate.

@@ -7,7 +7,6 @@ import io.iotmeter.support.Eventually;
 import io.iotmeter.support.RunningPlatform;
 import io.iotmeter.support.RunningPlatform.Reply;
 import io.iotmeter.support.SharedStores;
-import io.iotmeter.support.TestCertificates;
 import io.iotmeter.support.TestCluster;
 import io.iotmeter.support.TestMeter;
 import io.vertx.core.Vertx;
@@ -26,10 +25,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Mutual TLS on the event bus between nodes: an API node and an ingest node with certificates of
- * the cluster's CA work together, while a process that joined Hazelcast without one (it can: the
- * open-source edition authenticates no member) and registered consumers on the command and health
- * addresses never receives a message.
+ * A cluster secure as shipped: an API node and an ingest node with the certificates
+ * {@code launcher/make-cluster-certs} makes and the cluster secret work together; a host that
+ * does not know the secret cannot join Hazelcast at all; and a process that knows it but has no
+ * certificate (the open-source Hazelcast authenticates no member beyond its cluster name) and
+ * registered consumers on the command and health addresses never receives a message.
  */
 @Timeout(240)
 class BusTlsTest {
@@ -46,30 +46,49 @@ class BusTlsTest {
     stores.close();
   }
 
-  private JsonObject node(int index, String roles, JsonObject tls) {
+  private static final String SECRET = "a-cluster-secret-of-the-test-0123456789";
+
+  /** A node as shipped: bus TLS with the certificates in {@code certs}, the secret, no plaintext. */
+  private JsonObject node(int index, String roles, Path certs) {
     JsonObject config = cluster.node(stores.apply(RunningPlatform.ingestConfig()), index, roles);
-    config.getJsonObject("cluster").put("tls", tls);
+    config.getJsonObject("cluster").put("allow_plaintext", false).put("secret", SECRET).put("tls", new JsonObject()
+        .put("enabled", true).put("cert_path", certs.resolve("tls.crt").toString())
+        .put("key_path", certs.resolve("tls.key").toString()).put("ca_path", certs.resolve("ca.crt").toString()));
     return config;
   }
 
-  private static JsonObject tls(TestCertificates ca, String name) {
-    TestCertificates.Issued cert = ca.server(name);
-    return new JsonObject().put("enabled", true).put("cert_path", cert.cert().toString()).put("key_path", cert.key().toString())
-        .put("ca_path", ca.caFile().toString());
+  /** The certificates of a test cluster, made as the README says. */
+  private static Path makeClusterCerts() throws Exception {
+    Path dir = Files.createTempDirectory("cluster-certs");
+    Process make = new ProcessBuilder("launcher/make-cluster-certs", dir.toString()).redirectErrorStream(true).start();
+    String output = new String(make.getInputStream().readAllBytes());
+    assertThat(make.waitFor()).as(output).isZero();
+    return dir;
+  }
+
+  private static int members(Vertx vertx) {
+    return ((io.vertx.core.internal.VertxInternal) vertx).clusterManager().getNodes().size();
   }
 
   @Test
   void aNodeWithoutTheClusterCertificateGetsNoShareOfCommandsOrHealthRequests() throws Exception {
-    Path dir = Files.createTempDirectory("bus-tls");
-    TestCertificates ca = new TestCertificates(dir, "cluster");
-    RunningPlatform ingest = RunningPlatform.start(node(0, "ingest", tls(ca, "ingest")));
+    Path certs = makeClusterCerts();
+    RunningPlatform ingest = RunningPlatform.start(node(0, "ingest", certs));
     started.add(ingest);
-    RunningPlatform api = RunningPlatform.start(node(1, "api", tls(ca, "api")));
+    RunningPlatform api = RunningPlatform.start(node(1, "api", certs));
     started.add(api);
 
-    // The intruder: a clustered Vert.x without the certificate, on the same Hazelcast cluster.
-    JsonObject rogueConfig = new JsonObject().put("cluster", cluster.section(2));
+    // A host that does not know the secret: Hazelcast refuses it at the join; it stays alone.
+    JsonObject strangerConfig = new JsonObject().put("cluster", cluster.section(2).put("secret", "another-secret-0123456789abcdef"));
+    Vertx stranger = Main.createVertx(strangerConfig).await();
+    assertThat(members(stranger)).as("the stranger's cluster").isEqualTo(1);
+    assertThat(members(api.vertx())).as("the platform's cluster").isEqualTo(2);
+    stranger.close().await();
+
+    // The intruder: it knows the secret, but has no certificate.
+    JsonObject rogueConfig = new JsonObject().put("cluster", cluster.section(2).put("secret", SECRET));
     Vertx rogue = Main.createVertx(rogueConfig).await();
+    assertThat(members(api.vertx())).as("the intruder joined Hazelcast").isEqualTo(3);
     started.add(() -> rogue.close().await());
     AtomicInteger stolen = new AtomicInteger();
     rogue.eventBus().consumer(BusAddress.COMMAND_SEND.address(), m -> {

@@ -377,6 +377,26 @@ class KubernetesManifestsTest {
     assertThat(containers).isEqualTo(2);
   }
 
+  /** Secure as shipped: every platform pod runs the bus with the cluster profile's TLS files and the cluster secret. */
+  @Test
+  void platformPodsMountTheClusterCertificatesWhereTheProfileReadsThem() throws Exception {
+    Rendered platform = render(PLATFORM);
+    io.iotmeter.config.Settings tls = io.iotmeter.config.Settings.of(Profiles.load("cluster"), "cluster.tls");
+    assertThat(tls.flag("enabled")).isTrue();
+    String dir = Path.of(tls.text("cert_path")).getParent().toString();
+    assertThat(Path.of(tls.text("key_path")).getParent().toString()).isEqualTo(dir);
+    assertThat(Path.of(tls.text("ca_path")).getParent().toString()).isEqualTo(dir);
+    assertThat(platform.all(Secret.class).stream().flatMap(s -> s.getStringData().keySet().stream())).contains("IOT_CLUSTER_SECRET");
+    for (HasMetadata workload : workloads(platform)) {
+      PodTemplateSpec template = template(workload);
+      String volume = template.getSpec().getVolumes().stream()
+          .filter(v -> v.getSecret() != null && "iot-meter-cluster-tls".equals(v.getSecret().getSecretName()))
+          .map(Volume::getName).findFirst().orElseThrow(() -> new AssertionError(workload.getMetadata().getName() + ": no cluster-tls volume"));
+      assertThat(template.getSpec().getContainers().get(0).getVolumeMounts())
+          .anyMatch(m -> m.getName().equals(volume) && m.getMountPath().equals(dir) && Boolean.TRUE.equals(m.getReadOnly()));
+    }
+  }
+
   @Test
   void onlyPlatformPodsReachTheClusterPorts() throws Exception {
     Rendered platform = render(PLATFORM);

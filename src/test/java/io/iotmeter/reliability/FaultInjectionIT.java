@@ -714,12 +714,13 @@ class FaultInjectionIT {
           "IOT_CLUSTER_HOST", "127.0.0.1", "IOT_CLUSTER_PORT", String.valueOf(ingestMember), "IOT_CLUSTER_MEMBERS", members,
           "IOT_DEPLOY_OPS", "1", "IOT_OPS_HOST", "127.0.0.1", "IOT_OPS_PORT", String.valueOf(ops)));
       ingest.env.put("IOT_COMMANDS_REDELIVERY_CHECK_MS", "200");
+      ingest.env.put("IOT_CLUSTER_ALLOW_PLAINTEXT", "true"); // loopback: the bus TLS has tests of its own
       ingest.readyPort = ops;
       ingest.start();
       StoreAudit.prepare(ingest.postgres(), LAYOUT, MeterLoad.deviceIds("cluster", METERS));
       JsonObject apiConfig = RunningPlatform.testConfig();
       apiConfig.put("roles", new JsonArray().add("api"));
-      apiConfig.put("cluster", new JsonObject().put("enabled", true).put("name", cluster).put("host", "127.0.0.1")
+      apiConfig.put("cluster", new JsonObject().put("enabled", true).put("allow_plaintext", true).put("name", cluster).put("host", "127.0.0.1")
           .put("port", apiMember).put("bus_port", 0).put("members", new JsonArray(members)));
       apiConfig.getJsonObject("postgres").put("embedded", false).put("host", "127.0.0.1").put("port", ingest.pg)
           .put("database", "iot_devices").put("user", "postgres").put("password", "");

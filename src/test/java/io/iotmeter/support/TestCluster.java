@@ -20,9 +20,12 @@ public final class TestCluster {
     memberPorts = IntStream.range(0, members).mapToObj(i -> FreePorts.next()).toList();
   }
 
-  /** The {@code cluster} section of member {@code index}. */
+  /**
+   * The {@code cluster} section of member {@code index}: plaintext on loopback (the tests of bus
+   * TLS and of the cluster secret set their own).
+   */
   public JsonObject section(int index) {
-    return new JsonObject().put("enabled", true).put("name", name).put("host", "127.0.0.1")
+    return new JsonObject().put("enabled", true).put("allow_plaintext", true).put("name", name).put("host", "127.0.0.1")
         .put("port", memberPorts.get(index)).put("bus_port", 0)
         .put("members", new JsonArray(memberPorts.stream().map(p -> "127.0.0.1:" + p).toList()));
   }
