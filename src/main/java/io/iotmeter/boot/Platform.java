@@ -92,7 +92,8 @@ public final class Platform {
     if (postgres.getBoolean("embedded", false)) {
       chain = chain.compose(v -> embed(() -> EmbeddedPostgresServer.start(dataDir.resolve("postgres"),
           postgres.getInteger("port", 0), postgres.getString("database"), postgres.getBoolean("durable", true)),
-          server -> postgres.put("host", "127.0.0.1").put("port", server.port()).put("user", server.user())));
+          server -> postgres.put("host", "127.0.0.1").put("port", server.port()).put("user", server.user())
+              .put("password", server.password())));
     }
     if (s3.getBoolean("embedded", false)) {
       chain = chain.compose(v -> embed(() -> EmbeddedS3Server.start(dataDir.resolve("s3"), s3.getInteger("embedded_port", 0),

@@ -23,18 +23,26 @@ import java.util.concurrent.TimeUnit;
  * data in a directory of ours so that a restart finds all data again.
  *
  * <p>All methods block (initdb and server start take seconds): call them from a worker thread.
- * The server listens on 127.0.0.1 only, with trust authentication for the {@code postgres} user.
+ * The server listens on 127.0.0.1 only and requires a password of everyone (scram-sha-256), so
+ * no other process or user of the machine gets in without it: the password is generated on the
+ * first start and kept next to the data directory ({@code <data directory>.password}, readable
+ * by its owner only).
  */
 public final class EmbeddedPostgresServer implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(EmbeddedPostgresServer.class);
 
+  /** The first line of a pg_hba.conf this class wrote: passwords are required. */
+  static final String HBA_MARKER = "# IoT Meter: a password (scram-sha-256) for every connection";
+
   private final EmbeddedPostgres postgres;
+  private final String password;
   /** Stops the server if this JVM dies without stopping it (SIGKILL); null where there is no shell. */
   private Process watchdog;
 
-  private EmbeddedPostgresServer(EmbeddedPostgres postgres) {
+  private EmbeddedPostgresServer(EmbeddedPostgres postgres, String password) {
     this.postgres = postgres;
+    this.password = password;
   }
 
   /**
@@ -45,10 +53,19 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
    * @param durable false turns fsync and synchronous commit off (throwaway test data only)
    */
   public static EmbeddedPostgresServer start(Path dataDirectory, int port, String database, boolean durable) {
+    return start(dataDirectory, port, database, durable, java.util.Map.of());
+  }
+
+  /** The same, with more server settings (postgresql.conf names: a test server with TLS, say). */
+  public static EmbeddedPostgresServer start(Path dataDirectory, int port, String database, boolean durable,
+                                             java.util.Map<String, String> serverConfig) {
     try {
       Files.createDirectories(dataDirectory);
       stopLeftoverServer(dataDirectory);
+      String password = passwordOf(dataDirectory);
       EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+          // Its own connections (the readiness wait, ours below) carry the password too.
+          .setConnectConfig("password", password)
           .setDataDirectory(dataDirectory)
           .setCleanDataDirectory(false)
           // The platform stops the server itself, after its verticles are undeployed: a JVM
@@ -60,8 +77,10 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
           .setServerConfig("synchronous_commit", durable ? "on" : "off")
           .setServerConfig("full_page_writes", durable ? "on" : "off")
           .setPort(port);
-      EmbeddedPostgresServer server = new EmbeddedPostgresServer(builder.start());
+      serverConfig.forEach(builder::setServerConfig);
+      EmbeddedPostgresServer server = new EmbeddedPostgresServer(builder.start(), password);
       server.watchdog = watch(dataDirectory);
+      server.requirePassword(dataDirectory);
       server.createDatabaseIfMissing(database);
       LOG.info("Embedded PostgreSQL {} listening on 127.0.0.1:{}, data in {}",
           server.version(), server.port(), dataDirectory);
@@ -77,9 +96,65 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     return postgres.getPort();
   }
 
-  /** The superuser name; the embedded server trusts local connections. */
+  /** The superuser name. */
   public String user() {
     return "postgres";
+  }
+
+  /** The superuser's password (generated on the first start, kept next to the data directory). */
+  public String password() {
+    return password;
+  }
+
+  /** Where the password of the server on {@code dataDirectory} is kept. */
+  public static Path passwordFile(Path dataDirectory) {
+    return dataDirectory.resolveSibling(dataDirectory.getFileName() + ".password");
+  }
+
+  /** The kept password, or a new one (32 random bytes, URL-safe base64) written for its owner only. */
+  private static String passwordOf(Path dataDirectory) throws IOException {
+    Path file = passwordFile(dataDirectory);
+    if (Files.isRegularFile(file)) {
+      String kept = Files.readString(file).trim();
+      if (!kept.isEmpty()) {
+        return kept;
+      }
+    }
+    byte[] bytes = new byte[32];
+    new java.security.SecureRandom().nextBytes(bytes);
+    String password = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    Path written = Files.createTempFile(file.getParent(), ".postgres-password", ".tmp");
+    try {
+      Files.setPosixFilePermissions(written, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    } catch (UnsupportedOperationException notPosix) {
+      // a file system without POSIX permissions: the data directory's own protection applies
+    }
+    Files.writeString(written, password + "\n");
+    Files.move(written, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    return password;
+  }
+
+  /**
+   * initdb trusts every local connection: on the first start (or a data directory of an earlier
+   * version) the superuser gets its password and pg_hba.conf requires one of everyone, then the
+   * server reloads it. Later starts find the marker and change nothing.
+   */
+  private void requirePassword(Path dataDirectory) throws IOException, SQLException {
+    Path hba = dataDirectory.resolve("pg_hba.conf");
+    if (Files.isRegularFile(hba) && Files.readString(hba).startsWith(HBA_MARKER)) {
+      return;
+    }
+    try (Connection c = postgres.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+      // A generated password holds only URL-safe base64 characters: nothing to escape in the literal.
+      s.execute("SET password_encryption = 'scram-sha-256'");
+      s.execute("ALTER ROLE postgres PASSWORD '" + password.replace("'", "''") + "'");
+      Files.writeString(hba, HBA_MARKER + "\n"
+          + "local all all scram-sha-256\n"
+          + "host all all 127.0.0.1/32 scram-sha-256\n"
+          + "host all all ::1/128 scram-sha-256\n");
+      s.execute("SELECT pg_reload_conf()");
+    }
+    LOG.info("Embedded PostgreSQL now requires its password (kept in {})", passwordFile(dataDirectory));
   }
 
   @Override

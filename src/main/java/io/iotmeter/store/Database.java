@@ -20,7 +20,7 @@ public final class Database {
   public static PgConnectOptions connectOptions(JsonObject section) {
     Settings postgres = Settings.section("postgres", section);
     long statementTimeoutMs = postgres.whole("statement_timeout_ms");
-    return new PgConnectOptions()
+    PgConnectOptions options = new PgConnectOptions()
         .setHost(postgres.text("host"))
         .setPort(postgres.integer("port"))
         .setDatabase(postgres.text("database"))
@@ -32,6 +32,38 @@ public final class Database {
         // The server ends a statement (a lock wait, say) or an abandoned transaction that runs too long.
         .addProperty("statement_timeout", String.valueOf(statementTimeoutMs))
         .addProperty("idle_in_transaction_session_timeout", String.valueOf(2 * statementTimeoutMs));
+    return withTls(options, postgres);
+  }
+
+  /**
+   * {@code postgres.ssl_mode} as libpq names it: {@code disable}, {@code allow}, {@code prefer},
+   * {@code require} (encrypted, the server's certificate not checked), {@code verify-ca} (signed by
+   * {@code postgres.ssl_ca_path}) and {@code verify-full} (also issued for {@code postgres.host}).
+   */
+  static PgConnectOptions withTls(PgConnectOptions options, Settings postgres) {
+    String mode = postgres.text("ssl_mode");
+    io.vertx.pgclient.SslMode sslMode;
+    try {
+      sslMode = io.vertx.pgclient.SslMode.of(mode);
+    } catch (IllegalArgumentException e) {
+      throw new io.iotmeter.config.StartupException("postgres.ssl_mode must be one of disable, allow, prefer, require, "
+          + "verify-ca, verify-full, not '" + mode + "'");
+    }
+    options.setSslMode(sslMode);
+    String ca = postgres.text("ssl_ca_path");
+    io.vertx.core.net.ClientSSLOptions ssl = new io.vertx.core.net.ClientSSLOptions();
+    if (sslMode == io.vertx.pgclient.SslMode.VERIFY_CA || sslMode == io.vertx.pgclient.SslMode.VERIFY_FULL) {
+      if (ca.isEmpty()) {
+        throw new io.iotmeter.config.StartupException("postgres.ssl_mode " + mode + " checks the server's certificate: "
+            + "set postgres.ssl_ca_path to the PEM file of the CA that signed it");
+      }
+      ssl.setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(ca))
+          .setHostnameVerificationAlgorithm(sslMode == io.vertx.pgclient.SslMode.VERIFY_FULL ? "HTTPS" : "");
+    } else if (sslMode != io.vertx.pgclient.SslMode.DISABLE) {
+      // As libpq: encrypted, but whoever answers is not checked (verify-ca / verify-full for that).
+      ssl.setTrustAll(true).setHostnameVerificationAlgorithm("");
+    }
+    return options.setSslOptions(ssl);
   }
 
   /**

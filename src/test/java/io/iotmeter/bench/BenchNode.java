@@ -44,13 +44,13 @@ public final class BenchNode {
     if (statementStats) {
       // The library loads at server start only: set, then start the same data directory again.
       try (var c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + postgres.port() + "/iot_devices",
-          postgres.user(), ""); var s = c.createStatement()) {
+          postgres.user(), postgres.password()); var s = c.createStatement()) {
         s.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'");
       }
       postgres.close();
       postgres = EmbeddedPostgresServer.start(dir.resolve("postgres"), 0, "iot_devices", true);
       try (var c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + postgres.port() + "/iot_devices",
-          postgres.user(), ""); var s = c.createStatement()) {
+          postgres.user(), postgres.password()); var s = c.createStatement()) {
         s.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
       }
     }
@@ -58,7 +58,7 @@ public final class BenchNode {
     EmbeddedQuestDb quest = EmbeddedQuestDb.start(dir.resolve("questdb"), 0, 0);
     IngestBenchmark.report("READY", new JsonObject()
         .put("postgres", new JsonObject().put("host", "127.0.0.1").put("port", postgres.port()).put("user", postgres.user())
-            .put("database", "iot_devices").put("password", "").put("data_dir", dir.resolve("postgres").toString()))
+            .put("database", "iot_devices").put("password", postgres.password()).put("data_dir", dir.resolve("postgres").toString()))
         .put("s3", new JsonObject().put("endpoint", s3.endpoint()).put("access_key", "bench")
             .put("secret_key", "bench-secret-0123456789"))
         .put("questdb", new JsonObject().put("host", "127.0.0.1").put("http_port", quest.httpPort())

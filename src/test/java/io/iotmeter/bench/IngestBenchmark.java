@@ -760,7 +760,7 @@ public final class IngestBenchmark {
     Connection database() throws SQLException {
       JsonObject postgres = config.getJsonObject("postgres");
       return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + postgres.getInteger("port") + "/"
-          + postgres.getString("database"), postgres.getString("user"), "");
+          + postgres.getString("database"), postgres.getString("user"), postgres.getString("password", ""));
     }
 
     @Override

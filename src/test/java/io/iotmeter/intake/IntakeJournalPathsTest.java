@@ -161,7 +161,7 @@ class IntakeJournalPathsTest {
     hand(TELEMETRY, Datagrams.telemetry(DEVICE, 0)).await(); // registers the device
     Future<JsonObject> blocked;
     List<Future<JsonObject>> batch;
-    try (Connection holder = DriverManager.getConnection(TestPostgres.jdbcUrl(db.postgres().getString("database")), "postgres", "")) {
+    try (Connection holder = DriverManager.getConnection(TestPostgres.jdbcUrl(db.postgres().getString("database")), "postgres", TestPostgres.password())) {
       holder.setAutoCommit(false);
       try (Statement s = holder.createStatement()) {
         s.execute("LOCK TABLE device_seq_tracking IN ACCESS EXCLUSIVE MODE");
@@ -195,7 +195,7 @@ class IntakeJournalPathsTest {
     hand(TELEMETRY, Datagrams.telemetry(DEVICE, 0)).await(); // registers the device (or is a copy, answered as one)
     Future<JsonObject> blocked;
     List<Future<JsonObject>> answers;
-    try (Connection holder = DriverManager.getConnection(TestPostgres.jdbcUrl(db.postgres().getString("database")), "postgres", "")) {
+    try (Connection holder = DriverManager.getConnection(TestPostgres.jdbcUrl(db.postgres().getString("database")), "postgres", TestPostgres.password())) {
       holder.setAutoCommit(false);
       try (Statement s = holder.createStatement()) {
         s.execute("LOCK TABLE device_seq_tracking IN ACCESS EXCLUSIVE MODE");

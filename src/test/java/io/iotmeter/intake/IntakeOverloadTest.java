@@ -69,7 +69,7 @@ class IntakeOverloadTest {
     Future<JsonObject> first;
     Future<JsonObject> queued;
     try (Connection c = DriverManager.getConnection(TestPostgres.jdbcUrl(platform.postgres().getString("database")),
-        "postgres", "")) {
+        "postgres", io.iotmeter.support.TestPostgres.password())) {
       c.setAutoCommit(false);
       try (Statement s = c.createStatement()) {
         s.execute("LOCK TABLE device_seq_tracking IN ACCESS EXCLUSIVE MODE");

@@ -147,7 +147,7 @@ class QuarantineStoreTest {
       // The test holds the row, so both replays are under way before either can decide: each
       // waits for the row (or, were the row not locked for the replay, for marking it replayed).
       try (Connection holder = DriverManager.getConnection(TestPostgres.jdbcUrl(db.postgres().getString("database")),
-          "postgres", "")) {
+          "postgres", io.iotmeter.support.TestPostgres.password())) {
         holder.setAutoCommit(false);
         try (PreparedStatement lock = holder.prepareStatement("SELECT id FROM message_quarantine WHERE id = ? FOR UPDATE")) {
           lock.setLong(1, quarantinedId);

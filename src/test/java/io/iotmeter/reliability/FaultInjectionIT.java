@@ -130,7 +130,7 @@ class FaultInjectionIT {
         postgresPort = FreePorts.next();
         ownPostgres = EmbeddedPostgresServer.start(postgresDir, postgresPort, "iot_devices", true);
         postgres = new JsonObject().put("embedded", false).put("host", "127.0.0.1").put("port", postgresPort)
-            .put("database", "iot_devices").put("user", "postgres").put("password", "").put("pool_size", 4);
+            .put("database", "iot_devices").put("user", "postgres").put("password", ownPostgres.password()).put("pool_size", 4);
       } else {
         postgres = TestPostgres.freshDatabase();
       }
@@ -621,7 +621,16 @@ class FaultInjectionIT {
 
     JsonObject postgres() {
       return new JsonObject().put("host", "127.0.0.1").put("port", pg).put("database", "iot_devices").put("user", "postgres")
-          .put("password", "");
+          .put("password", postgresPassword());
+    }
+
+    /** The password the node's embedded PostgreSQL generated, kept in its data directory. */
+    String postgresPassword() {
+      try {
+        return Files.readString(EmbeddedPostgresServer.passwordFile(data.resolve("postgres"))).trim();
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
     }
 
     AuditReport audit(MeterLoad load) {
@@ -723,7 +732,7 @@ class FaultInjectionIT {
       apiConfig.put("cluster", new JsonObject().put("enabled", true).put("allow_plaintext", true).put("name", cluster).put("host", "127.0.0.1")
           .put("port", apiMember).put("bus_port", 0).put("members", new JsonArray(members)));
       apiConfig.getJsonObject("postgres").put("embedded", false).put("host", "127.0.0.1").put("port", ingest.pg)
-          .put("database", "iot_devices").put("user", "postgres").put("password", "");
+          .put("database", "iot_devices").put("user", "postgres").put("password", ingest.postgresPassword());
       apiConfig.getJsonObject("s3").put("embedded", false).put("endpoint", "http://127.0.0.1:" + ingest.s3);
       apiConfig.getJsonObject("timeseries").put("store", "questdb").put("embedded", false)
           .getJsonObject("questdb").put("host", "127.0.0.1").put("http_port", ingest.questHttp).put("pg_port", ingest.questPg);

@@ -117,7 +117,8 @@ final class FaultWatch implements AutoCloseable {
       return;
     }
     try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + postgres.getInteger("port") + "/"
-        + postgres.getString("database") + "?connectTimeout=2&socketTimeout=3", postgres.getString("user", "postgres"), "");
+        + postgres.getString("database") + "?connectTimeout=2&socketTimeout=3", postgres.getString("user", "postgres"),
+        postgres.getString("password", ""));
          var s = c.createStatement();
          ResultSet rows = s.executeQuery("SELECT count(*) FILTER (WHERE sink = 'archive'), count(*) FILTER (WHERE sink = 'timeseries'), "
              + "count(*) FILTER (WHERE sink = 'registry') FROM journal_waiting")) {

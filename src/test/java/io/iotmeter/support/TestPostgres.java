@@ -39,10 +39,15 @@ public final class TestPostgres {
     return server;
   }
 
+  /** The shared test server's password (it requires one, as the platform's embedded server does). */
+  public static String password() {
+    return server().password();
+  }
+
   /** Creates an empty database and returns a {@code postgres} configuration section for it. */
   public static JsonObject freshDatabase() {
     String name = "test_" + ProcessHandle.current().pid() + "_" + DATABASES.incrementAndGet();
-    try (Connection c = DriverManager.getConnection(jdbcUrl("postgres"), "postgres", "");
+    try (Connection c = DriverManager.getConnection(jdbcUrl("postgres"), "postgres", password());
          Statement s = c.createStatement()) {
       s.execute("CREATE DATABASE " + name);
     } catch (SQLException e) {
@@ -54,7 +59,7 @@ public final class TestPostgres {
         .put("port", server().port())
         .put("database", name)
         .put("user", "postgres")
-        .put("password", "")
+        .put("password", password())
         .put("pool_size", 4);
   }
 
@@ -64,17 +69,17 @@ public final class TestPostgres {
 
   /** The single number a query returns, read directly from the test database. */
   public static long count(JsonObject postgres, String sql) {
-    return count(jdbcUrl(postgres.getString("database")), sql);
+    return count(jdbcUrl(postgres.getString("database")), password(), sql);
   }
 
   /** The single number a query returns, from the database a {@code postgres} section names (any server, as postgres). */
   public static long countAt(JsonObject postgres, String sql) {
     return count("jdbc:postgresql://" + postgres.getString("host") + ":" + postgres.getInteger("port") + "/"
-        + postgres.getString("database"), sql);
+        + postgres.getString("database"), postgres.getString("password", ""), sql);
   }
 
-  private static long count(String url, String sql) {
-    try (Connection c = DriverManager.getConnection(url, "postgres", "");
+  private static long count(String url, String password, String sql) {
+    try (Connection c = DriverManager.getConnection(url, "postgres", password);
          Statement s = c.createStatement();
          java.sql.ResultSet rs = s.executeQuery(sql)) {
       rs.next();
@@ -86,7 +91,7 @@ public final class TestPostgres {
 
   /** The single text a query returns (null for none), read directly from the test database. */
   public static String text(JsonObject postgres, String sql) {
-    try (Connection c = DriverManager.getConnection(jdbcUrl(postgres.getString("database")), "postgres", "");
+    try (Connection c = DriverManager.getConnection(jdbcUrl(postgres.getString("database")), "postgres", password());
          Statement s = c.createStatement();
          java.sql.ResultSet rs = s.executeQuery(sql)) {
       return rs.next() ? rs.getString(1) : null;
@@ -97,7 +102,7 @@ public final class TestPostgres {
 
   /** Runs SQL directly (outside the platform) to set up or inspect a test database. */
   public static void execute(JsonObject postgres, String sql) {
-    try (Connection c = DriverManager.getConnection(jdbcUrl(postgres.getString("database")), "postgres", "");
+    try (Connection c = DriverManager.getConnection(jdbcUrl(postgres.getString("database")), "postgres", password());
          Statement s = c.createStatement()) {
       s.execute(sql);
     } catch (SQLException e) {
