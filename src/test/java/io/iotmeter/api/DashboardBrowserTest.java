@@ -112,6 +112,25 @@ class DashboardBrowserTest {
     return browser.findElement(By.cssSelector("#fleet tr[data-device='" + device + "'] .status")).getText();
   }
 
+  /** The API documentation renders under its Content-Security-Policy, which the browser reports nothing against. */
+  @Test
+  void theApiDocumentationRendersUnderItsContentSecurityPolicy() throws Exception {
+    browser.get("http://127.0.0.1:" + platform.httpPort() + "/docs");
+    waiting(20).until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector(".opblock-summary")));
+    assertThat(browser.findElements(By.cssSelector(".opblock-summary")).size()).as("operations shown").isGreaterThan(30);
+    screenshot("docs");
+    assertThat(consoleErrors()).as("console errors (a CSP violation among them; the absent favicon aside)")
+        .filteredOn(e -> !e.contains("/favicon.ico")).isEmpty();
+    assertThat(platform.get("/docs").status()).isEqualTo(200);
+    assertThat(platform.lastHeader("Content-Security-Policy")).contains("script-src 'self'").contains("frame-ancestors 'none'");
+    platform.get("/ui/");
+    String ui = platform.lastHeader("Content-Security-Policy");
+    assertThat(ui).as("WebSockets to this origin only").contains("connect-src 'self' ws://127.0.0.1:" + platform.httpPort()
+        + " wss://127.0.0.1:" + platform.httpPort() + ";").doesNotContain(" ws: ").doesNotContain(" wss:;");
+    assertThat(DashboardRoutes.policy("evil.example; script-src *")).as("a Host that is not a host")
+        .contains("connect-src 'self';").doesNotContain("evil");
+  }
+
   @Test
   void theFleetShowsTheSimulatedMetersOnlineAndTheDevicePageChartsGrowLive() throws Exception {
     signIn(viewer);
