@@ -22,7 +22,7 @@ final class IdentityMetrics {
   static final String MALFORMED = "malformed";
   /** Well-formed, but no such key or device, or the wrong secret. */
   static final String UNKNOWN = "unknown";
-  /** A slow (bcrypt) check shed by the gate: too many in flight, or from one address. */
+  /** A slow (bcrypt) check shed by the gate (too many in flight, or from one address), or a device lookup beyond those waiting. */
   static final String SHED = "shed";
   static final List<String> REASONS = List.of(MALFORMED, UNKNOWN, SHED);
 

@@ -95,9 +95,15 @@ final class IdentityStore {
         .map(rows -> rows.size() == 1);
   }
 
-  Future<Optional<String>> deviceHash(String deviceId) {
-    return pool.preparedQuery("SELECT secret_hash FROM device_credentials WHERE device_id = $1").execute(Tuple.of(deviceId))
-        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next().getString(0)));
+  /** The stored hashes of these devices, in one query (devices without credentials are absent). */
+  Future<java.util.Map<String, String>> deviceHashes(java.util.List<String> deviceIds) {
+    return pool.preparedQuery("SELECT device_id, secret_hash FROM device_credentials WHERE device_id = ANY($1)")
+        .execute(Tuple.of(deviceIds.toArray(new String[0])))
+        .map(rows -> {
+          java.util.Map<String, String> hashes = new java.util.HashMap<>();
+          rows.forEach(r -> hashes.put(r.getString(0), r.getString(1)));
+          return hashes;
+        });
   }
 
   Future<Void> saveDeviceHash(String deviceId, String hash) {

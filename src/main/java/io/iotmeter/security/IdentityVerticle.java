@@ -38,6 +38,10 @@ public final class IdentityVerticle extends VerticleBase {
 
   /** Slow checks running or waiting at once, and of them per caller address. */
   static final int MAX_SLOW_CHECKS = 16;
+  /** Credential queries running at once (of the pool's connections), devices per query, devices waiting at most. */
+  static final int LOOKUPS_IN_FLIGHT = 2;
+  static final int LOOKUP_BATCH = 1000;
+  static final int LOOKUPS_WAITING = 100_000;
   static final int MAX_SLOW_CHECKS_PER_ADDRESS = 2;
   static final int SLOW_CHECKS_PER_ADDRESS_PER_S = 4;
 
@@ -45,6 +49,8 @@ public final class IdentityVerticle extends VerticleBase {
   private WorkerExecutor hashing;
   private HashingGate gate;
   private IdentityStore store;
+  /** Device passwords' hashes, looked up many devices a query (a fleet reconnecting at once). */
+  private BatchedLookup<String> deviceHashes;
   private SecuritySettings settings;
   private IdentityMetrics metrics;
   /** The stored bcrypt hash this node has checked against the configured admin key (no bcrypt for it again). */
@@ -56,6 +62,7 @@ public final class IdentityVerticle extends VerticleBase {
     settings = SecuritySettings.of(config());
     pool = Database.pool(vertx, config().getJsonObject("postgres"), "identity-" + System.identityHashCode(this));
     store = new IdentityStore(pool);
+    deviceHashes = new BatchedLookup<>(store::deviceHashes, LOOKUPS_IN_FLIGHT, LOOKUP_BATCH, LOOKUPS_WAITING);
     // Two threads: bcrypt is CPU-bound; more would only take the cores from everything else.
     hashing = vertx.createSharedWorkerExecutor("identity-hashing", 2);
     gate = new HashingGate(hashing, MAX_SLOW_CHECKS, MAX_SLOW_CHECKS_PER_ADDRESS, SLOW_CHECKS_PER_ADDRESS_PER_S);
@@ -215,7 +222,7 @@ public final class IdentityVerticle extends VerticleBase {
       request.fail(401, "bad user name or password");
       return;
     }
-    store.deviceHash(deviceId)
+    deviceHashes.get(deviceId)
         .compose(hash -> hash.isEmpty() ? Future.succeededFuture(false)
             : check(hash.get(), password, address, true, h -> store.replaceDeviceHash(deviceId, hash.get(), h)))
         .onSuccess(ok -> {
@@ -226,7 +233,14 @@ public final class IdentityVerticle extends VerticleBase {
             request.fail(401, "bad user name or password");
           }
         })
-        .onFailure(e -> fail(request, e));
+        .onFailure(e -> {
+          if (e instanceof BatchedLookup.Busy) {
+            metrics.refused(IdentityMetrics.SHED);
+            request.fail(503, e.getMessage());
+          } else {
+            fail(request, e);
+          }
+        });
   }
 
   /**
