@@ -58,7 +58,7 @@ import java.util.concurrent.TimeUnit;
  * </ul>
  * Run: {@code mvn -B -q test-compile exec:java -Dexec.args="--suite ingest"}; options:
  * {@code --devices 100 --window 10 --seconds 20 --sinks archive,timeseries,registry --durable true
- * --scale-devices 10000 --scale-minutes 10 --runs 1,2,half --repeat 1 --warmup 15 --jfr false --pg-stats false
+ * --scale-devices 10000 --scale-minutes 10 --scale-qos 1 --runs 1,2,half --repeat 1 --warmup 15 --jfr false --pg-stats false
  * --set key.path=value,...}.
  * Prints one Markdown table.
  */
@@ -152,10 +152,14 @@ public final class IngestBenchmark {
     int meters = Integer.parseInt(options.getOrDefault("scale-devices", "10000"));
     int minutes = Integer.parseInt(options.getOrDefault("scale-minutes", "10"));
     try (Child stores = stores(); Platform platform = platform(stores, new JsonObject())) {
-      register(platform, "c-", meters);
-      JsonObject before = platform.stats();
-      // One datagram every 10 s per meter: the protocol's default send interval.
-      platformRun(platform, "c-", 1, meters / 10.0, meters, null, new Scale(before, minutes * 60));
+      // --scale-qos 1,2: one run per QoS, each with meters of its own (the audit reads each run's keys).
+      for (String qos : options.getOrDefault("scale-qos", "1").split(",")) {
+        String prefix = "c" + qos + "-";
+        register(platform, prefix, meters);
+        JsonObject before = platform.stats();
+        // One datagram every 10 s per meter: the protocol's default send interval.
+        platformRun(platform, prefix, Integer.parseInt(qos.trim()), meters / 10.0, meters, null, new Scale(before, minutes * 60));
+      }
     }
   }
 
@@ -364,6 +368,63 @@ public final class IngestBenchmark {
     return new double[] {acked / ackSeconds, delivered};
   }
 
+  /**
+   * The journal's backlog through a run: the platform's own gauges
+   * ({@code mqtt_collector_journal_pending} and {@code …_oldest_pending_seconds}, per sink, which
+   * it refreshes every 10 s), read from its {@code /metrics} every 5 s on a thread of the
+   * benchmark; the largest of each is kept.
+   */
+  private static final class BacklogWatch {
+    private final Map<String, double[]> largest = new java.util.TreeMap<>();
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    BacklogWatch(int httpPort) {
+      HttpClient http = HttpClient.newHttpClient();
+      HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/metrics"))
+          .timeout(Duration.ofSeconds(5)).build();
+      java.util.regex.Pattern gauge = java.util.regex.Pattern.compile(
+          "^mqtt_collector_journal_(pending|oldest_pending_seconds)\\{[^}]*sink=\"([a-z_]+)\"[^}]*} ([0-9.eE+-]+)$",
+          java.util.regex.Pattern.MULTILINE);
+      thread = new Thread(() -> {
+        while (running) {
+          try {
+            var matcher = gauge.matcher(http.send(request, HttpResponse.BodyHandlers.ofString()).body());
+            synchronized (largest) {
+              while (matcher.find()) {
+                double[] values = largest.computeIfAbsent(matcher.group(2), k -> new double[2]);
+                int which = matcher.group(1).equals("pending") ? 0 : 1;
+                values[which] = Math.max(values[which], Double.parseDouble(matcher.group(3)));
+              }
+            }
+            Thread.sleep(5_000);
+          } catch (InterruptedException e) {
+            return;
+          } catch (IOException e) {
+            // a missed reading: the next one comes in 5 s
+          }
+        }
+      }, "backlog-watch");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    /** Stops watching; the largest backlog of each sink, in messages and in age of its oldest. */
+    String stop() throws InterruptedException {
+      running = false;
+      thread.interrupt();
+      thread.join(10_000);
+      synchronized (largest) {
+        if (largest.isEmpty()) {
+          return "not read (no gauge answered)";
+        }
+        List<String> parts = new ArrayList<>();
+        largest.forEach((sink, v) -> parts.add(String.format("%s %,.0f messages (oldest %,.0f s)", sink, v[0], v[1])));
+        return String.join(", ", parts);
+      }
+    }
+  }
+
   /** Extra measurements of the connection-scale run. */
   private record Scale(JsonObject statsBefore, int seconds) {
   }
@@ -390,10 +451,12 @@ public final class IngestBenchmark {
     resetStatements(platform);
     Map<String, Long> storeThreadsBefore = ProcStat.threadCpuNanos(platform.stores.pid());
     Map<String, Long> serverThreadsBefore = ProcStat.threadCpuNanos(platform.child.pid());
+    BacklogWatch backlog = scale == null ? null : new BacklogWatch(platform.httpPort);
     load.send("go");
     JsonObject result = load.await("RESULT", (scale == null ? seconds : scale.seconds()) + 300L, TimeUnit.SECONDS);
     long acked = result.getLong("acked");
     long drainedAt = awaitDrained(platform);
+    String largestBacklog = backlog == null ? null : backlog.stop();
     Map<String, Long> used = cpu.stop();
     Map<String, Long> storeThreads = ProcStat.threadCpuNanos(platform.stores.pid());
     Map<String, Long> serverThreads = ProcStat.threadCpuNanos(platform.child.pid());
@@ -421,6 +484,9 @@ public final class IngestBenchmark {
       notes.add(String.format("%s: the load ended with %,d publishes unacknowledged, %,d refused by the client%s.", name,
           result.getLong("unacked", 0L), result.getLong("failed", 0L), result.getBoolean("drained", true) ? ""
               : ", and its meters did not finish within the time allowed"));
+    }
+    if (largestBacklog != null) {
+      notes.add(name + ": the journal's largest backlog, per sink (its gauges read every 5 s): " + largestBacklog + ".");
     }
     if (perConnection != null) {
       notes.add(name + ": " + perConnection + ".");

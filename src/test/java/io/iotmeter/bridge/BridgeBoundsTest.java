@@ -162,7 +162,9 @@ class BridgeBoundsTest {
 
   @Test
   void aSockJsClientThatSendsRefusedFramesAndNeverReadsIsClosed() throws Exception {
-    WebSocketClient client = clients.createWebSocketClient();
+    // A small receive buffer, fixed: the kernel would otherwise grow it (up to 32 MiB here) before
+    // the bridge's write queue could ever fill, and the test would time how fast buffers grow.
+    WebSocketClient client = clients.createWebSocketClient(new io.vertx.core.http.WebSocketClientOptions().setReceiveBufferSize(8192));
     WebSocket socket = client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(platform.httpPort())
         .setURI("/eventbus/websocket")).await();
     AtomicBoolean closed = new AtomicBoolean();
