@@ -58,7 +58,7 @@ import java.util.concurrent.TimeUnit;
  * </ul>
  * Run: {@code mvn -B -q test-compile exec:java -Dexec.args="--suite ingest"}; options:
  * {@code --devices 100 --window 10 --seconds 20 --sinks archive,timeseries,registry --durable true
- * --scale-devices 10000 --scale-minutes 10 --scale-qos 1 --runs 1,2,half --repeat 1 --warmup 15 --jfr false --pg-stats false
+ * --scale-devices 10000 --scale-minutes 10 --scale-qos 1 --scale-layout bench --runs 1,2,half --repeat 1 --warmup 15 --jfr false --pg-stats false
  * --set key.path=value,...}.
  * Prints one Markdown table.
  */
@@ -151,14 +151,22 @@ public final class IngestBenchmark {
   private void connections() throws Exception {
     int meters = Integer.parseInt(options.getOrDefault("scale-devices", "10000"));
     int minutes = Integer.parseInt(options.getOrDefault("scale-minutes", "10"));
-    try (Child stores = stores(); Platform platform = platform(stores, new JsonObject())) {
-      // --scale-qos 1,2: one run per QoS, each with meters of its own (the audit reads each run's keys).
-      for (String qos : options.getOrDefault("scale-qos", "1").split(",")) {
-        String prefix = "c" + qos + "-";
-        register(platform, prefix, meters);
-        JsonObject before = platform.stats();
-        // One datagram every 10 s per meter: the protocol's default send interval.
-        platformRun(platform, prefix, Integer.parseInt(qos.trim()), meters / 10.0, meters, null, new Scale(before, minutes * 60));
+    // --scale-layout bench,one-jvm: the benchmark's layout (stores in a process of their own), and
+    // the platform as the README starts it — one JVM with its embedded servers, security on.
+    for (String layout : options.getOrDefault("scale-layout", "bench").split(",")) {
+      boolean oneJvm = layout.trim().equals("one-jvm");
+      if (!oneJvm && !layout.trim().equals("bench")) {
+        throw new IllegalArgumentException("--scale-layout bench | one-jvm, not " + layout);
+      }
+      try (Child stores = oneJvm ? null : stores(); Platform platform = oneJvm ? new Platform("platform-one-jvm") : platform(stores, new JsonObject())) {
+        // --scale-qos 1,2: one run per QoS, each with meters of its own (the audit reads each run's keys).
+        for (String qos : options.getOrDefault("scale-qos", "1").split(",")) {
+          String prefix = (oneJvm ? "j" : "c") + qos.trim() + "-";
+          register(platform, prefix, meters);
+          JsonObject before = platform.stats();
+          // One datagram every 10 s per meter: the protocol's default send interval.
+          platformRun(platform, prefix, Integer.parseInt(qos.trim()), meters / 10.0, meters, null, new Scale(before, minutes * 60));
+        }
       }
     }
   }
@@ -435,8 +443,10 @@ public final class IngestBenchmark {
     if (scale == null) {
       register(platform, prefix, meters);
     }
-    Cpu cpu = new Cpu().add("server", platform.child.pid(), false).add("stores", platform.stores.pid(), false)
-        .add("postgres", platform.postmaster, true);
+    Cpu cpu = new Cpu().add("server", platform.child.pid(), false).add("postgres", platform.postmaster, true);
+    if (platform.stores != null) {
+      cpu.add("stores", platform.stores.pid(), false);
+    }
     Child load = load(platform.mqttPort, prefix, meters, qos, rate, scale == null ? seconds : scale.seconds(), 0, "dc");
     long rewritesBefore = platform.rewrites();
     String perConnection = null;
@@ -449,7 +459,7 @@ public final class IngestBenchmark {
     }
     cpu.add("load", load.pid(), false).start();
     resetStatements(platform);
-    Map<String, Long> storeThreadsBefore = ProcStat.threadCpuNanos(platform.stores.pid());
+    Map<String, Long> storeThreadsBefore = platform.stores == null ? Map.of() : ProcStat.threadCpuNanos(platform.stores.pid());
     Map<String, Long> serverThreadsBefore = ProcStat.threadCpuNanos(platform.child.pid());
     BacklogWatch backlog = scale == null ? null : new BacklogWatch(platform.httpPort);
     load.send("go");
@@ -458,7 +468,7 @@ public final class IngestBenchmark {
     long drainedAt = awaitDrained(platform);
     String largestBacklog = backlog == null ? null : backlog.stop();
     Map<String, Long> used = cpu.stop();
-    Map<String, Long> storeThreads = ProcStat.threadCpuNanos(platform.stores.pid());
+    Map<String, Long> storeThreads = platform.stores == null ? Map.of() : ProcStat.threadCpuNanos(platform.stores.pid());
     Map<String, Long> serverThreads = ProcStat.threadCpuNanos(platform.child.pid());
     load.close();
     // What every store holds of this run's meters, read back key by key against what they saw acknowledged.
@@ -472,7 +482,9 @@ public final class IngestBenchmark {
     JsonObject stats = platform.stats();
     String memory = String.format("%,d / %,d", stats.getLong("heap_used") >> 20, stats.getLong("rss") >> 20);
     String name = scale != null
-        ? String.format("IoT Meter, %,d meters at one datagram per 10 s, QoS %d, %d min", meters, qos, scale.seconds() / 60)
+        ? String.format("IoT Meter%s, %,d meters at one datagram per 10 s, QoS %d, %d min",
+            platform.stores == null ? " in one JVM as the README starts it (embedded servers inside, security on)" : "",
+            meters, qos, scale.seconds() / 60)
         : baseline == null ? String.format("IoT Meter, one node, QoS %d, fixed %,.0f msg/s offered", qos, rate)
         : String.format("IoT Meter, QoS %d%s", qos, rate > 0 ? offered(rate) : "");
     row(name, acked / result.getDouble("seconds"), stored, baseline, result, used, acked, memory, counts);
@@ -499,8 +511,10 @@ public final class IngestBenchmark {
     // which of the two stores used it (the stores JVM; QuestDB names its threads questdb-*).
     notes.add(name + ": CPU per datagram of the platform's busiest threads: "
         + busiest(serverThreadsBefore, serverThreads, acked, 8) + ".");
-    notes.add(name + ": CPU per datagram of the stores JVM's busiest threads: "
-        + busiest(storeThreadsBefore, storeThreads, acked, 6) + ".");
+    if (platform.stores != null) {
+      notes.add(name + ": CPU per datagram of the stores JVM's busiest threads: "
+          + busiest(storeThreadsBefore, storeThreads, acked, 6) + ".");
+    }
     noteStatements(platform, name, acked);
     return stored;
   }
@@ -606,6 +620,11 @@ public final class IngestBenchmark {
     String setting = String.format("%d meters, window %d, %d s runs, %d s warm-up, 20 measurements a datagram, sinks %s, "
             + "embedded stores (each a process of its own), security off (no per-message cost)", devices, window, seconds,
         Integer.parseInt(options.getOrDefault("warmup", "15")), options.getOrDefault("sinks", "archive,timeseries,registry"));
+    if (options.getOrDefault("scale-layout", "").contains("one-jvm")) {
+      setting += "; the rows \"in one JVM\": the embedded profile as launcher/iot-meter run starts it (PostgreSQL, S3Proxy "
+          + "and QuestDB started by it, the last two in its JVM: their CPU is the server's), security on, its three simulated "
+          + "meters running, the load's meters with issued credentials, no warm-up";
+    }
     if (rows.isEmpty()) {
       setting = String.format("the API of a platform whose %d meters each reported 20 datagrams and one meter a day of 1 Hz "
           + "data; the load (another process) at a fixed rate; embedded stores (each a process of its own), "
@@ -676,7 +695,8 @@ public final class IngestBenchmark {
         "--port", Integer.toString(port), "--devices", Integer.toString(meters), "--prefix", prefix,
         "--qos", Integer.toString(qos), "--window", Integer.toString(window), "--rate", Double.toString(rate),
         "--seconds", Integer.toString(count > 0 ? 0 : runSeconds), "--count", Integer.toString(count),
-        "--payload", payload, "--connect-rate", meters > 1000 ? "1000" : "0", "--ledger", ledger(prefix).toString());
+        "--payload", payload, "--connect-rate", meters > 1000 ? "1000" : "0", "--ledger", ledger(prefix).toString(),
+        "--credentials", credentials.containsKey(prefix) ? credentials.get(prefix).toString() : "");
     load.await("CONNECTED", Math.max(60, meters / 100), TimeUnit.SECONDS);
     if (count > 0) {
       load.send("go");
@@ -737,10 +757,49 @@ public final class IngestBenchmark {
     /** The relay that counts the time-series sink's writes (its own process: charged to no part), or null. */
     final Child pointsRelay;
     final boolean recordingPoints;
+    /** The admin key where the platform runs with security on (the one-JVM layout), else null. */
+    final String adminKey;
+
+    /**
+     * The embedded profile as {@code launcher/iot-meter run} starts it: one JVM with its own
+     * PostgreSQL (processes of its own), S3Proxy and QuestDB inside, security on (an admin key
+     * set as the README's quick start allows), the three simulated meters running — only its
+     * ports fixed in advance, so that the audit can find the stores.
+     */
+    Platform(String name) throws Exception {
+      this.stores = null;
+      this.pointsRelay = null;
+      this.recordingPoints = false;
+      JsonObject config = RunningPlatform.embeddedProfileConfig();
+      config.getJsonObject("deploy").put("simulator", 1);
+      config.put("data_dir", work.resolve(name + "-data").toString());
+      this.adminKey = "bench-admin-key-" + java.util.UUID.randomUUID();
+      config.getJsonObject("security").put("enabled", true).put("admin_key", adminKey);
+      config.getJsonObject("postgres").put("port", FreePorts.next());
+      config.getJsonObject("s3").put("embedded_port", FreePorts.next());
+      config.getJsonObject("timeseries").getJsonObject("questdb").put("http_port", FreePorts.next()).put("pg_port", FreePorts.next());
+      this.mqttPort = config.getJsonObject("mqtt").getInteger("port");
+      this.httpPort = config.getJsonObject("http").getInteger("port");
+      Path file = work.resolve(name + ".json");
+      Files.writeString(file, config.encodePrettily());
+      this.child = Child.java(name, work, List.of(), BenchNode.class, "platform", file.toString());
+      child.await("READY", 300, TimeUnit.SECONDS);
+      // Where the embedded servers listen, for the audit and the drain check.
+      Path postgresDir = Path.of(config.getString("data_dir")).resolve("postgres");
+      config.getJsonObject("postgres").put("host", "127.0.0.1").put("user", "postgres")
+          .put("password", Files.readString(io.iotmeter.embedded.EmbeddedPostgresServer.passwordFile(postgresDir)).trim());
+      config.getJsonObject("s3").put("endpoint", "http://127.0.0.1:" + config.getJsonObject("s3").getInteger("embedded_port"));
+      config.getJsonObject("timeseries").getJsonObject("questdb").put("host", "127.0.0.1")
+          .put("user", "admin").put("password", "quest");
+      this.config = config;
+      this.questdbEndpoint = StoreAudit.QuestDb.of(config.getJsonObject("timeseries").getJsonObject("questdb"));
+      this.postmaster = ProcStat.postmaster(postgresDir);
+    }
 
     /** @param name the process's name in the work directory (its log, its configuration) */
     Platform(Child stores, JsonObject overrides, String name) throws Exception {
       this.stores = stores;
+      this.adminKey = null;
       JsonObject endpoints = storesReady(stores);
       JsonObject config = RunningPlatform.embeddedProfileConfig();
       // The load's meters connect without credentials: authentication costs one check per connection, not per message.
@@ -854,8 +913,56 @@ public final class IngestBenchmark {
     return endpoints.copy();
   }
 
-  /** Registers the meters first, as in production (unknown devices are refused with security on). */
-  private static void register(Platform platform, String prefix, int meters) throws SQLException {
+  /** The meters' credentials file of a prefix, where the platform runs with security on. */
+  private final Map<String, Path> credentials = new HashMap<>();
+
+  /**
+   * Registers the meters first, as in production (unknown devices are refused with security on);
+   * with security on, through the REST API with the admin key, and their passwords issued there
+   * (written to a file the load reads).
+   */
+  private void register(Platform platform, String prefix, int meters) throws Exception {
+    if (platform.adminKey == null) {
+      registerInDatabase(platform, prefix, meters);
+      return;
+    }
+    HttpClient http = HttpClient.newBuilder().executor(java.util.concurrent.Executors.newFixedThreadPool(16)).build();
+    String[] passwords = new String[meters];
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(16);
+    List<java.util.concurrent.Future<?>> pending = new ArrayList<>();
+    for (int d = 0; d < meters; d++) {
+      int meter = d;
+      pending.add(pool.submit(() -> {
+        String device = prefix + meter;
+        HttpRequest create = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + platform.httpPort + "/api/devices"))
+            .header("Authorization", "Bearer " + platform.adminKey).header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("device_id", device)
+                .put("device_name", "Bench meter " + device).put("device_type", "power_meter_dc").encode())).build();
+        HttpRequest issue = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + platform.httpPort + "/api/devices/" + device
+            + "/credentials")).header("Authorization", "Bearer " + platform.adminKey).POST(HttpRequest.BodyPublishers.noBody()).build();
+        http.send(create, HttpResponse.BodyHandlers.discarding());
+        HttpResponse<String> issued = http.send(issue, HttpResponse.BodyHandlers.ofString());
+        if (issued.statusCode() != 201) {
+          throw new IllegalStateException("Issuing " + device + "'s credentials: " + issued.statusCode() + " " + issued.body());
+        }
+        passwords[meter] = new JsonObject(issued.body()).getString("password");
+        return null;
+      }));
+    }
+    for (var future : pending) {
+      future.get(5, TimeUnit.MINUTES);
+    }
+    pool.shutdown();
+    StringBuilder lines = new StringBuilder();
+    for (int d = 0; d < meters; d++) {
+      lines.append(prefix).append(d).append(' ').append(passwords[d]).append('\n');
+    }
+    Path file = work.resolve("credentials-" + prefix.replace("-", "") + ".txt");
+    Files.writeString(file, lines);
+    credentials.put(prefix, file);
+  }
+
+  private static void registerInDatabase(Platform platform, String prefix, int meters) throws SQLException {
     try (Connection c = platform.database(); var s = c.prepareStatement(
         "INSERT INTO devices (device_id, device_name, device_type) VALUES (?, ?, 'power_meter_dc') ON CONFLICT DO NOTHING")) {
       for (int d = 0; d < meters; d++) {

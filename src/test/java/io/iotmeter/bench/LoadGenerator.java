@@ -80,7 +80,17 @@ public final class LoadGenerator {
     // Every acknowledgement as it happens, for the store audit (io.iotmeter.audit.StoreAudit).
     AckLedger ledger = o.containsKey("ledger") ? AckLedger.recordingTo(java.nio.file.Path.of(o.get("ledger"))) : new AckLedger();
 
-    List<MqttClient> clients = connect(vertx, host, port, devices, prefix, window, connectRate);
+    // --credentials FILE ("device_id password" a line): the meters log in, as with security on.
+    Map<String, String> passwords = new HashMap<>();
+    if (!o.getOrDefault("credentials", "").isEmpty()) {
+      for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of(o.get("credentials")))) {
+        String[] fields = line.split(" ", 2);
+        if (fields.length == 2) {
+          passwords.put(fields[0], fields[1]);
+        }
+      }
+    }
+    List<MqttClient> clients = connect(vertx, host, port, devices, prefix, window, connectRate, passwords);
     IngestBenchmark.report("CONNECTED", new JsonObject().put("devices", clients.size()));
     awaitCommand("go");
 
@@ -116,7 +126,7 @@ public final class LoadGenerator {
 
   /** Connects the meters, at most {@code connectRate} a second (0: all at once, 200 in flight). */
   private static List<MqttClient> connect(Vertx vertx, String host, int port, int devices, String prefix, int window,
-                                          int connectRate) throws Exception {
+                                          int connectRate, Map<String, String> passwords) throws Exception {
     List<MqttClient> clients = new ArrayList<>();
     List<Future<?>> pending = new ArrayList<>();
     long start = System.nanoTime();
@@ -124,6 +134,9 @@ public final class LoadGenerator {
       MqttClientOptions options = new MqttClientOptions().setClientId(prefix + d).setCleanSession(false)
           // The client's own in-flight bound stays out of the way: the meter's window is the bound.
           .setMaxInflightQueue(Math.max(100, window * 4)).setAckTimeout(60).setKeepAliveInterval(60).setAutoKeepAlive(true);
+      if (passwords.containsKey(prefix + d)) {
+        options.setUsername(prefix + d).setPassword(passwords.get(prefix + d));
+      }
       MqttClient client = MqttClient.create(vertx, options);
       clients.add(client);
       pending.add(client.connect(port, host));
