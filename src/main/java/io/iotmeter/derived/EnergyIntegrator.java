@@ -43,8 +43,8 @@ public final class EnergyIntegrator {
     return energy;
   }
 
-  /** The area under the positive part of a line from {@code a} to {@code b} over {@code seconds}. */
-  static double joules(double a, double b, double seconds) {
+  /** The area under the positive part of a line from {@code a} to {@code b} over {@code seconds} (W and s: joules). */
+  public static double joules(double a, double b, double seconds) {
     if (a >= 0 && b >= 0) {
       return (a + b) / 2 * seconds;
     }

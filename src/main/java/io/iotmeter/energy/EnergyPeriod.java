@@ -16,6 +16,17 @@ public record EnergyPeriod(Instant start, Instant end, double activeImportKwh, d
                            Double locationAgeS, double coveragePct, Source source, TimeQuality time,
                            EnergyQuality energy, LocationQuality location) {
 
+  /** A flag's name on the wire (lower case) and the two-hex-digit code settlement systems use. */
+  public interface Flag {
+    String name();
+
+    String code();
+
+    default String wireName() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
   /** Where the energy figures came from. */
   public enum Source {
     REGISTER, INTEGRATED;
@@ -26,7 +37,7 @@ public record EnergyPeriod(Instant start, Instant end, double activeImportKwh, d
   }
 
   /** The meter's clock within the period. */
-  public enum TimeQuality {
+  public enum TimeQuality implements Flag {
     VALID("7F"), INVALID("3D");
 
     private final String code;
@@ -35,18 +46,14 @@ public record EnergyPeriod(Instant start, Instant end, double activeImportKwh, d
       this.code = code;
     }
 
-    public String wireName() {
-      return name().toLowerCase(java.util.Locale.ROOT);
-    }
-
-    /** The two-hex-digit code settlement systems use. */
+    @Override
     public String code() {
       return code;
     }
   }
 
   /** How the energy figures were obtained. */
-  public enum EnergyQuality {
+  public enum EnergyQuality implements Flag {
     /** From the registers, both boundaries between samples. */
     MEASURED("7F"),
     /** Integrated from power over a fully covered period, or a register boundary extrapolated, or across a meter reset. */
@@ -62,17 +69,14 @@ public record EnergyPeriod(Instant start, Instant end, double activeImportKwh, d
       this.code = code;
     }
 
-    public String wireName() {
-      return name().toLowerCase(java.util.Locale.ROOT);
-    }
-
+    @Override
     public String code() {
       return code;
     }
   }
 
   /** The position at the period's end. */
-  public enum LocationQuality {
+  public enum LocationQuality implements Flag {
     VALID("7F"), STALE("2E"), NONE("3D");
 
     private final String code;
@@ -81,10 +85,7 @@ public record EnergyPeriod(Instant start, Instant end, double activeImportKwh, d
       this.code = code;
     }
 
-    public String wireName() {
-      return name().toLowerCase(java.util.Locale.ROOT);
-    }
-
+    @Override
     public String code() {
       return code;
     }

@@ -232,21 +232,9 @@ public final class PeriodCompiler {
       Instant to = b.time().isAfter(in.end()) ? in.end() : b.time();
       double va = from.equals(a.time()) ? a.value() : line(a, b, from);
       double vb = to.equals(b.time()) ? b.value() : line(a, b, to);
-      joules += positiveArea(sign * va, sign * vb, nanos(from, to) / 1e9);
+      joules += io.iotmeter.derived.EnergyIntegrator.joules(sign * va, sign * vb, nanos(from, to) / 1e9);
     }
     return joules;
-  }
-
-  /** The area under the positive part of a line from {@code a} to {@code b} over {@code seconds}. */
-  static double positiveArea(double a, double b, double seconds) {
-    if (a >= 0 && b >= 0) {
-      return (a + b) / 2 * seconds;
-    }
-    if (a <= 0 && b <= 0) {
-      return 0;
-    }
-    double zero = seconds * Math.abs(a) / (Math.abs(a) + Math.abs(b));
-    return a > 0 ? a * zero / 2 : b * (seconds - zero) / 2;
   }
 
   /** Percent of the period within reach of the meter's samples (any series it sends). */

@@ -926,7 +926,8 @@ public final class IngestBenchmark {
       registerInDatabase(platform, prefix, meters);
       return;
     }
-    HttpClient http = HttpClient.newBuilder().executor(java.util.concurrent.Executors.newFixedThreadPool(16)).build();
+    // 16 requests at a time, blocking on this pool's threads (the client's own executor is its default).
+    HttpClient http = HttpClient.newHttpClient();
     String[] passwords = new String[meters];
     java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(16);
     List<java.util.concurrent.Future<?>> pending = new ArrayList<>();

@@ -50,14 +50,9 @@ class DeviceAccessTest {
   }
 
   private static String issue(String deviceId) {
-    // The reference seeds three devices; the others are registered first (the provisioning path).
-    Reply registered = admin().post("/api/devices", new JsonObject().put("device_id", deviceId).put("device_name", deviceId));
-    assertThat(registered.status()).as(registered.toString()).isIn(201, 409);
-    Reply issued = admin().post("/api/devices/" + deviceId + "/credentials", null);
-    assertThat(issued.status()).as(issued.toString()).isEqualTo(201);
-    assertThat(issued.json().getString("username")).isEqualTo(deviceId);
-    return issued.json().getString("password");
+    return platform.issueDeviceCredentials(deviceId);
   }
+
 
   private static MqttClientOptions login(String clientId, String username, String password) {
     MqttClientOptions options = new MqttClientOptions().setClientId(clientId).setCleanSession(true);

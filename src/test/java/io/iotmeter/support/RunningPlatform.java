@@ -263,6 +263,20 @@ public final class RunningPlatform implements AutoCloseable, BeforeAllCallback, 
     return new As(key);
   }
 
+  /**
+   * The provisioning path, as the bootstrap admin ({@link #ADMIN_KEY}): registers the device
+   * unless it is (the reference seeds three), issues its credentials and returns the password.
+   */
+  public String issueDeviceCredentials(String deviceId) {
+    As admin = as(ADMIN_KEY);
+    Reply registered = admin.post("/api/devices", new JsonObject().put("device_id", deviceId).put("device_name", deviceId));
+    org.assertj.core.api.Assertions.assertThat(registered.status()).as(registered.toString()).isIn(201, 409);
+    Reply issued = admin.post("/api/devices/" + deviceId + "/credentials", null);
+    org.assertj.core.api.Assertions.assertThat(issued.status()).as(issued.toString()).isEqualTo(201);
+    org.assertj.core.api.Assertions.assertThat(issued.json().getString("username")).isEqualTo(deviceId);
+    return issued.json().getString("password");
+  }
+
   public Reply send(HttpMethod method, String path, Object body, String key) {
     var request = http.request(method, path).putHeader("content-type", "application/json");
     if (key != null) {
