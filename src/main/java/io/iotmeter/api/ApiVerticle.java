@@ -102,6 +102,7 @@ public final class ApiVerticle extends VerticleBase {
     timeSeries = new TimeSeriesQueries(config.getJsonObject("timeseries"), storeWorkers);
     archive = new ArchiveListing(ObjectStores.open(config.getJsonObject("s3")), storeWorkers);
     new TelemetryRoutes(devices, timeSeries, archive, metrics, http.integer("max_metric_points")).mount(routes);
+    new EnergyRoutes(pool, io.iotmeter.energy.EnergySettings.of(config)).mount(routes);
     RegistryStats registryStats = new RegistryStats(pool);
     new StatsRoutes(registryStats, gauges).mount(routes);
     // The registry gauges are scraped without anybody reading /api/stats: refresh them now and then.

@@ -69,7 +69,15 @@ public final class DeviceRoutes {
     DeviceStatus status = statusText == null ? DeviceStatus.ACTIVE
         : Inputs.parseEnum("status", statusText, DeviceStatus.class, "Field");
     JsonObject metadata = Optional.ofNullable(body.optionalObject("metadata")).orElseGet(JsonObject::new);
+    checkBillingKeys(metadata);
     return devices.create(new NewDevice(deviceId, name, type, location, status, metadata)).map(ApiResponse::created);
+  }
+
+  /** The energy billing keys of a device's metadata (consumption_point_id, train_id, car, traction_system). */
+  private static void checkBillingKeys(JsonObject metadata) {
+    io.iotmeter.energy.DeviceMetadata.problem(metadata).ifPresent(problem -> {
+      throw ApiException.badRequest("Field " + problem);
+    });
   }
 
   private Future<ApiResponse> update(RoutingContext ctx) {
@@ -94,6 +102,7 @@ public final class DeviceRoutes {
       if (metadata == null) {
         throw ApiException.badRequest("Field 'metadata' must be a JSON object");
       }
+      checkBillingKeys(metadata);
       changes.put(DeviceColumn.METADATA, metadata);
     }
     if (changes.isEmpty()) {

@@ -106,7 +106,7 @@ public final class TelemetryRoutes {
   }
 
   /** {@code format=csv}, or an Accept header that prefers {@code text/csv} to JSON. */
-  private static boolean wantsCsv(RoutingContext ctx) {
+  static boolean wantsCsv(RoutingContext ctx) {
     Optional<String> format = Inputs.query(ctx, "format", 10);
     if (format.isPresent()) {
       return switch (format.get()) {

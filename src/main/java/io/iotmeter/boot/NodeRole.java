@@ -10,9 +10,9 @@ import java.util.Set;
  * deploys those of its roles that its {@code deploy} configuration also asks for.
  */
 public enum NodeRole {
-  /** MQTT (endpoint or bridge), intake, sinks, lifecycle: everything that takes device data in. */
+  /** MQTT (endpoint or bridge), intake, sinks, lifecycle, energy billing: everything that takes device data in. */
   INGEST(EnumSet.of(VerticleCatalog.ARCHIVE_SINK, VerticleCatalog.TIMESERIES_SINK, VerticleCatalog.REGISTRY_SINK,
-      VerticleCatalog.LIFECYCLE, VerticleCatalog.IDENTITY, VerticleCatalog.INTAKE, VerticleCatalog.LIVE_FEED,
+      VerticleCatalog.LIFECYCLE, VerticleCatalog.ENERGY, VerticleCatalog.IDENTITY, VerticleCatalog.INTAKE, VerticleCatalog.LIVE_FEED,
       VerticleCatalog.MQTT_SERVER,
       VerticleCatalog.MQTT_BRIDGE, VerticleCatalog.OPS)),
   /** The REST API and the bus bridges (SockJS with the API, TCP), the live events, the identity checks. */

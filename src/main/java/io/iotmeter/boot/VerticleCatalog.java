@@ -29,6 +29,7 @@ public enum VerticleCatalog {
   TIMESERIES_SINK("timeseries_sink", TimeSeriesSinkVerticle::new),
   REGISTRY_SINK("registry_sink", RegistrySinkVerticle::new),
   LIFECYCLE("lifecycle", LifecycleVerticle::new),
+  ENERGY("energy", io.iotmeter.energy.EnergyVerticle::new),
   LIVE_FEED("live_feed", io.iotmeter.live.LiveFeedVerticle::new),
   LIVE_EVENTS("live_events", io.iotmeter.live.LiveEventsVerticle::new),
   IDENTITY("identity", io.iotmeter.security.IdentityVerticle::new),

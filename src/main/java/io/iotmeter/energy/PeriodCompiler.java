@@ -36,8 +36,8 @@ public final class PeriodCompiler {
   public static final String LATITUDE = "latitude";
   public static final String LONGITUDE = "longitude";
 
-  /** A clock further off than this, or adjusted by more within the period, makes the period's time invalid. */
-  static final double CLOCK_TOLERANCE_S = 2.0;
+  /** A clock further off than this, or set back by more within the period, makes the period's time invalid. */
+  static final long CLOCK_TOLERANCE_MS = 2_000;
   /** A position fix older than this at the period's end is stale. */
   static final Duration FIX_FRESH = Duration.ofSeconds(15);
 
@@ -50,10 +50,19 @@ public final class PeriodCompiler {
   }
 
   /**
-   * A datagram as the platform received it: the meter's time and the platform's, to judge the
-   * meter's clock.
+   * What the platform saw of the meter's clock in the period ({@link EnergyMarks} gathers it from
+   * the datagrams as they are stored).
+   *
+   * @param minDelayMs the smallest {@code received_at - ts} of the period's datagrams, null without
+   *                   any: the network and a meter's buffer only ever add to a datagram's delay, so
+   *                   the least delayed datagram shows the clock's offset — a whole period
+   *                   delivered late (a meter flushing its buffer) is one whose clock the platform
+   *                   could not confirm
+   * @param setBack    a datagram's time lay more than 2 s before its predecessor's (same boot)
    */
-  public record Receipt(Instant deviceTime, Instant receivedAt) {
+  public record Clock(Long minDelayMs, boolean setBack) {
+
+    public static final Clock UNKNOWN = new Clock(null, false);
   }
 
   /**
@@ -64,11 +73,11 @@ public final class PeriodCompiler {
    * @param activePower active power, W (signed: negative is fed back)
    * @param reactivePower reactive power, var (as derived: unsigned)
    * @param resets instants at which the meter restarted (its registers may start again from zero)
-   * @param receipts the datagrams of the period, for the clock's quality
+   * @param clock the meter's clock in the period
    */
   public record Inputs(Instant start, Instant end, Duration cadence, Map<String, List<Point>> registers,
                        List<Point> activePower, List<Point> reactivePower, List<Fix> fixes, List<Instant> resets,
-                       List<Receipt> receipts) {
+                       Clock clock) {
   }
 
   private PeriodCompiler() {
@@ -107,15 +116,17 @@ public final class PeriodCompiler {
     }
     Fix last = null;
     for (Fix fix : in.fixes()) {
-      if (!fix.time().isBefore(in.start()) && !fix.time().isAfter(in.end())) {
+      if (!fix.time().isBefore(in.start()) && fix.time().isBefore(in.end())) {
         last = fix;
       }
     }
     EnergyPeriod.LocationQuality location = last == null ? EnergyPeriod.LocationQuality.NONE
         : Duration.between(last.time(), in.end()).compareTo(FIX_FRESH) > 0
         ? EnergyPeriod.LocationQuality.STALE : EnergyPeriod.LocationQuality.VALID;
-    return new EnergyPeriod(in.start(), in.end(), activeImport, activeExport, reactiveImport, reactiveExport,
-        last == null ? null : last.latitude(), last == null ? null : last.longitude(),
+    // Rounded to what billing can use (a milliwatt-hour, a centimetre, a millisecond): the figures
+    // read as data, not as floating-point noise, and a recompilation compares exactly.
+    return new EnergyPeriod(in.start(), in.end(), round(activeImport, 6), round(activeExport, 6), round(reactiveImport, 6),
+        round(reactiveExport, 6), last == null ? null : round(last.latitude(), 7), last == null ? null : round(last.longitude(), 7),
         last == null ? null : Duration.between(last.time(), in.end()).toMillis() / 1000.0,
         Math.round(coverage * 100) / 100.0, fromRegisters ? EnergyPeriod.Source.REGISTER : EnergyPeriod.Source.INTEGRATED,
         time(in), energy, location);
@@ -280,26 +291,17 @@ public final class PeriodCompiler {
   // ------------------------------------------------------------------ time
 
   /**
-   * The meter's clock in the period: invalid when a datagram's time differs from when the
-   * platform received it by more than 2 s, or when the clock moved against the platform's by
-   * more than 2 s between two datagrams (an adjustment).
+   * The meter's clock in the period: invalid when its least delayed datagram was more than 2 s
+   * ahead of or behind the platform's clock, or when the clock was set back by more than 2 s.
    */
   private static EnergyPeriod.TimeQuality time(Inputs in) {
-    Receipt previous = null;
-    for (Receipt r : in.receipts()) {
-      double skew = Math.abs(nanos(r.receivedAt(), r.deviceTime()) / 1e9);
-      if (skew > CLOCK_TOLERANCE_S) {
-        return EnergyPeriod.TimeQuality.INVALID;
-      }
-      if (previous != null) {
-        double moved = nanos(previous.deviceTime(), r.deviceTime()) / 1e9 - nanos(previous.receivedAt(), r.receivedAt()) / 1e9;
-        if (Math.abs(moved) > CLOCK_TOLERANCE_S) {
-          return EnergyPeriod.TimeQuality.INVALID;
-        }
-      }
-      previous = r;
-    }
-    return EnergyPeriod.TimeQuality.VALID;
+    Long delay = in.clock().minDelayMs();
+    boolean off = delay != null && Math.abs(delay) > CLOCK_TOLERANCE_MS;
+    return off || in.clock().setBack() ? EnergyPeriod.TimeQuality.INVALID : EnergyPeriod.TimeQuality.VALID;
+  }
+
+  private static double round(double value, int decimals) {
+    return java.math.BigDecimal.valueOf(value).setScale(decimals, java.math.RoundingMode.HALF_EVEN).doubleValue();
   }
 
   private static double nanos(Instant from, Instant to) {

@@ -1,6 +1,8 @@
 package io.iotmeter.sink;
 
 import io.iotmeter.config.Settings;
+import io.iotmeter.energy.EnergyMarks;
+import io.iotmeter.energy.EnergySettings;
 import io.iotmeter.journal.SinkKind;
 import io.iotmeter.ops.IngestMetrics;
 import io.iotmeter.ops.PlatformMetrics;
@@ -26,8 +28,9 @@ public final class TimeSeriesSinkVerticle extends JournalSinkVerticle {
     workers = vertx.createSharedWorkerExecutor("timeseries-writes", 2);
     return workers.executeBlocking(() -> {
       store = TimeSeriesStores.open(config().getJsonObject("timeseries"));
+      EnergySettings energy = EnergySettings.of(config());
       return (SinkWriter) new TimeSeriesWriter(store, workers, sinkConfig.integer("max_points"),
-          metrics.influxWriteTimer());
+          metrics.influxWriteTimer(), energy.enabled() ? new EnergyMarks(energy) : null, pool);
     }, false);
   }
 

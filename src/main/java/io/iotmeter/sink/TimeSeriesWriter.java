@@ -1,6 +1,7 @@
 package io.iotmeter.sink;
 
 import io.iotmeter.derived.DerivedPower;
+import io.iotmeter.energy.EnergyMarks;
 import io.iotmeter.protocol.AcceptedMessage;
 import io.iotmeter.protocol.Measurement;
 import io.iotmeter.timeseries.Point;
@@ -9,6 +10,7 @@ import io.iotmeter.timeseries.TimeSeriesStore;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.core.Future;
 import io.vertx.core.WorkerExecutor;
+import io.vertx.sqlclient.SqlClient;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  * Writes every measurement of the accepted telemetry as a point (measurement
  * {@code iot_telemetry}, tags device_id / metric / unit, field value, time = the sample's ts),
  * together with the power derived from it ({@link DerivedPower}), in requests of at most
- * {@code maxPoints} lines. Idempotent by the store's nature: a point is
+ * {@code maxPoints} lines; then marks the energy billing periods the batch falls in
+ * ({@link EnergyMarks}). Idempotent by the store's nature: a point is
  * identified by (device_id, metric, time), so writing it again overwrites it.
  */
 final class TimeSeriesWriter implements SinkWriter {
@@ -29,12 +32,18 @@ final class TimeSeriesWriter implements SinkWriter {
   private final WorkerExecutor workers;
   private final int maxPoints;
   private final Timer writeTimer;
+  /** Marks the energy billing periods of what was stored (null: energy billing off). */
+  private final EnergyMarks energyMarks;
+  private final SqlClient journalDb;
 
-  TimeSeriesWriter(TimeSeriesStore store, WorkerExecutor workers, int maxPoints, Timer writeTimer) {
+  TimeSeriesWriter(TimeSeriesStore store, WorkerExecutor workers, int maxPoints, Timer writeTimer, EnergyMarks energyMarks,
+                   SqlClient journalDb) {
     this.store = store;
     this.workers = workers;
     this.maxPoints = maxPoints;
     this.writeTimer = writeTimer;
+    this.energyMarks = energyMarks;
+    this.journalDb = journalDb;
   }
 
   @Override
@@ -55,7 +64,7 @@ final class TimeSeriesWriter implements SinkWriter {
     if (points.isEmpty()) {
       return Future.succeededFuture();
     }
-    return workers.executeBlocking(() -> {
+    Future<Void> stored = workers.executeBlocking(() -> {
       for (int from = 0; from < points.size(); from += maxPoints) {
         long start = System.nanoTime();
         try {
@@ -68,6 +77,9 @@ final class TimeSeriesWriter implements SinkWriter {
       }
       return null;
     }, true);
+    // The periods are marked once their points are stored, so a period is compiled only from what
+    // the store holds; a failed mark fails the batch, which is written again (the same points).
+    return energyMarks == null ? stored : stored.compose(v -> energyMarks.record(journalDb, batch));
   }
 
   /** A message's samples and the power derived from them, as points. */

@@ -127,6 +127,41 @@ public final class QuestDbStore implements TimeSeriesStore {
   }
 
   /**
+   * Waits until QuestDB's WAL has applied every transaction committed so far (its writer has
+   * reached the sequencer's number as read at the start): what a reader sees is then at least
+   * what was written before.
+   */
+  @Override
+  public boolean awaitWrites(java.time.Duration max) {
+    long deadline = System.nanoTime() + max.toNanos();
+    try (Connection connection = connect();
+         PreparedStatement statement = connection.prepareStatement(
+             "SELECT sequencerTxn, writerTxn FROM wal_tables() WHERE name = '" + TABLE + "'")) {
+      long target = -1;
+      while (true) {
+        try (ResultSet rows = statement.executeQuery()) {
+          if (!rows.next()) {
+            return true;
+          }
+          target = target < 0 ? rows.getLong(1) : target;
+          if (rows.getLong(2) >= target) {
+            return true;
+          }
+        }
+        if (System.nanoTime() > deadline) {
+          return false;
+        }
+        Thread.sleep(20);
+      }
+    } catch (SQLException e) {
+      throw failure("Reading the WAL's progress", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /**
    * Stored times are whole microseconds, and the driver rounds a bound instant to microseconds
    * (possibly down): rounding the bounds up keeps {@code start <= time < stop} exact.
    */

@@ -31,6 +31,15 @@ public interface TimeSeriesStore extends AutoCloseable {
   /** The same, at most the first {@code maxRows} of them: what a reader holds in memory is bounded. */
   List<MetricSample> query(String deviceId, Instant start, Instant stop, Optional<String> metric, int maxRows);
 
+  /**
+   * Returns once every write that returned before this call can be read back (at most after
+   * {@code max}; false then). InfluxDB answers a write once it is readable; a store that applies
+   * writes later (QuestDB's WAL) waits here.
+   */
+  default boolean awaitWrites(java.time.Duration max) {
+    return true;
+  }
+
   /** Returns when the store answers; throws {@link TimeSeriesException} when it does not. */
   void ping();
 

@@ -126,6 +126,22 @@ class OpenApiContractTest {
     check(HttpMethod.GET, "/api/devices/:id/metrics", admin.get(metrics + "&limit=0"));
     check(HttpMethod.GET, "/api/devices/:id/raw-data", Eventually.value(Duration.ofSeconds(20),
         () -> admin.get("/api/devices/dc-meter-001/raw-data"), r -> !r.array().isEmpty()));
+    // The datagram above, measured long ago, is compiled into an energy period once it has settled.
+    String energy = "/api/devices/dc-meter-001/energy-periods?start=2026-02-12T09:00:00Z&stop=2026-02-12T12:00:00Z";
+    Reply periods = Eventually.value(Duration.ofSeconds(40), () -> admin.get(energy), r -> r.array().size() == 1);
+    check(HttpMethod.GET, "/api/devices/:id/energy-periods", periods);
+    check(HttpMethod.GET, "/api/devices/:id/energy-periods", admin.get("/api/devices/dc-meter-001/energy-periods?start=tomorrow"));
+    String periodStart = periods.array().getJsonObject(0).getString("period_start");
+    check(HttpMethod.GET, "/api/devices/:id/energy-periods/:period_start/versions",
+        admin.get("/api/devices/dc-meter-001/energy-periods/" + periodStart + "/versions"));
+    check(HttpMethod.GET, "/api/devices/:id/energy-periods/:period_start/versions",
+        admin.get("/api/devices/dc-meter-001/energy-periods/2020-01-01T00:00:00Z/versions"));
+    check(HttpMethod.GET, "/api/energy/export", admin.get("/api/energy/export?date=2026-02-12"));
+    check(HttpMethod.GET, "/api/energy/export", admin.get("/api/energy/export?since=-1"));
+    check(HttpMethod.GET, "/api/energy/completeness", admin.get("/api/energy/completeness?date=2026-02-12"));
+    check(HttpMethod.GET, "/api/energy/completeness", admin.get("/api/energy/completeness?date=12.02.2026"));
+    check(HttpMethod.GET, "/api/trains/:train_id/energy", admin.get("/api/trains/ICE-1/energy?date=2026-02-12"));
+    check(HttpMethod.GET, "/api/trains/:train_id/energy", admin.get("/api/trains/%20/energy"));
     check(HttpMethod.POST, "/api/devices/:id/alerts", admin.post("/api/devices/oa-meter-1/alerts", new JsonObject().put("message", "check")));
     Reply alerts = admin.get("/api/devices/oa-meter-1/alerts");
     check(HttpMethod.GET, "/api/devices/:id/alerts", alerts);

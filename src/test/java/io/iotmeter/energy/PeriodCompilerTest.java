@@ -7,13 +7,14 @@ import io.iotmeter.energy.EnergyPeriod.TimeQuality;
 import io.iotmeter.energy.PeriodCompiler.Fix;
 import io.iotmeter.energy.PeriodCompiler.Inputs;
 import io.iotmeter.energy.PeriodCompiler.Point;
-import io.iotmeter.energy.PeriodCompiler.Receipt;
+import io.iotmeter.energy.PeriodCompiler.Clock;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import java.util.Map;
 import java.util.function.DoubleUnaryOperator;
 import java.util.function.IntPredicate;
@@ -86,16 +87,13 @@ class PeriodCompilerTest {
   }
 
   private static Inputs inputs(Map<String, List<Point>> registers, List<Point> power, List<Fix> fixes, List<Instant> resets,
-                               List<Receipt> receipts) {
-    return new Inputs(START, END, CADENCE, registers, power, List.of(), fixes, resets, receipts);
+                               Clock clock) {
+    return new Inputs(START, END, CADENCE, registers, power, List.of(), fixes, resets, clock);
   }
 
-  private static List<Receipt> onTime() {
-    List<Receipt> receipts = new ArrayList<>();
-    for (int s = 0; s < 300; s += 10) {
-      receipts.add(new Receipt(START.plusSeconds(s), START.plusSeconds(s).plusMillis(80)));
-    }
-    return receipts;
+  /** Datagrams arriving 80 ms after their time: a clock in step with the platform's. */
+  private static Clock onTime() {
+    return new Clock(80L, false);
   }
 
   @Test
@@ -193,28 +191,22 @@ class PeriodCompilerTest {
   }
 
   @Test
-  void aClockAdjustedOrOffByMoreThanTwoSecondsMakesThePeriodsTimeInvalid() {
-    // 1.5 s behind the platform until 150 s, then 1.5 s ahead: each within 2 s, but adjusted by 3 s.
-    List<Receipt> jumped = new ArrayList<>();
-    for (Receipt r : onTime()) {
-      jumped.add(new Receipt(r.deviceTime(), r.deviceTime().isAfter(START.plusSeconds(150))
-          ? r.deviceTime().minusMillis(1_500) : r.deviceTime().plusMillis(1_500)));
-    }
-    assertThat(PeriodCompiler.compile(inputs(Map.of(), sampled(POWER, s -> false), List.of(), List.of(), jumped)).time())
-        .isEqualTo(TimeQuality.INVALID);
-    List<Receipt> late = List.of(new Receipt(START.plusSeconds(10), START.plusSeconds(13)));
-    assertThat(PeriodCompiler.compile(inputs(Map.of(), sampled(POWER, s -> false), List.of(), List.of(), late)).time())
-        .as("3 s behind the platform").isEqualTo(TimeQuality.INVALID);
-    List<Receipt> close = List.of(new Receipt(START.plusSeconds(10), START.plusMillis(11_900)),
-        new Receipt(START.plusSeconds(20), START.plusMillis(21_200)));
-    assertThat(PeriodCompiler.compile(inputs(Map.of(), sampled(POWER, s -> false), List.of(), List.of(), close)).time())
-        .isEqualTo(TimeQuality.VALID);
+  void aClockOffOrSetBackByMoreThanTwoSecondsMakesThePeriodsTimeInvalid() {
+    Function<Clock, TimeQuality> time = clock -> PeriodCompiler.compile(inputs(Map.of(), sampled(POWER, s -> false),
+        List.of(), List.of(), clock)).time();
+    assertThat(time.apply(new Clock(3_000L, false))).as("every datagram 3 s late: the clock is behind").isEqualTo(TimeQuality.INVALID);
+    assertThat(time.apply(new Clock(-2_500L, false))).as("a datagram 2.5 s ahead of its arrival").isEqualTo(TimeQuality.INVALID);
+    assertThat(time.apply(new Clock(1_900L, false))).isEqualTo(TimeQuality.VALID);
+    assertThat(time.apply(new Clock(-1_900L, false))).isEqualTo(TimeQuality.VALID);
+    assertThat(time.apply(new Clock(80L, true))).as("set back within the period").isEqualTo(TimeQuality.INVALID);
+    assertThat(time.apply(Clock.UNKNOWN)).as("no datagram judged").isEqualTo(TimeQuality.VALID);
   }
 
   @Test
   void theLastFixInThePeriodWithItsAge() {
+    // A fix at the end instant is the next period's first: periods are [start, end).
     List<Fix> fixes = List.of(new Fix(START.plusSeconds(100), 52.1, 4.3), new Fix(END.minusSeconds(5), 52.2, 4.4),
-        new Fix(END.plusSeconds(1), 52.3, 4.5));
+        new Fix(END, 52.25, 4.45), new Fix(END.plusSeconds(1), 52.3, 4.5));
     EnergyPeriod fresh = PeriodCompiler.compile(inputs(Map.of(), sampled(POWER, s -> false), fixes, List.of(), onTime()));
     assertThat(fresh.latitude()).isEqualTo(52.2);
     assertThat(fresh.longitude()).isEqualTo(4.4);

@@ -55,7 +55,8 @@ class ApiAccessTest {
   private static String concrete(String template) {
     // Ids that exist nowhere: every call is answered by its handler (404, 400) without changing anything.
     return template.replace(":id", "acl-no-such-device").replace(":cmd_id", "00000000-0000-0000-0000-000000000000")
-        .replace(":alert_id", "999999").replace(":qid", "999999").replace(":key_id", "nosuchkey");
+        .replace(":alert_id", "999999").replace(":qid", "999999").replace(":key_id", "nosuchkey")
+        .replace(":period_start", "2026-02-12T10:00:00Z").replace(":train_id", "acl-no-such-train");
   }
 
   @Test

@@ -69,7 +69,7 @@ class TimeSeriesWriterTest {
   }
 
   private TimeSeriesWriter writer(int maxPoints) {
-    return new TimeSeriesWriter(store, workers, maxPoints, new SimpleMeterRegistry().timer("test"));
+    return new TimeSeriesWriter(store, workers, maxPoints, new SimpleMeterRegistry().timer("test"), null, null);
   }
 
   private static AcceptedMessage message(long journalId, String deviceId, JsonObject payload) {
