@@ -251,6 +251,7 @@ async function loadDevice(id) {
   bus.register('iot.live.telemetry.' + id, onTelemetry);
   loadCommands(id);
   loadEnergy(id);
+  loadDevicePeriods(id);
   loadRaw(id);
 }
 
@@ -326,6 +327,97 @@ async function loadRaw(id) {
   }
 }
 
+async function loadDevicePeriods(id) {
+  const periods = await api('/api/devices/' + encodeURIComponent(id) + '/energy-periods?start=-2h');
+  document.querySelector('#device-periods tbody').replaceChildren(...periods.slice(-12).reverse().map(p =>
+    el('tr', { 'data-period': p.period_start }, el('td', {}, when(p.period_start)), el('td', {}, p.active_import_kwh.toFixed(3)),
+      el('td', {}, p.active_export_kwh.toFixed(3)), el('td', {}, el('span', { class: 'q ' + p.quality.energy }, p.quality.energy)),
+      el('td', {}, p.quality.time), el('td', {}, p.version + (p.version > 1 ? ' (' + p.reason + ')' : '')))));
+}
+
+// ------------------------------------------------------------------ energy
+
+function utcToday() {
+  return new Date().toISOString().slice(0, 10);
+}
+
+async function loadEnergyPage() {
+  const select = document.getElementById('energy-train');
+  const dateInput = document.getElementById('energy-date');
+  if (!dateInput.value) dateInput.value = utcToday();
+  const devices = await api('/api/devices');
+  const trains = [...new Set(devices.map(d => (d.metadata || {}).train_id).filter(Boolean))].sort();
+  const chosen = select.value || trains[0] || '';
+  select.replaceChildren(...trains.map(t => el('option', t === chosen ? { value: t, selected: 'selected' } : { value: t }, t)));
+  await Promise.all([chosen ? showTrain(chosen, dateInput.value) : Promise.resolve(), showCompleteness(dateInput.value)]);
+}
+
+// Bars per period, drawn up and fed back down, coloured by quality: SVG, so every bar is an
+// element a test (and a screen reader) can find.
+async function showTrain(train, date) {
+  const energy = await api('/api/trains/' + encodeURIComponent(train) + '/energy?date=' + date);
+  const periods = energy.periods;
+  const t = energy.totals;
+  document.getElementById('energy-totals').replaceChildren(
+    el('span', {}, 'meters ', el('b', {}, energy.meters.join(', ') || '–')),
+    el('span', {}, 'periods ', el('b', { id: 'energy-periods' }, periods.length)),
+    el('span', {}, 'drawn ', el('b', {}, t.active_import_kwh.toFixed(1) + ' kWh')),
+    el('span', {}, 'fed back ', el('b', {}, t.active_export_kwh.toFixed(1) + ' kWh')));
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = (tag, attrs) => { const n = document.createElementNS(NS, tag); for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v); return n; };
+  const width = 1100, height = 320, left = 60, mid = height / 2;
+  const max = Math.max(0.001, ...periods.map(p => Math.max(p.active_import_kwh, p.active_export_kwh)));
+  const dayStart = Date.parse(date + 'T00:00:00Z');
+  const first = periods.length ? Date.parse(periods[0].period_start) : dayStart;
+  const last = periods.length ? Date.parse(periods[periods.length - 1].period_end) : dayStart + 3600e3;
+  const span = Math.max(1, last - first);
+  const x = (iso) => left + (width - left - 10) * (Date.parse(iso) - first) / span;
+  const scale = (mid - 20) / max;
+  const chart = svg('svg', { viewBox: '0 0 ' + width + ' ' + height, width: '100%', role: 'img',
+    'aria-label': 'Energy of train ' + train + ' per period on ' + date });
+  chart.append(svg('line', { x1: left, x2: width - 10, y1: mid, y2: mid, class: 'axis' }));
+  for (const [value, label] of [[max, max.toFixed(2) + ' kWh'], [-max, '−' + max.toFixed(2) + ' kWh']]) {
+    const text = svg('text', { x: 4, y: mid - value * scale + 4, class: 'tick' });
+    text.textContent = label;
+    chart.append(text);
+  }
+  for (const p of periods) {
+    const x0 = x(p.period_start), w = Math.max(1, x(p.period_end) - x0 - 1);
+    const title = p.period_start + ': drawn ' + p.active_import_kwh.toFixed(3) + ' kWh, fed back ' + p.active_export_kwh.toFixed(3)
+      + ' kWh, ' + p.quality.energy + ', ' + p.meters + ' meters';
+    for (const [kwh, up] of [[p.active_import_kwh, true], [p.active_export_kwh, false]]) {
+      if (kwh <= 0) continue;
+      const h = kwh * scale;
+      const bar = svg('rect', { x: x0, y: up ? mid - h : mid, width: w, height: h, class: 'bar q ' + p.quality.energy,
+        'data-period': p.period_start, 'data-direction': up ? 'drawn' : 'fed-back' });
+      const tip = svg('title', {});
+      tip.textContent = title;
+      bar.append(tip);
+      chart.append(bar);
+    }
+  }
+  const from = svg('text', { x: left, y: height - 4, class: 'tick' });
+  from.textContent = new Date(first).toISOString().slice(11, 16) + ' UTC';
+  const to = svg('text', { x: width - 80, y: height - 4, class: 'tick' });
+  to.textContent = new Date(last).toISOString().slice(11, 16) + ' UTC';
+  chart.append(from, to);
+  document.getElementById('energy-chart').replaceChildren(chart);
+}
+
+async function showCompleteness(date) {
+  const report = await api('/api/energy/completeness?date=' + date);
+  const t = report.totals;
+  document.getElementById('completeness-totals').replaceChildren(
+    el('span', {}, 'meters ', el('b', {}, t.meters)), el('span', {}, 'expected ', el('b', {}, t.expected)),
+    el('span', {}, 'compiled ', el('b', {}, t.compiled)), el('span', {}, 'missing ', el('b', {}, t.missing)),
+    el('span', {}, 'complete ', el('b', {}, t.completeness_pct + ' %')));
+  document.querySelector('#completeness tbody').replaceChildren(...report.meters.map(m => el('tr', { 'data-device': m.device_id },
+    el('td', {}, el('a', { href: '#/device/' + encodeURIComponent(m.device_id) }, m.device_id)), el('td', {}, m.consumption_point_id),
+    el('td', {}, m.expected), el('td', {}, m.compiled), el('td', { class: m.missing ? 'error' : '' }, m.missing),
+    el('td', {}, m.completeness_pct + ' %'), el('td', {}, m.energy.measured), el('td', {}, m.energy.estimated),
+    el('td', {}, m.energy.incomplete), el('td', {}, m.energy.invalid))));
+}
+
 // ------------------------------------------------------------------ alerts, health
 
 async function loadAlerts() {
@@ -379,6 +471,7 @@ async function route() {
   document.querySelectorAll('#nav a').forEach(a => a.classList.toggle('active', a.dataset.page === page));
   try {
     if (page === 'device') await loadDevice(decodeURIComponent(arg));
+    else if (page === 'energy') await loadEnergyPage();
     else if (page === 'alerts') await loadAlerts();
     else if (page === 'health') await loadHealth();
     else await loadFleet();
@@ -428,6 +521,7 @@ document.querySelectorAll('#fleet th[data-sort]').forEach(th => th.addEventListe
 }));
 document.getElementById('command-form').addEventListener('submit', sendCommand);
 document.getElementById('alerts-open').addEventListener('change', loadAlerts);
+document.getElementById('energy-form').addEventListener('submit', (e) => { e.preventDefault(); loadEnergyPage(); });
 window.addEventListener('hashchange', () => { if (state.who) route(); });
 
 // With security off the page needs no key; otherwise the tab's key, or the sign-in form.

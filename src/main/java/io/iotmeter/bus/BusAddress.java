@@ -91,10 +91,13 @@ public enum BusAddress {
 
   IDENTITY_MANAGE("iot.identity.manage", Delivery.REQUEST, Scope.CLUSTER,
       "request {action: create_key {name, role} | list_keys | delete_key {id} | issue_device {device_id} "
-          + "| revoke_device {device_id} | forget_device {device_id}}; reply create_key {id, name, role, key, created_at}, "
+          + "| revoke_device {device_id} | forget_device {device_id} | register_device {device_id, device_name, device_type, "
+          + "metadata}}; reply create_key {id, name, role, key, created_at}, "
           + "list_keys {keys: [{id, name, role, created_at}]}, delete_key {id, deleted}, issue_device {device_id, username, "
-          + "password}, revoke_device {device_id, revoked}, forget_device {device_id, revoked, brokers?}",
-      "api (/api/keys, /api/devices/{id}/credentials, DELETE /api/devices/{id}: forget_device), simulator (its meters' own credentials)",
+          + "password}, revoke_device {device_id, revoked}, forget_device {device_id, revoked, brokers?}, "
+          + "register_device {device_id, registered}",
+      "api (/api/keys, /api/devices/{id}/credentials, DELETE /api/devices/{id}: forget_device), simulator (its meters' own "
+          + "credentials; its traction meters' registration)",
       "identity",
       "The only place secrets are created; replies carry a new secret once and it is never stored "
           + "or logged. Failures: 400 invalid field, 404 no such key or device, 503 store unavailable."),

@@ -15,9 +15,10 @@ import java.time.Duration;
  * @param settle    late data is compiled this long after the last of it arrived (a meter flushing its buffer)
  * @param interval  how often the compiler looks for due periods
  * @param maxBatch  periods compiled in one go
+ * @param stateRetention how long a compiled period's marks are kept (its versions are kept for ever)
  */
 public record EnergySettings(boolean enabled, Duration period, Duration grace, Duration settle, Duration interval,
-                             int maxBatch) {
+                             int maxBatch, Duration stateRetention) {
 
   public static EnergySettings of(JsonObject config) {
     Settings energy = Settings.of(config, "energy");
@@ -27,7 +28,8 @@ public record EnergySettings(boolean enabled, Duration period, Duration grace, D
           + "five minutes), not " + period.toSeconds());
     }
     return new EnergySettings(energy.flag("enabled"), period, energy.seconds("grace_s"), energy.seconds("late_settle_s"),
-        energy.millis("compile_interval_ms"), energy.integer("max_compile_batch"));
+        energy.millis("compile_interval_ms"), energy.integer("max_compile_batch"),
+        Duration.ofDays(energy.whole("state_retention_days")));
   }
 
   /** The start of the period {@code t} falls in. */

@@ -171,6 +171,18 @@ public final class EnergyStore {
         });
   }
 
+  /**
+   * Forgets the marks of periods compiled before {@code retention} (late data for them is marked
+   * afresh), but never a meter's first: the completeness report counts from it. Returns how many went.
+   */
+  static Future<Integer> prune(SqlClient client, Duration retention) {
+    return client.preparedQuery("DELETE FROM energy_period_state s WHERE s.due_at IS NULL "
+            + "AND s.period_start < now() - make_interval(secs => $1) "
+            + "AND s.period_start > (SELECT min(x.period_start) FROM energy_period_state x WHERE x.device_id = s.device_id)")
+        .execute(Tuple.of((double) retention.toSeconds()))
+        .map(rows -> rows.rowCount());
+  }
+
   // ---------------------------------------------------------------- reading
 
   /** The latest version of each of a meter's periods starting in [from, to), oldest first, at most {@code limit}. */
@@ -223,13 +235,15 @@ public final class EnergyStore {
     return client.preparedQuery("WITH latest AS (SELECT DISTINCT ON (device_id, period_start) device_id, period_start, "
             + "quality_energy, quality_time, quality_location FROM energy_periods WHERE period_start >= $1 AND period_start < $2 "
             + "ORDER BY device_id, period_start, version DESC), "
-            + "firsts AS (SELECT device_id, min(period_start) AS first FROM energy_period_state GROUP BY device_id) "
+            // A meter's first period, by its index (one probe per meter, not a scan of every period).
+            + "firsts AS (SELECT d.device_id, (SELECT min(s.period_start) FROM energy_period_state s "
+            + "WHERE s.device_id = d.device_id) AS first FROM devices d WHERE d.status = 'active') "
             + "SELECT d.device_id, d.metadata->>'consumption_point_id', f.first, count(l.period_start), "
             + "count(*) FILTER (WHERE l.quality_energy = 'measured'), count(*) FILTER (WHERE l.quality_energy = 'estimated'), "
             + "count(*) FILTER (WHERE l.quality_energy = 'incomplete'), count(*) FILTER (WHERE l.quality_energy = 'invalid'), "
             + "count(*) FILTER (WHERE l.quality_time = 'invalid'), count(*) FILTER (WHERE l.quality_location = 'none') "
             + "FROM devices d JOIN firsts f ON f.device_id = d.device_id LEFT JOIN latest l ON l.device_id = d.device_id "
-            + "WHERE d.status = 'active' AND f.first < $2 GROUP BY d.device_id, d.metadata, f.first ORDER BY d.device_id")
+            + "WHERE f.first < $2 GROUP BY d.device_id, d.metadata, f.first ORDER BY d.device_id")
         .execute(Tuple.of(odt(from), odt(to)))
         .map(rows -> {
           List<DayCount> days = new ArrayList<>();

@@ -51,6 +51,7 @@ public final class EnergyVerticle extends VerticleBase {
   /** How long a compilation waits for the store to apply what was written before it. */
   private static final Duration STORE_SETTLE = Duration.ofSeconds(10);
   private static final long COMPLETENESS_INTERVAL_MS = 10 * 60_000;
+  private static final long PRUNE_INTERVAL_MS = 60 * 60_000;
 
   private EnergySettings settings;
   private Pool pool;
@@ -114,6 +115,8 @@ public final class EnergyVerticle extends VerticleBase {
         LOG.info("Energy billing: this node compiles the periods");
         timers.add(Periodic.every(vertx, settings.interval().toMillis(), "energy compilation", LOG, this::compileDue));
         timers.add(Periodic.every(vertx, COMPLETENESS_INTERVAL_MS, "energy completeness", LOG, this::refreshCompleteness));
+        timers.add(Periodic.every(vertx, PRUNE_INTERVAL_MS, "energy marks pruning", LOG,
+            () -> EnergyStore.prune(pool, settings.stateRetention())));
         refreshCompleteness();
       } else {
         vertx.setTimer(1_000, id -> takeOver());

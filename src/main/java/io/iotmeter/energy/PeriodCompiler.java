@@ -15,7 +15,8 @@ import java.util.TreeSet;
  * <p>Energy comes from the meter's cumulative registers where it sends them: the difference of
  * the registers at the period's two boundaries, each boundary interpolated linearly between the
  * samples around it (extrapolated from the nearest two when the period's edge has no sample on
- * one side: then the energy is {@code estimated}). A register that drops is a meter reset when
+ * one side but one within twice the cadence: then the energy is {@code estimated}; further, the
+ * register is held at its last sample and the energy is {@code incomplete}). A register that drops is a meter reset when
  * the caller says the meter restarted between the two samples (the register counts again from
  * zero), otherwise the energy is {@code invalid}. Without registers, energy is integrated from
  * the active power (trapezoid, as the derived energy is; the segment split where P changes sign)
@@ -102,9 +103,11 @@ public final class PeriodCompiler {
       reactiveImport = ri.value();
       reactiveExport = re.value();
       boolean invalid = ai.backwards() || ae.backwards() || ri.backwards() || re.backwards();
+      boolean held = ai.held() || ae.held() || ri.held() || re.held();
       boolean estimated = ai.extrapolated() || ae.extrapolated() || ri.extrapolated() || re.extrapolated()
           || ai.acrossReset() || ae.acrossReset() || ri.acrossReset() || re.acrossReset();
       energy = invalid ? EnergyPeriod.EnergyQuality.INVALID
+          : held ? EnergyPeriod.EnergyQuality.INCOMPLETE
           : estimated ? EnergyPeriod.EnergyQuality.ESTIMATED : EnergyPeriod.EnergyQuality.MEASURED;
     } else {
       double maxGap = gapSeconds(in);
@@ -134,7 +137,7 @@ public final class PeriodCompiler {
 
   // ------------------------------------------------------------------ registers
 
-  private record Delta(double value, boolean extrapolated, boolean backwards, boolean acrossReset) {
+  private record Delta(double value, boolean extrapolated, boolean held, boolean backwards, boolean acrossReset) {
   }
 
   /** A register series reaches the period when it has a sample in it or on both sides of it. */
@@ -155,10 +158,10 @@ public final class PeriodCompiler {
    */
   private static Delta delta(List<Point> series, Inputs in) {
     if (series.size() < 2) {
-      return new Delta(0, false, false, false);
+      return new Delta(0, false, false, false, false);
     }
-    Boundary from = at(series, in.start());
-    Boundary to = at(series, in.end());
+    Boundary from = at(series, in.start(), gapSeconds(in));
+    Boundary to = at(series, in.end(), gapSeconds(in));
     double total = 0;
     boolean backwards = false;
     boolean reset = false;
@@ -183,32 +186,41 @@ public final class PeriodCompiler {
         backwards = true;
       }
     }
-    return new Delta(total, from.extrapolated() || to.extrapolated(), backwards, reset);
+    return new Delta(total, from.extrapolated() || to.extrapolated(), from.held() || to.held(), backwards, reset);
   }
 
   private static boolean restartedBetween(List<Instant> resets, Instant from, Instant to) {
     return resets.stream().anyMatch(r -> !r.isBefore(from) && !r.isAfter(to));
   }
 
-  private record Boundary(double value, boolean extrapolated) {
+  /**
+   * A register's value at a boundary: interpolated, extrapolated (at most twice the cadence past
+   * the last sample), or held at the nearest sample when that is further away — the meter stopped
+   * sending, and what it counted after is unknown: the period is incomplete, not guessed.
+   */
+  private record Boundary(double value, boolean extrapolated, boolean held) {
   }
 
   /** The series' value at {@code t}: interpolated between the samples around it, else extrapolated from the nearest two. */
-  private static Boundary at(List<Point> series, Instant t) {
+  private static Boundary at(List<Point> series, Instant t, double maxGapS) {
     int after = 0;
     while (after < series.size() && series.get(after).time().isBefore(t)) {
       after++;
     }
     if (after < series.size() && series.get(after).time().equals(t)) {
-      return new Boundary(series.get(after).value(), false);
+      return new Boundary(series.get(after).value(), false, false);
     }
     if (after > 0 && after < series.size()) {
-      return new Boundary(line(series.get(after - 1), series.get(after), t), false);
+      return new Boundary(line(series.get(after - 1), series.get(after), t), false, false);
     }
     // No sample on one side: the nearest two, on the side there is.
     Point a = after == 0 ? series.get(0) : series.get(series.size() - 2);
     Point b = after == 0 ? series.get(1) : series.get(series.size() - 1);
-    return new Boundary(line(a, b, t), true);
+    Point nearest = after == 0 ? a : b;
+    if (Math.abs(nanos(nearest.time(), t)) / 1e9 > maxGapS) {
+      return new Boundary(nearest.value(), false, true);
+    }
+    return new Boundary(line(a, b, t), true, false);
   }
 
   private static double line(Point a, Point b, Instant t) {

@@ -55,6 +55,18 @@ public final class RegistryWrites {
         });
   }
 
+  /**
+   * Registers a device with its name, type and metadata unless it is registered already (then
+   * nothing changes: an operator's edits stay); true when it was registered now.
+   */
+  public static Future<Boolean> registerIfAbsent(SqlClient client, String deviceId, String name, String type,
+                                                 io.vertx.core.json.JsonObject metadata) {
+    return client.preparedQuery("INSERT INTO devices (device_id, device_name, device_type, metadata) VALUES ($1, $2, $3, $4) "
+            + "ON CONFLICT (device_id) DO NOTHING")
+        .execute(Tuple.of(deviceId, name, type, metadata))
+        .map(rows -> rows.rowCount() == 1);
+  }
+
   /** One {@code sequence_gap} alert per device and message. */
   public static Future<Void> sequenceGapAlerts(SqlClient client, String[] deviceIds, String[] messages) {
     return client.preparedQuery("INSERT INTO device_alerts (device_id, alert_type, severity, message) "

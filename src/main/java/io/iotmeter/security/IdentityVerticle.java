@@ -282,6 +282,7 @@ public final class IdentityVerticle extends VerticleBase {
         case "list_keys" -> store.keys().map(keys -> new JsonObject().put("keys", keys));
         case "delete_key" -> deleteKey(body.getString("id"));
         case "issue_device" -> issueDevice(body.getString("device_id"));
+        case "register_device" -> registerDevice(body);
         case "revoke_device" -> revokeDevice(body.getString("device_id"));
         case "forget_device" -> forgetDevice(body.getString("device_id"));
         default -> Future.failedFuture(new ReplyException(io.vertx.core.eventbus.ReplyFailure.RECIPIENT_FAILURE, 400,
@@ -332,6 +333,25 @@ public final class IdentityVerticle extends VerticleBase {
               .map(brokers -> brokers == null ? issued : issued.put("brokers", brokers));
         })
         : refused(404, "Device " + deviceId + " not found"));
+  }
+
+  /**
+   * Registers a device unless it is known (the simulator's traction meters, with their billing
+   * metadata), as an operator would with POST /api/devices; a known device is left as it is.
+   */
+  private Future<JsonObject> registerDevice(JsonObject body) {
+    String deviceId = body.getString("device_id");
+    if (deviceId == null || !io.iotmeter.protocol.DeviceTopic.DEVICE_ID.matcher(deviceId).matches()) {
+      return refused(400, "field 'device_id' must be a device id");
+    }
+    JsonObject metadata = body.getJsonObject("metadata", new JsonObject());
+    java.util.Optional<String> problem = io.iotmeter.energy.DeviceMetadata.problem(metadata);
+    if (problem.isPresent()) {
+      return refused(400, "field " + problem.get());
+    }
+    return io.iotmeter.registry.RegistryWrites.registerIfAbsent(pool, deviceId, body.getString("device_name", deviceId),
+            body.getString("device_type"), metadata)
+        .map(registered -> new JsonObject().put("device_id", deviceId).put("registered", registered));
   }
 
   private Future<JsonObject> revokeDevice(String deviceId) {

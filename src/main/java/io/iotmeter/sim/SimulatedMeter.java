@@ -71,6 +71,8 @@ public final class SimulatedMeter {
   private final double phase;
   private final List<RandomWalk> signals;
   private final RandomWalk temperature;
+  /** A traction meter's train and registers (kept across reboots, as a meter's registers are); null for others. */
+  private final TrainDrive drive;
   private final Map<BrokerAddress, BrokerConnection> links = new LinkedHashMap<>();
   /** The credentials the platform issued this meter (security on); read at each connect. */
   private volatile MeterCredentials credentials;
@@ -106,6 +108,12 @@ public final class SimulatedMeter {
     SplittableRandom random = new SplittableRandom(spec.deviceId().hashCode());
     this.signals = spec.type().quantities().stream().map(q -> new RandomWalk(q, random.split())).toList();
     this.temperature = new RandomWalk(new Quantity("temp_internal", "Cel", 35, 45, 0.1), random.split());
+    this.drive = spec.train() == null ? null : new TrainDrive(spec.train().trainId(), spec.train().car(), spec.train().meters());
+  }
+
+  /** The meter's place on its train (traction meters), else null. */
+  public MeterSpec.Train train() {
+    return spec.train();
   }
 
   public String deviceId() {
@@ -228,7 +236,11 @@ public final class SimulatedMeter {
   }
 
   private void sample() {
-    String ts = MeterMessages.timestamp(Instant.now());
+    Instant now = Instant.now();
+    String ts = MeterMessages.timestamp(now);
+    if (drive != null) {
+      samples.addAll(drive.sample(now, ts));
+    }
     for (RandomWalk signal : signals) {
       Quantity quantity = signal.quantity();
       JsonObject entry = new JsonObject().put("ts", ts).put("type", quantity.type()).put("val", signal.next());
@@ -241,15 +253,17 @@ public final class SimulatedMeter {
 
   /**
    * Publishes the buffered samples: one datagram, or several when they exceed the protocol's 200
-   * entries (whole sampling ticks stay together: 200 is a multiple of 2 and 4 quantities). With no
-   * sample, an empty datagram still goes, since datagrams may be the heartbeat.
+   * entries (whole sampling ticks stay together). With no sample, an empty datagram still goes,
+   * since datagrams may be the heartbeat.
    */
   private void sendDatagrams() {
     List<JsonObject> taken = samples;
     samples = new ArrayList<>();
+    int perTick = Math.max(1, spec.type().entriesPerTick());
+    int chunk = DeviceMessage.MAX_MEASUREMENTS - DeviceMessage.MAX_MEASUREMENTS % perTick;
     int from = 0;
     do {
-      int to = Math.min(taken.size(), from + DeviceMessage.MAX_MEASUREMENTS);
+      int to = Math.min(taken.size(), from + chunk);
       publish(Category.TELEMETRY, new JsonObject().put("measurements", new JsonArray(new ArrayList<>(taken.subList(from, to)))), 2);
       from = to;
     } while (from < taken.size());

@@ -79,12 +79,15 @@ public record SimulatorConfig(List<MeterSpec> meters, MeterSettings settings) {
         throw new StartupException(where + ".device_id must be 1-100 letters, digits, '.', '_', '-', not " + id);
       }
       MeterType type = WireEnum.parse(MeterType.class, String.valueOf(entry.getValue("type")).toLowerCase(Locale.ROOT))
-          .orElseThrow(() -> new StartupException(where + ".type must be dc or ac, not " + entry.getValue("type")));
+          .filter(t -> t != MeterType.TRACTION)
+          .orElseThrow(() -> new StartupException(where + ".type must be dc or ac, not " + entry.getValue("type")
+              + " (traction meters come with their train: simulator.trains)"));
       if (!ids.add(id)) {
         throw new StartupException(where + ".device_id " + id + " is listed twice");
       }
       meters.add(new MeterSpec(id, type));
     }
+    meters.addAll(trains(sim, ids));
     int count = nonNegative(values, "count");
     double dcRatio = values.number("dc_ratio");
     if (!(dcRatio >= 0 && dcRatio <= 1)) {
@@ -98,6 +101,39 @@ public record SimulatorConfig(List<MeterSpec> meters, MeterSettings settings) {
         throw new StartupException("simulator.meters lists " + id + ", which simulator.count generates as well");
       }
       meters.add(new MeterSpec(id, isDc ? MeterType.DC : MeterType.AC));
+    }
+    return meters;
+  }
+
+  /** {@code simulator.trains}: {train_id, meters (1-8, 2), traction_system (3kV_DC)}; the meters are {@code <train_id>-m<car>}. */
+  private static List<MeterSpec> trains(JsonObject sim, Set<String> ids) {
+    List<MeterSpec> meters = new ArrayList<>();
+    JsonArray trains = sim.getJsonArray("trains", new JsonArray());
+    for (int i = 0; i < trains.size(); i++) {
+      String where = "simulator.trains[" + i + "]";
+      if (!(trains.getValue(i) instanceof JsonObject train)) {
+        throw new StartupException(where + " must be {train_id, meters, traction_system}");
+      }
+      String trainId = train.getString("train_id");
+      if (trainId == null || !trainId.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,60}")) {
+        throw new StartupException(where + ".train_id must be 1-61 letters, digits, '.', '_', '-', not " + trainId);
+      }
+      Object count = train.getValue("meters", 2);
+      if (!(count instanceof Integer n) || n < 1 || n > 8) {
+        throw new StartupException(where + ".meters must be a whole number from 1 to 8, not " + count);
+      }
+      String system = train.getString("traction_system", "3kV_DC");
+      if (!io.iotmeter.energy.DeviceMetadata.TRACTION_SYSTEMS.contains(system)) {
+        throw new StartupException(where + ".traction_system must be one of "
+            + String.join(", ", io.iotmeter.energy.DeviceMetadata.TRACTION_SYSTEMS) + ", not " + system);
+      }
+      for (int car = 1; car <= (Integer) count; car++) {
+        String id = trainId + "-m" + car;
+        if (!ids.add(id)) {
+          throw new StartupException(where + " makes meter " + id + ", which is listed already");
+        }
+        meters.add(new MeterSpec(id, MeterType.TRACTION, new MeterSpec.Train(trainId, car, (Integer) count, system)));
+      }
     }
     return meters;
   }

@@ -41,11 +41,14 @@ public final class SimulatorVerticle extends VerticleBase {
       }
       meters.add(new SimulatedMeter(vertx, spec, simulator.settings(), (double) i / specs.size()));
     }
-    LOG.info("Simulating {} meters ({} DC, {} AC) on {}", meters.size(),
+    LOG.info("Simulating {} meters ({} DC, {} AC, {} traction) on {}", meters.size(),
         specs.stream().filter(s -> s.type() == MeterType.DC).count(),
-        specs.stream().filter(s -> s.type() == MeterType.AC).count(), simulator.settings().provisioned().brokers());
-    Future<?> provisioned = io.iotmeter.security.SecuritySettings.of(config()).enabled()
-        ? Future.join(meters.stream().map(m -> provision(m, 10)).toList()) : Future.succeededFuture();
+        specs.stream().filter(s -> s.type() == MeterType.AC).count(),
+        specs.stream().filter(s -> s.type() == MeterType.TRACTION).count(), simulator.settings().provisioned().brokers());
+    boolean secured = io.iotmeter.security.SecuritySettings.of(config()).enabled();
+    Future<?> registered = Future.join(meters.stream().filter(m -> m.train() != null).map(m -> register(m, 10)).toList());
+    Future<?> provisioned = registered.compose(v -> secured
+        ? Future.join(meters.stream().map(m -> provision(m, 10)).toList()) : Future.succeededFuture());
     return provisioned.compose(v -> Future.join(meters.stream().map(SimulatedMeter::start).toList()));
   }
 
@@ -76,6 +79,35 @@ public final class SimulatorVerticle extends VerticleBase {
         });
   }
 
+  /**
+   * A traction meter is registered with its train's billing metadata (train, car, consumption
+   * point, traction system) before it connects, as an operator would register it; a meter the
+   * registry knows is left as it is. Through the identity verticle, or the REST API of a remote
+   * platform (then when its credentials are issued).
+   */
+  private Future<Void> register(SimulatedMeter meter, int triesLeft) {
+    io.vertx.core.json.JsonObject request = new io.vertx.core.json.JsonObject().put("action", "register_device")
+        .put("device_id", meter.deviceId()).put("device_name", "Traction meter " + meter.deviceId())
+        .put("device_type", TRACTION_TYPE).put("metadata", meter.train().metadata(meter.deviceId()));
+    return vertx.eventBus().<io.vertx.core.json.JsonObject>request(io.iotmeter.bus.BusAddress.IDENTITY_MANAGE.address(), request)
+        .<Void>mapEmpty()
+        .recover(e -> {
+          boolean remote = e instanceof io.vertx.core.eventbus.ReplyException r
+              && r.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS
+              && !Settings.of(config(), "simulator").text("platform_url").isEmpty();
+          if (remote) {
+            return Future.succeededFuture();
+          }
+          if (triesLeft <= 1) {
+            LOG.warn("Simulated meter {} is not registered with its train's metadata ({})", meter.deviceId(), e.getMessage());
+            return Future.succeededFuture();
+          }
+          return Future.<Void>future(p -> vertx.setTimer(1000, id -> p.complete())).compose(v -> register(meter, triesLeft - 1));
+        });
+  }
+
+  static final String TRACTION_TYPE = "traction_meter_dc";
+
   private io.vertx.ext.web.client.WebClient http;
 
   /** {@code POST <platform_url>/api/devices/{id}/credentials} with {@code simulator.api_key}, as an operator would. */
@@ -92,7 +124,14 @@ public final class SimulatorVerticle extends VerticleBase {
             // A generated meter the registry does not know yet: register it, as an operator would, then ask again.
             : http.postAbs(base + "/api/devices").putHeader("Authorization", authorization)
                 .sendJsonObject(new io.vertx.core.json.JsonObject().put("device_id", meter.deviceId())
-                    .put("device_name", "Simulated meter " + meter.deviceId()).put("device_type", meter.type() == MeterType.DC ? "power_meter_dc" : "power_meter_ac"))
+                    .put("device_name", "Simulated meter " + meter.deviceId())
+                    .put("device_type", switch (meter.type()) {
+                      case DC -> "power_meter_dc";
+                      case AC -> "power_meter_ac";
+                      case TRACTION -> TRACTION_TYPE;
+                    })
+                    .put("metadata", meter.train() == null ? new io.vertx.core.json.JsonObject()
+                        : meter.train().metadata(meter.deviceId())))
                 .compose(created -> http.postAbs(url).putHeader("Authorization", authorization).send()))
         .<Void>compose(response -> {
           if (response.statusCode() == 201) {

@@ -1,5 +1,6 @@
 package io.iotmeter.api;
 
+import io.iotmeter.support.HeadlessBrowser;
 import io.iotmeter.support.RunningPlatform;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -8,26 +9,13 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.openqa.selenium.By;
-import org.openqa.selenium.OutputType;
-import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
-import org.openqa.selenium.logging.LogEntry;
-import org.openqa.selenium.logging.LogType;
-import org.openqa.selenium.logging.LoggingPreferences;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
-import java.io.File;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
-import java.util.logging.Level;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -41,19 +29,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(240)
 class DashboardBrowserTest {
 
-  private static final Path SHOTS = Path.of("target", "screenshots");
   private static RunningPlatform platform;
   private static String viewer;
   private static String operator;
+  private HeadlessBrowser window;
   private WebDriver browser;
-  private Path profile;
 
   @BeforeAll
-  static void start() throws Exception {
+  static void start() {
     platform = RunningPlatform.start(RunningPlatform.securedConfigWithMeters(2));
     viewer = platform.newKey("wall-screen", "viewer");
     operator = platform.newKey("duty-operator", "operator");
-    Files.createDirectories(SHOTS);
   }
 
   @AfterAll
@@ -62,25 +48,14 @@ class DashboardBrowserTest {
   }
 
   @BeforeEach
-  void openBrowser() throws Exception {
-    profile = Files.createTempDirectory("chromium-profile");
-    ChromeOptions options = new ChromeOptions().setBinary("/usr/bin/chromium").addArguments("--headless=new", "--no-sandbox",
-        "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--window-size=1400,1000", "--user-data-dir=" + profile);
-    LoggingPreferences logs = new LoggingPreferences();
-    logs.enable(LogType.BROWSER, Level.ALL);
-    options.setCapability("goog:loggingPrefs", logs);
-    ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(new File("/usr/bin/chromedriver"))
-        .usingAnyFreePort().build();
-    browser = new ChromeDriver(service, options);
+  void openBrowser() {
+    window = new HeadlessBrowser(1400, 1000);
+    browser = window.driver();
   }
 
   @AfterEach
-  void closeBrowser() throws Exception {
-    browser.quit();
-    try (var files = Files.walk(profile)) {
-      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
+  void closeBrowser() {
+    window.close();
   }
 
   private String url(String fragment) {
@@ -98,14 +73,12 @@ class DashboardBrowserTest {
     waiting(10).until(ExpectedConditions.visibilityOfElementLocated(By.id("page-fleet")));
   }
 
-  private void screenshot(String name) throws Exception {
-    File shot = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
-    Files.copy(shot.toPath(), SHOTS.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
+  private void screenshot(String name) {
+    window.screenshot(name);
   }
 
   private List<String> consoleErrors() {
-    return browser.manage().logs().get(LogType.BROWSER).getAll().stream()
-        .filter(e -> e.getLevel().intValue() >= Level.SEVERE.intValue()).map(LogEntry::getMessage).toList();
+    return window.consoleErrors();
   }
 
   private String statusOf(String device) {

@@ -24,7 +24,7 @@ class EnergyMarksTest {
   final MigratedDatabase db = new MigratedDatabase("energy-marks-test");
 
   private static final EnergySettings SETTINGS = new EnergySettings(true, Duration.ofSeconds(300), Duration.ofSeconds(60),
-      Duration.ofSeconds(10), Duration.ofSeconds(5), 500);
+      Duration.ofSeconds(10), Duration.ofSeconds(5), 500, Duration.ofDays(35));
   private static final Instant P0 = Instant.parse("2026-05-04T10:00:00Z");
 
   /** A datagram with one current sample per instant, stamped at its last sample, received {@code delayMs} later. */
@@ -94,6 +94,20 @@ class EnergyMarksTest {
             .put("ts", P0.toString()).put("type", "temperature").put("val", 21.5))).encode();
     AcceptedMessage temperature = new AcceptedMessage(1, "m", Category.TELEMETRY, 0, 1L, P0, P0, "iot/m/telemetry", "endpoint", payload);
     assertThat(marks.marksOf(List.of(temperature), P0)).isEmpty();
+  }
+
+  @Test
+  void pruningForgetsOldCompiledMarksButNeverAMetersFirstNorOneStillDue() {
+    Instant old = Instant.parse("2020-01-01T00:00:00Z");
+    EnergyMarks marks = new EnergyMarks(SETTINGS);
+    marks.record(db.pool(), List.of(datagram("m", 0, 1, 80, old), datagram("m", 0, 2, 80, old.plusSeconds(300)),
+        datagram("m", 0, 3, 80, old.plusSeconds(600)))).await();
+    // The first two compiled, the third still due.
+    db.pool().query("UPDATE energy_period_state SET due_at = NULL WHERE period_start < '2020-01-01T00:10:00Z'").execute().await();
+    assertThat(EnergyStore.prune(db.pool(), Duration.ofDays(35)).await()).isEqualTo(1);
+    assertThat(TestPostgres.count(db.postgres(), "SELECT count(*) FROM energy_period_state WHERE device_id = 'm'")).isEqualTo(2);
+    assertThat(TestPostgres.count(db.postgres(), "SELECT count(*) FROM energy_period_state WHERE period_start = '" + old + "'"))
+        .as("the meter's first period stays").isEqualTo(1);
   }
 
   @Test

@@ -154,10 +154,15 @@ class PeriodCompilerTest {
   }
 
   @Test
-  void aMeterThatStoppedSendingHasItsEndExtrapolatedAndEstimated() {
-    EnergyPeriod period = PeriodCompiler.compile(inputs(registers(s -> s > 290), List.of(), List.of(), List.of(), onTime()));
-    assertThat(period.source()).isEqualTo(Source.REGISTER);
-    assertThat(period.energy()).isEqualTo(EnergyQuality.ESTIMATED);
+  void aBoundaryJustPastTheLastSampleIsExtrapolatedAndOneFurtherIsIncompleteNotGuessed() {
+    EnergyPeriod close = PeriodCompiler.compile(inputs(registers(s -> s > 298), List.of(), List.of(), List.of(), onTime()));
+    assertThat(close.source()).isEqualTo(Source.REGISTER);
+    assertThat(close.energy()).as("2 s past the last sample: extrapolated").isEqualTo(EnergyQuality.ESTIMATED);
+    assertThat(close.activeImportKwh()).as("an estimate").isCloseTo(IMPORT_KWH, within(IMPORT_KWH * 0.01));
+    // The meter stopped 10 s before the end: what it counted after is unknown; the period holds what it counted until then.
+    EnergyPeriod stopped = PeriodCompiler.compile(inputs(registers(s -> s > 290), List.of(), List.of(), List.of(), onTime()));
+    assertThat(stopped.energy()).isEqualTo(EnergyQuality.INCOMPLETE);
+    assertThat(stopped.activeImportKwh()).isCloseTo(analytic(290, 1), within(analytic(290, 1) * 0.001));
   }
 
   @Test

@@ -69,6 +69,29 @@ class SimulatorConfigTest {
   }
 
   @Test
+  void aTrainBringsItsTractionMetersWithTheirBillingMetadata() {
+    SimulatorConfig config = SimulatorConfig.from(root(new JsonObject().put("trains", new JsonArray()
+        .add(new JsonObject().put("train_id", "ICE-4711").put("meters", 2))
+        .add(new JsonObject().put("train_id", "S-1").put("meters", 1).put("traction_system", "15kV_16.7Hz")))));
+    assertThat(config.meters()).extracting(MeterSpec::deviceId).containsExactly("ICE-4711-m1", "ICE-4711-m2", "S-1-m1");
+    assertThat(config.meters()).allSatisfy(m -> assertThat(m.type()).isEqualTo(MeterType.TRACTION));
+    MeterSpec second = config.meters().get(1);
+    assertThat(second.train()).isEqualTo(new MeterSpec.Train("ICE-4711", 2, 2, "3kV_DC"));
+    assertThat(second.train().metadata(second.deviceId())).isEqualTo(new JsonObject().put("train_id", "ICE-4711").put("car", 2)
+        .put("traction_system", "3kV_DC").put("consumption_point_id", "CP-ICE-4711-m2"));
+    assertThat(io.iotmeter.energy.DeviceMetadata.problem(second.train().metadata(second.deviceId()))).isEmpty();
+    assertThatThrownBy(() -> SimulatorConfig.from(root(new JsonObject().put("trains", new JsonArray()
+        .add(new JsonObject().put("train_id", "T").put("meters", 9))))))
+        .hasMessageContaining("simulator.trains[0].meters");
+    assertThatThrownBy(() -> SimulatorConfig.from(root(new JsonObject().put("trains", new JsonArray()
+        .add(new JsonObject().put("train_id", "T").put("traction_system", "9kV"))))))
+        .hasMessageContaining("simulator.trains[0].traction_system");
+    assertThatThrownBy(() -> SimulatorConfig.from(root(new JsonObject().put("meters", new JsonArray()
+        .add(new JsonObject().put("device_id", "m1").put("type", "traction"))))))
+        .hasMessageContaining("simulator.trains");
+  }
+
+  @Test
   void theFirmwareImageHashIsTheOneDocumented() {
     // printf 'iot-meter-firmware-2.1.0' | sha256sum
     assertThat(FirmwareImage.sha256Hex("2.1.0")).isEqualTo("157d95cb408643cccd84c400aebd053863ead75a6e4fed8ce5e86a652e769f12");
