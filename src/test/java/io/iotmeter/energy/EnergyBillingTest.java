@@ -261,24 +261,29 @@ class EnergyBillingTest {
   }
 
   @Test
-  void aLiveMeterInStepWithThePlatformHasValidTimeAndOneWhoseClockIsAheadInvalid() throws Exception {
+  void aLiveMeterInStepHasValidTimeOneWhoseClockIsAheadOrIsSetBackInvalid() throws Exception {
     Instant until = Instant.now().plusSeconds(3 * PERIOD_S + 2);
     TractionProfile live = new TractionProfile("ebt-live", Instant.now());
     TractionProfile ahead = new TractionProfile("ebt-ahead", Instant.now());
+    TractionProfile jumping = new TractionProfile("ebt-jump", Instant.now());
     Instant first = Instant.now();
-    try (TestMeter inStep = meter("ebt-live", new JsonObject()); TestMeter fast = meter("ebt-ahead", new JsonObject())) {
+    // The first period the meters cover from start to end; the third meter's clock is set back by 5 s 18 s into it.
+    Instant from = Instant.ofEpochSecond((first.getEpochSecond() / PERIOD_S + 1) * PERIOD_S);
+    Instant jump = from.plusSeconds(18);
+    try (TestMeter inStep = meter("ebt-live", new JsonObject()); TestMeter fast = meter("ebt-ahead", new JsonObject());
+         TestMeter setBack = meter("ebt-jump", new JsonObject())) {
       long seq = 1;
       while (Instant.now().isBefore(until)) {
         Instant now = Instant.now();
         inStep.send("iot/ebt-live/telemetry", live.datagram(seq, now, List.of(now), true, 0), 1);
         Instant skewed = now.plusSeconds(5);
         fast.send("iot/ebt-ahead/telemetry", ahead.datagram(seq, skewed, List.of(skewed), false, 0), 1);
+        Instant clock = now.isBefore(jump) ? now : now.minusSeconds(5);
+        setBack.send("iot/ebt-jump/telemetry", jumping.datagram(seq, clock, List.of(clock), false, 0), 1);
         seq++;
         Thread.sleep(1000 - Instant.now().toEpochMilli() % 1000);
       }
     }
-    // Fully covered periods only (the first and last were partly before and after the meters ran).
-    Instant from = Instant.ofEpochSecond((first.getEpochSecond() / PERIOD_S + 1) * PERIOD_S);
     List<JsonObject> inStep = compiled("ebt-live", from, from.plusSeconds(2 * PERIOD_S), 2, p -> true);
     assertThat(inStep).allSatisfy(p -> {
       assertThat(p.getJsonObject("quality").getString("time")).isEqualTo("valid");
@@ -286,6 +291,12 @@ class EnergyBillingTest {
     });
     List<JsonObject> fast = compiled("ebt-ahead", from.plusSeconds(5), from.plusSeconds(5 + 2 * PERIOD_S), 2, p -> true);
     assertThat(fast).allSatisfy(p -> assertThat(p.getJsonObject("quality").getString("time")).isEqualTo("invalid"));
+    // Before the jump in step; the period the clock went back in is invalid (its latest version: late
+    // datagrams of the set-back clock may have made more than one).
+    List<JsonObject> jumped = compiled("ebt-jump", from, from.plusSeconds(2 * PERIOD_S), 2,
+        p -> !p.getString("period_start").equals(from.plusSeconds(PERIOD_S).toString())
+            || p.getJsonObject("quality").getString("time").equals("invalid"));
+    assertThat(jumped.get(0).getJsonObject("quality").getString("time")).isEqualTo("valid");
   }
 
   @Test
