@@ -236,14 +236,14 @@ public final class EnergyStore {
             + "quality_energy, quality_time, quality_location FROM energy_periods WHERE period_start >= $1 AND period_start < $2 "
             + "ORDER BY device_id, period_start, version DESC), "
             // A meter's first period, by its index (one probe per meter, not a scan of every period).
-            + "firsts AS (SELECT d.device_id, (SELECT min(s.period_start) FROM energy_period_state s "
-            + "WHERE s.device_id = d.device_id) AS first FROM devices d WHERE d.status = 'active') "
-            + "SELECT d.device_id, d.metadata->>'consumption_point_id', f.first, count(l.period_start), "
+            + "meters AS (SELECT d.device_id, d.metadata->>'consumption_point_id' AS cp, (SELECT min(s.period_start) "
+            + "FROM energy_period_state s WHERE s.device_id = d.device_id) AS first FROM devices d WHERE d.status = 'active') "
+            + "SELECT m.device_id, m.cp, m.first, count(l.period_start), "
             + "count(*) FILTER (WHERE l.quality_energy = 'measured'), count(*) FILTER (WHERE l.quality_energy = 'estimated'), "
             + "count(*) FILTER (WHERE l.quality_energy = 'incomplete'), count(*) FILTER (WHERE l.quality_energy = 'invalid'), "
             + "count(*) FILTER (WHERE l.quality_time = 'invalid'), count(*) FILTER (WHERE l.quality_location = 'none') "
-            + "FROM devices d JOIN firsts f ON f.device_id = d.device_id LEFT JOIN latest l ON l.device_id = d.device_id "
-            + "WHERE f.first < $2 GROUP BY d.device_id, d.metadata, f.first ORDER BY d.device_id")
+            + "FROM meters m LEFT JOIN latest l ON l.device_id = m.device_id "
+            + "WHERE m.first < $2 GROUP BY m.device_id, m.cp, m.first ORDER BY m.device_id")
         .execute(Tuple.of(odt(from), odt(to)))
         .map(rows -> {
           List<DayCount> days = new ArrayList<>();

@@ -2,6 +2,7 @@ package io.iotmeter.energy;
 
 import io.iotmeter.journal.Journal;
 import io.iotmeter.journal.SinkKind;
+import io.iotmeter.ops.ClusterSingleton;
 import io.iotmeter.ops.Periodic;
 import io.iotmeter.ops.PlatformMetrics;
 import io.iotmeter.protocol.DeviceDefaults;
@@ -57,9 +58,8 @@ public final class EnergyVerticle extends VerticleBase {
   private Pool pool;
   private WorkerExecutor workers;
   private TimeSeriesStore store;
-  private io.vertx.core.shareddata.Lock lock;
+  private ClusterSingleton singleton;
   private final List<Long> timers = new ArrayList<>();
-  private boolean stopped;
   private MeterRegistry metrics;
   private final AtomicLong due = new AtomicLong();
   private final AtomicLong lagMs = new AtomicLong();
@@ -99,34 +99,25 @@ public final class EnergyVerticle extends VerticleBase {
     }
     pool = Database.pool(vertx, config().getJsonObject("postgres"), "energy-" + System.identityHashCode(this));
     workers = vertx.createSharedWorkerExecutor("energy-compile", 1);
-    takeOver();
+    singleton = ClusterSingleton.start(vertx, LOCK, this::compileHere);
     return Future.succeededFuture();
   }
 
-  /** Compiles once this instance holds the lock; waits for it otherwise (getLock gives up after 10 s: ask again). */
-  private void takeOver() {
-    vertx.sharedData().getLock(LOCK).onComplete(taken -> {
-      if (stopped) {
-        if (taken.succeeded()) {
-          taken.result().release();
-        }
-      } else if (taken.succeeded()) {
-        lock = taken.result();
-        LOG.info("Energy billing: this node compiles the periods");
-        timers.add(Periodic.every(vertx, settings.interval().toMillis(), "energy compilation", LOG, this::compileDue));
-        timers.add(Periodic.every(vertx, COMPLETENESS_INTERVAL_MS, "energy completeness", LOG, this::refreshCompleteness));
-        timers.add(Periodic.every(vertx, PRUNE_INTERVAL_MS, "energy marks pruning", LOG,
-            () -> EnergyStore.prune(pool, settings.stateRetention())));
-        refreshCompleteness();
-      } else {
-        vertx.setTimer(1_000, id -> takeOver());
-      }
-    });
+  /** Compiles the due periods, refreshes the completeness gauges and prunes the marks: once this instance holds the lock. */
+  private void compileHere() {
+    LOG.info("Energy billing: this node compiles the periods");
+    timers.add(Periodic.every(vertx, settings.interval().toMillis(), "energy compilation", LOG, this::compileDue));
+    timers.add(Periodic.every(vertx, COMPLETENESS_INTERVAL_MS, "energy completeness", LOG, this::refreshCompleteness));
+    timers.add(Periodic.every(vertx, PRUNE_INTERVAL_MS, "energy marks pruning", LOG,
+        () -> EnergyStore.prune(pool, settings.stateRetention())));
+    refreshCompleteness();
   }
 
   @Override
   public Future<?> stop() {
-    stopped = true;
+    if (singleton != null) {
+      singleton.stopWaiting();
+    }
     timers.forEach(vertx::cancelTimer);
     Future<Void> closed = workers == null ? Future.succeededFuture() : workers.executeBlocking(() -> {
       if (store != null) {
@@ -136,8 +127,8 @@ public final class EnergyVerticle extends VerticleBase {
     }, false).eventually(() -> workers.close()).mapEmpty();
     return closed.eventually(() -> pool == null ? Future.succeededFuture() : pool.close())
         .onComplete(v -> {
-          if (lock != null) {
-            lock.release();
+          if (singleton != null) {
+            singleton.release();
           }
         });
   }

@@ -29,30 +29,15 @@ public final class LiveEventsVerticle extends VerticleBase {
   static final String CHANNEL = "iot_live";
 
   private PgSubscriber subscriber;
-  private io.vertx.core.shareddata.Lock lock;
+  private io.iotmeter.ops.ClusterSingleton singleton;
   private boolean stopped;
   static final String LOCK = "iot.live_events";
 
   @Override
   public Future<?> start() {
-    takeOver();
+    // Listens once this instance holds the lock.
+    singleton = io.iotmeter.ops.ClusterSingleton.start(vertx, LOCK, this::listen);
     return Future.succeededFuture();
-  }
-
-  /** Listens once this instance holds the lock; waits for it otherwise (getLock gives up after 10 s: ask again). */
-  private void takeOver() {
-    vertx.sharedData().getLock(LOCK).onComplete(taken -> {
-      if (stopped) {
-        if (taken.succeeded()) {
-          taken.result().release();
-        }
-      } else if (taken.succeeded()) {
-        lock = taken.result();
-        listen();
-      } else {
-        vertx.setTimer(1_000, id -> takeOver());
-      }
-    });
   }
 
   private void listen() {
@@ -76,12 +61,9 @@ public final class LiveEventsVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     stopped = true;
+    singleton.stopWaiting();
     Future<Void> closed = subscriber == null ? Future.succeededFuture() : subscriber.close();
-    return closed.onComplete(v -> {
-      if (lock != null) {
-        lock.release();
-      }
-    });
+    return closed.onComplete(v -> singleton.release());
   }
 
   private void onNotification(String payload) {

@@ -129,7 +129,7 @@ public final class QuestDbStore implements TimeSeriesStore {
   /**
    * Waits until QuestDB's WAL has applied every transaction committed so far (its writer has
    * reached the sequencer's number as read at the start): what a reader sees is then at least
-   * what was written before.
+   * what was written before. Polls every 20 ms: a worker's call, as every method of the store is.
    */
   @Override
   public boolean awaitWrites(java.time.Duration max) {
