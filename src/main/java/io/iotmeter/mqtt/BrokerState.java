@@ -2,7 +2,6 @@ package io.iotmeter.mqtt;
 
 import io.vertx.core.shareddata.Shareable;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -56,8 +55,17 @@ final class BrokerState implements Shareable {
     CLIENT_ID_TAKEN
   }
 
-  /** What a connecting client finds. */
-  record Connected(boolean sessionPresent, String previousConnection, Refusal refusal) {
+  /**
+   * What a connecting client finds.
+   *
+   * @param endedWill the will a former connection left to be published after its delay, when
+   *                  this connection ended that session instead of resuming it (publish it now)
+   */
+  record Connected(boolean sessionPresent, String previousConnection, Refusal refusal, Publication endedWill) {
+    Connected(boolean sessionPresent, String previousConnection, Refusal refusal) {
+      this(sessionPresent, previousConnection, refusal, null);
+    }
+
     boolean refused() {
       return refusal != Refusal.NONE;
     }
@@ -71,6 +79,11 @@ final class BrokerState implements Shareable {
   /** Sessions per owner (device), so that one device cannot fill the node's sessions alone. */
   private final Map<String, Integer> sessionsByOwner = new ConcurrentHashMap<>();
   private final SubscriptionIndex subscribers = new SubscriptionIndex();
+  /** MQTT 5 shared subscriptions by their whole filter ({@code $share/<group>/<filter>}). */
+  private final Map<String, ShareGroup> shareGroups = new ConcurrentHashMap<>();
+  /** Wills waiting for their delay (MQTT 5 Will Delay Interval), by client id. */
+  private final Map<String, HeldWill> heldWills = new ConcurrentHashMap<>();
+  private final AtomicLong willTokens = new AtomicLong();
   private final RetainedStore retained;
   /** Payload bytes waiting in every session's queue on this node. */
   private final AtomicLong totalQueuedBytes = new AtomicLong();
@@ -95,13 +108,34 @@ final class BrokerState implements Shareable {
     return connect(clientId, clean, connection, null);
   }
 
-  /**
-   * @param owner the authenticated identity (a device id), or null with security off; a session
-   *              created by one identity cannot be taken over by another (nor its connection) —
-   *              except by the device whose id is the client id: its own id belongs to it, so a
-   *              session another device made under it ends when the device comes
-   */
+  /** An MQTT 3.1.1 client: a clean session ends with its connection, a persistent one after {@code session_expiry_s}. */
   Connected connect(String clientId, boolean clean, String connection, String owner) {
+    return connect(clientId, clean, clean ? 0 : limits.sessionExpirySeconds(), connection, owner, Instant.now());
+  }
+
+  /**
+   * @param cleanStart    discard the session the client may have (3.1.1: clean session)
+   * @param expirySeconds how long the session outlives this connection (0: it ends with it);
+   *                      already bounded by {@code session_expiry_s}
+   * @param owner         the authenticated identity (a device id), or null with security off; a
+   *                      session created by one identity cannot be taken over by another (nor its
+   *                      connection) — except by the device whose id is the client id: its own id
+   *                      belongs to it, so a session another device made under it ends when the device comes
+   */
+  Connected connect(String clientId, boolean cleanStart, long expirySeconds, String connection, String owner, Instant now) {
+    Connected connected = admit(clientId, cleanStart, expirySeconds, connection, owner, now);
+    if (connected.refused()) {
+      return connected;
+    }
+    // A will held for its delay is not published when the client is back in time (spec 3.1.3.2.2);
+    // if this connection ended the session instead, the session's end is the will's moment.
+    HeldWill held = heldWills.remove(clientId);
+    return held == null || connected.sessionPresent() ? connected
+        : new Connected(false, connected.previousConnection(), Refusal.NONE, held.will());
+  }
+
+  private Connected admit(String clientId, boolean cleanStart, long expirySeconds, String connection, String owner,
+                          Instant now) {
     while (true) {
       Session existing = sessions.get(clientId);
       if (existing == null) {
@@ -114,7 +148,7 @@ final class BrokerState implements Shareable {
           refusals.accept("mqtt_device_sessions_full");
           return new Connected(false, null, Refusal.DEVICE_SESSIONS_FULL);
         }
-        Session fresh = open(new Session(clientId), clean, connection, owner);
+        Session fresh = open(new Session(clientId), expirySeconds, connection, owner);
         if (sessions.putIfAbsent(clientId, fresh) == null) {
           owned(fresh);
           connectedClients.incrementAndGet();
@@ -135,11 +169,12 @@ final class BrokerState implements Shareable {
         if (previous == null) {
           connectedClients.incrementAndGet();
         }
-        boolean present = !foreign && !clean && !existing.clean;
+        // A session that would have expired by now (the sweep runs once a minute) is gone for the client.
+        boolean present = !foreign && !cleanStart && existing.expirySeconds > 0 && !expired(existing, now);
         if (!present) {
           // The old session ends; the new one takes its place in one step, so nobody finds neither.
           end(existing);
-          Session replacement = open(new Session(clientId), clean, connection, owner);
+          Session replacement = open(new Session(clientId), expirySeconds, connection, owner);
           sessions.replace(clientId, existing, replacement);
           owned(replacement);
           return new Connected(false, previous, Refusal.NONE);
@@ -148,7 +183,7 @@ final class BrokerState implements Shareable {
           // Taken over while the old connection still stood: its unacknowledged messages go again.
           requeueInFlight(existing);
         }
-        open(existing, clean, connection, owner);
+        open(existing, expirySeconds, connection, owner);
         return new Connected(true, previous, Refusal.NONE);
       }
     }
@@ -161,8 +196,8 @@ final class BrokerState implements Shareable {
     }
   }
 
-  private static Session open(Session session, boolean clean, String connection, String owner) {
-    session.clean = clean;
+  private static Session open(Session session, long expirySeconds, String connection, String owner) {
+    session.expirySeconds = expirySeconds;
     session.owner = owner;
     session.connection = connection;
     session.disconnectedAt = null;
@@ -202,11 +237,54 @@ final class BrokerState implements Shareable {
       // exchange open) holds no state for an hour: a client that never completed a session costs nothing.
       boolean empty = session.subscriptions.isEmpty() && session.queued.isEmpty() && session.awaitingRelease.isEmpty()
           && session.released.isEmpty();
-      if (session.clean || empty) {
+      if (session.expirySeconds == 0 || empty) {
         remove(session);
       }
       return null;
     });
+  }
+
+  /**
+   * A client's DISCONNECT changed its session's expiry (MQTT 5, bounded by the caller). Refused
+   * (false) when the session was to end with the connection: it may not be revived so (spec 3.14.2.2.2).
+   */
+  boolean changeExpiry(String clientId, String connection, long expirySeconds) {
+    return withSession(clientId, session -> {
+      if (session == null || !connection.equals(session.connection)) {
+        return true;
+      }
+      if (session.expirySeconds == 0 && expirySeconds > 0) {
+        return false;
+      }
+      session.expirySeconds = expirySeconds;
+      return true;
+    });
+  }
+
+  private static boolean expired(Session session, Instant now) {
+    return session.connection == null && session.disconnectedAt != null
+        && !session.disconnectedAt.plusSeconds(session.expirySeconds).isAfter(now);
+  }
+
+  /** A will waiting for its delay; {@code token} tells it from a later one of the same client. */
+  record HeldWill(long token, Publication will) {
+  }
+
+  /** Holds a vanished client's will for its delay; the token takes it back ({@link #takeHeldWill}). */
+  long holdWill(String clientId, Publication will) {
+    long token = willTokens.incrementAndGet();
+    heldWills.put(clientId, new HeldWill(token, will));
+    return token;
+  }
+
+  /** The held will, once its delay has passed, unless the client came back (null then). */
+  Publication takeHeldWill(String clientId, long token) {
+    HeldWill held = heldWills.get(clientId);
+    return held != null && held.token() == token && heldWills.remove(clientId, held) ? held.will() : null;
+  }
+
+  int heldWillCount() {
+    return heldWills.size();
   }
 
   /** Unacknowledged messages are sent again when the client is back (spec 4.4). Under the session's lock. */
@@ -224,7 +302,7 @@ final class BrokerState implements Shareable {
    * is not queued). False when it was not queued. Under the session's lock.
    */
   private boolean enqueue(Session session, Publication publication, boolean first) {
-    long size = publication.payload().length;
+    long size = publication.size();
     if (totalQueuedBytes.addAndGet(size) > limits.maxTotalQueuedBytes()) {
       totalQueuedBytes.addAndGet(-size);
       refusals.accept("mqtt_queue_full");
@@ -246,50 +324,129 @@ final class BrokerState implements Shareable {
   private Publication dequeue(Session session) {
     Publication publication = session.queued.pollFirst();
     if (publication != null) {
-      session.queuedBytes -= publication.payload().length;
-      totalQueuedBytes.addAndGet(-publication.payload().length);
+      session.queuedBytes -= publication.size();
+      totalQueuedBytes.addAndGet(-publication.size());
     }
     return publication;
   }
 
+  /** SUBACK reason codes beyond the granted QoS (MQTT 5; a 3.1.1 client is told 0x80 for each). */
+  static final int UNSPECIFIED_ERROR = 0x80;
+  static final int NOT_AUTHORIZED = 0x87;
+  static final int TOPIC_FILTER_INVALID = 0x8F;
+  static final int QUOTA_EXCEEDED = 0x97;
+
+  /** The answer to one filter of a SUBSCRIBE: the granted QoS or a failure code, and whether it replaced a subscription. */
+  record Granted(int code, boolean existed) {
+    boolean granted() {
+      return code < 0x80;
+    }
+  }
+
+  /** Subscriptions without options (MQTT 3.1.1): the granted QoS or a failure code per filter. */
   List<Integer> subscribe(String clientId, Map<String, Integer> filters) {
+    Map<String, Session.Subscription> subscriptions = new LinkedHashMap<>();
+    filters.forEach((filter, qos) -> subscriptions.put(filter, Session.Subscription.of(qos)));
+    return subscribeWithOptions(clientId, subscriptions).stream().map(Granted::code).toList();
+  }
+
+  /**
+   * Adds or replaces subscriptions. A well-formed filter outside {@code iot/} is refused with
+   * "unspecified error" (0x80: MQTT allows it, the platform serves nothing there), a malformed
+   * one with "topic filter invalid", one beyond {@code max_subscriptions} with "quota exceeded".
+   */
+  List<Granted> subscribeWithOptions(String clientId, Map<String, Session.Subscription> filters) {
     return withSession(clientId, session -> {
-      List<Integer> granted = new ArrayList<>();
-      for (Map.Entry<String, Integer> filter : filters.entrySet()) {
-        if (session == null || !TopicFilter.isValidFilter(filter.getKey())) {
-          granted.add(0x80);
+      List<Granted> granted = new ArrayList<>();
+      for (Map.Entry<String, Session.Subscription> entry : filters.entrySet()) {
+        String filter = entry.getKey();
+        if (session == null) {
+          granted.add(new Granted(UNSPECIFIED_ERROR, false));
           continue;
         }
-        if (!session.subscriptions.containsKey(filter.getKey()) && session.subscriptions.size() >= limits.maxSubscriptions()) {
+        if (!TopicFilter.isValidFilter(filter)) {
+          granted.add(new Granted(TopicFilter.isWellFormed(filter) ? UNSPECIFIED_ERROR : TOPIC_FILTER_INVALID, false));
+          continue;
+        }
+        boolean existed = session.subscriptions.containsKey(filter);
+        if (!existed && session.subscriptions.size() >= limits.maxSubscriptions()) {
           refusals.accept("mqtt_subscription_limit");
-          granted.add(0x80);
+          granted.add(new Granted(QUOTA_EXCEEDED, false));
           continue;
         }
-        int qos = Math.min(filter.getValue(), 2);
-        session.subscriptions.put(filter.getKey(), qos);
-        subscribers.add(clientId, filter.getKey());
-        granted.add(qos);
+        Session.Subscription subscription = entry.getValue();
+        int qos = Math.min(subscription.qos(), 2);
+        session.subscriptions.put(filter, new Session.Subscription(qos, subscription.noLocal(),
+            subscription.retainAsPublished(), subscription.retainHandling(), subscription.identifier()));
+        if (TopicFilter.isShared(filter)) {
+          shareGroups.compute(filter, (f, group) -> {
+            ShareGroup g = group == null ? new ShareGroup(TopicFilter.matchingFilter(f)) : group;
+            g.members.addIfAbsent(clientId);
+            return g;
+          });
+        } else {
+          subscribers.add(clientId, filter);
+        }
+        granted.add(new Granted(qos, existed));
       }
       return granted;
     });
   }
 
-  void unsubscribe(String clientId, List<String> filters) {
-    withSession(clientId, session -> {
-      if (session != null) {
-        filters.forEach(session.subscriptions::remove);
-        subscribers.remove(clientId, filters, session.subscriptions.keySet());
+  /** Removes subscriptions; for each filter whether the client had it (MQTT 5 UNSUBACK: success or "no subscription existed"). */
+  List<Boolean> unsubscribe(String clientId, List<String> filters) {
+    return withSession(clientId, session -> {
+      List<Boolean> existed = new ArrayList<>();
+      if (session == null) {
+        filters.forEach(f -> existed.add(false));
+        return existed;
       }
-      return null;
+      for (String filter : filters) {
+        existed.add(session.subscriptions.remove(filter) != null);
+      }
+      forget(clientId, filters, session.subscriptions.keySet());
+      return existed;
     });
   }
 
+  /** Takes a client's {@code removed} filters out of the index and the share groups ({@code remaining} it keeps). */
+  private void forget(String clientId, java.util.Collection<String> removed, java.util.Collection<String> remaining) {
+    List<String> plain = new ArrayList<>();
+    for (String filter : removed) {
+      if (TopicFilter.isShared(filter)) {
+        shareGroups.computeIfPresent(filter, (f, group) -> {
+          group.members.remove(clientId);
+          return group.members.isEmpty() ? null : group;
+        });
+      } else {
+        plain.add(filter);
+      }
+    }
+    subscribers.remove(clientId, plain, remaining.stream().filter(f -> !TopicFilter.isShared(f)).toList());
+  }
+
+  /** The members of one shared subscription; each message goes to one of them, in turn. */
+  private static final class ShareGroup {
+    final String filter;
+    final java.util.concurrent.CopyOnWriteArrayList<String> members = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final AtomicInteger next = new AtomicInteger();
+
+    ShareGroup(String filter) {
+      this.filter = filter;
+    }
+  }
+
   /**
-   * Routes a publication to every matching subscription at the lower of the two QoS levels;
-   * for an offline persistent session a QoS 1/2 copy is queued (spec 3.1.2.4).
+   * Routes a publication of the platform's (a command) to every matching subscription at the
+   * lower of the two QoS levels; for an offline persistent session a QoS 1/2 copy is queued (spec 3.1.2.4).
    */
   Route route(Publication publication) {
-    return route(publication, p -> false);
+    return route(publication, null, p -> false);
+  }
+
+  /** Routes a client's publication: subscriptions of {@code publisher} that asked for no local get none. */
+  Route route(Publication publication, String publisher) {
+    return route(publication, publisher, p -> false);
   }
 
   /**
@@ -298,30 +455,103 @@ final class BrokerState implements Shareable {
    * counts as reached.
    */
   Route route(Publication publication, Predicate<Publication> alreadyHeld) {
+    return route(publication, null, alreadyHeld);
+  }
+
+  private Route route(Publication publication, String publisher, Predicate<Publication> alreadyHeld) {
     List<Delivery> deliveries = new ArrayList<>();
     int queued = 0;
     for (String clientId : subscribers.candidates(publication.topic())) {
       Boolean reached = withSession(clientId, session -> {
-        int subscribed = session == null ? -1 : session.matchingQos(publication.topic());
-        if (subscribed < 0) {
+        Session.Match match = session == null ? null : session.match(publication.topic(), publisher);
+        if (match == null) {
           return null;
         }
         if (holds(session, alreadyHeld)) {
           return true;
         }
-        // Retain is only set on messages sent because of a new subscription (spec 3.3.1.3).
-        Publication copy = publication.withQos(Math.min(subscribed, publication.qos())).withRetain(false);
-        if (session.connection != null) {
-          deliveries.add(new Delivery(session.connection, copy));
-          return null;
-        }
-        return copy.qos() > 0 && enqueue(session, copy, false);
+        // Retain is only set on messages sent because of a new subscription (spec 3.3.1.3),
+        // unless the subscription asked for it as published (MQTT 5).
+        Publication copy = publication.withQos(Math.min(match.qos(), publication.qos()))
+            .withRetain(match.retainAsPublished() && publication.retain()).withSubscriptionIds(match.subscriptionIds());
+        return deliverOrQueue(session, copy, deliveries);
       });
       if (Boolean.TRUE.equals(reached)) {
         queued++;
       }
     }
+    if (!shareGroups.isEmpty()) {
+      queued += routeShared(publication, publisher, deliveries);
+    }
     return new Route(deliveries, queued);
+  }
+
+  /** Under the session's lock: a delivery to its connection, or (QoS 1/2) a place in its queue; true if queued. */
+  private Boolean deliverOrQueue(Session session, Publication copy, List<Delivery> deliveries) {
+    if (session.connection != null) {
+      deliveries.add(new Delivery(session.connection, copy));
+      return null;
+    }
+    return copy.qos() > 0 && enqueue(session, copy, false);
+  }
+
+  /**
+   * One member of each matching share group gets the message (spec 4.8.2): the next in turn that
+   * is connected, else (QoS 1/2) the first offline one in turn keeps it in its session. Returns
+   * how many were queued.
+   */
+  private int routeShared(Publication publication, String publisher, List<Delivery> deliveries) {
+    int queued = 0;
+    for (Map.Entry<String, ShareGroup> entry : shareGroups.entrySet()) {
+      ShareGroup group = entry.getValue();
+      if (!TopicFilter.matches(group.filter, publication.topic())) {
+        continue;
+      }
+      List<String> members = List.copyOf(group.members);
+      if (members.isEmpty()) {
+        continue;
+      }
+      int start = Math.floorMod(group.next.getAndIncrement(), members.size());
+      String offline = null;
+      boolean delivered = false;
+      for (int i = 0; i < members.size() && !delivered; i++) {
+        String member = members.get((start + i) % members.size());
+        Boolean online = withSession(member, session -> {
+          Publication copy = sharedCopy(session, entry.getKey(), publication, publisher);
+          if (copy == null) {
+            return null;
+          }
+          if (session.connection == null) {
+            return false;
+          }
+          deliveries.add(new Delivery(session.connection, copy));
+          return true;
+        });
+        delivered = Boolean.TRUE.equals(online);
+        if (Boolean.FALSE.equals(online) && offline == null) {
+          offline = member;
+        }
+      }
+      if (!delivered && offline != null && publication.qos() > 0) {
+        Boolean kept = withSession(offline, session -> {
+          Publication copy = sharedCopy(session, entry.getKey(), publication, publisher);
+          return copy != null && deliverOrQueue(session, copy, deliveries) == Boolean.TRUE;
+        });
+        queued += Boolean.TRUE.equals(kept) ? 1 : 0;
+      }
+    }
+    return queued;
+  }
+
+  /** The copy of a publication for a session's shared subscription {@code filter}, null if it has none (or no local). */
+  private static Publication sharedCopy(Session session, String filter, Publication publication, String publisher) {
+    Session.Subscription subscription = session == null ? null : session.subscriptions.get(filter);
+    if (subscription == null || (subscription.noLocal() && session.clientId.equals(publisher))) {
+      return null;
+    }
+    return publication.withQos(Math.min(subscription.qos(), publication.qos()))
+        .withRetain(subscription.retainAsPublished() && publication.retain())
+        .withSubscriptionIds(subscription.identifier() > 0 ? List.of(subscription.identifier()) : List.of());
   }
 
   /**
@@ -333,9 +563,9 @@ final class BrokerState implements Shareable {
     return retained.retain(clientId, publication);
   }
 
-  /** Retained messages matching a new subscription, at the subscription's QoS. */
+  /** Retained messages matching a new subscription, at the subscription's QoS (none for a shared one, spec 4.8.2). */
   List<Publication> retainedFor(String filter, int qos) {
-    return retained.matching(filter, qos);
+    return TopicFilter.isShared(filter) ? List.of() : retained.matching(filter, qos);
   }
 
   int retainedCount() {
@@ -370,6 +600,14 @@ final class BrokerState implements Shareable {
    * acknowledgement on a taken-over connection must not take the newer connection's messages).
    */
   Map<Integer, Publication> takeQueued(String clientId, String connection, int max) {
+    return takeQueued(clientId, connection, max, p -> true);
+  }
+
+  /**
+   * Like {@link #takeQueued(String, String, int)}; a queued message {@code sendable} refuses (expired,
+   * or larger than the client accepts) is dropped instead — as if sent and acknowledged (MQTT 5).
+   */
+  Map<Integer, Publication> takeQueued(String clientId, String connection, int max, Predicate<Publication> sendable) {
     return withSession(clientId, session -> {
       Map<Integer, Publication> batch = new LinkedHashMap<>();
       if (session == null || !connection.equals(session.connection)) {
@@ -377,6 +615,9 @@ final class BrokerState implements Shareable {
       }
       while (!session.queued.isEmpty() && session.inFlight.size() < max) {
         Publication publication = dequeue(session);
+        if (!sendable.test(publication)) {
+          continue;
+        }
         int id = session.nextPacketId();
         session.inFlight.put(id, publication);
         batch.put(id, publication);
@@ -397,7 +638,7 @@ final class BrokerState implements Shareable {
     if (session.connection != null && !session.connection.equals(closedConnection)) {
       return session.connection;
     }
-    if (!session.clean) {
+    if (session.expirySeconds > 0) {
       enqueue(session, publication, false);
     }
     return null;
@@ -452,9 +693,18 @@ final class BrokerState implements Shareable {
     });
   }
 
-  /** PUBREC arrived for our QoS 2 message: it is no longer to be resent, only released. */
-  void received(String clientId, int packetId) {
-    withSession(clientId, session -> session == null ? null : session.released.put(packetId, session.inFlight.remove(packetId)));
+  /** PUBREC arrived for our QoS 2 message: it is no longer to be resent, only released. False: no such message. */
+  boolean received(String clientId, int packetId) {
+    return withSession(clientId, session -> {
+      if (session == null) {
+        return false;
+      }
+      Publication sent = session.inFlight.remove(packetId);
+      if (sent != null) {
+        session.released.put(packetId, sent);
+      }
+      return sent != null || session.released.containsKey(packetId);
+    });
   }
 
   List<Integer> released(String clientId) {
@@ -476,17 +726,17 @@ final class BrokerState implements Shareable {
     return withSession(clientId, session -> session != null && session.awaitingRelease.contains(packetId));
   }
 
-  void releaseReceived(String clientId, int packetId) {
-    withSession(clientId, session -> session != null && session.awaitingRelease.remove(packetId));
+  /** PUBREL arrived: the client's QoS 2 message is complete. False when none awaited it. */
+  boolean releaseReceived(String clientId, int packetId) {
+    return withSession(clientId, session -> session != null && session.awaitingRelease.remove(packetId));
   }
 
-  /** Ends persistent sessions whose client stayed away longer than {@code expiry}. */
-  int expire(Instant now, Duration expiry) {
+  /** Ends persistent sessions whose client stayed away longer than the session's expiry interval. */
+  int expire(Instant now) {
     int expired = 0;
     for (Session session : sessions.values()) {
       synchronized (session) {
-        if (!session.ended && session.connection == null && session.disconnectedAt != null
-            && session.disconnectedAt.plus(expiry).isBefore(now)) {
+        if (!session.ended && expired(session, now)) {
           remove(session);
           expired++;
         }
@@ -527,6 +777,6 @@ final class BrokerState implements Shareable {
     totalQueuedBytes.addAndGet(-session.queuedBytes);
     session.queued.clear();
     session.queuedBytes = 0;
-    subscribers.remove(session.clientId, session.subscriptions.keySet(), List.of());
+    forget(session.clientId, session.subscriptions.keySet(), List.of());
   }
 }

@@ -16,13 +16,12 @@ import org.slf4j.LoggerFactory;
 
 import io.iotmeter.security.TlsSettings;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.time.Instant;
 
 /**
- * The device endpoint: the platform as the MQTT 3.1.1 broker its meters connect to. Several
+ * The device endpoint: the platform as the MQTT 3.1.1 and 5 broker its meters connect to. Several
  * instances may share the port; they share this node's {@link BrokerState}.
  *
  * <p>Also the consumer of {@code iot.command.send}: a command is published on
@@ -56,7 +55,6 @@ public final class MqttServerVerticle extends VerticleBase {
     int port = mqtt.integer("port");
     MqttLimits limits = MqttLimits.of(mqtt);
     int window = limits.window();
-    Duration expiry = mqtt.seconds("session_expiry_s");
     IngestMetrics metrics = IngestMetrics.of(PlatformMetrics.registry(config()));
     BrokerState broker = (BrokerState) vertx.sharedData().getLocalMap("iot.mqtt.server")
         .computeIfAbsent(BROKER_KEY, k -> new BrokerState(limits, metrics::error));
@@ -94,10 +92,11 @@ public final class MqttServerVerticle extends VerticleBase {
     commands = vertx.eventBus().consumer(BusAddress.COMMAND_SEND.address(), routing::onCommand);
     health = vertx.eventBus().consumer(BusAddress.HEALTH.address("mqtt"), request -> request.reply(
         new JsonObject().put("ready", true).put("detail", broker.connectedCount() + " clients connected")));
+    // Memory only: a client that comes back finds an expired session gone at once (BrokerState.connect).
     expiryTimer = vertx.setPeriodic(60_000, id -> {
-      int expired = broker.expire(Instant.now(), expiry);
+      int expired = broker.expire(Instant.now());
       if (expired > 0) {
-        LOG.info("Expired {} MQTT sessions idle for more than {} s", expired, expiry.toSeconds());
+        LOG.info("Expired {} MQTT sessions whose client stayed away longer than their expiry interval", expired);
       }
     });
     return Future.all(listening)
@@ -114,7 +113,9 @@ public final class MqttServerVerticle extends VerticleBase {
         .setPort(port)
         .setMaxMessageSize(mqtt.integer("max_message_bytes"))
         .setMaxClientIdLength(MAX_CLIENT_ID_LENGTH)
-        .setTimeoutOnConnect(mqtt.integer("connect_timeout_s"));
+        .setTimeoutOnConnect(mqtt.integer("connect_timeout_s"))
+        // A client without an id gets one of its device's (DeviceConnection), not a random UUID.
+        .setAutoClientId(false);
     // Half-open sockets of clients that asked for no keep-alive are found by TCP keep-alive and
     // by DeviceConnection's idle limit (vertx-mqtt owns the channel's idle handler).
     options.setTcpKeepAlive(true);

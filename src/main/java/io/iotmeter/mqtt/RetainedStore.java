@@ -43,8 +43,8 @@ final class RetainedStore {
       }
       return true;
     }
-    long size = publication.payload().length;
-    long bytesAfter = bytes + size - (old == null ? 0 : old.publication().payload().length);
+    long size = publication.size();
+    long bytesAfter = bytes + size - (old == null ? 0 : old.publication().size());
     int ownedByClient = byClient.getOrDefault(clientId, 0) - (old != null && old.clientId().equals(clientId) ? 1 : 0);
     if ((old == null && retained.size() >= limits.maxRetained()) || bytesAfter > limits.maxRetainedBytes()
         || ownedByClient >= limits.maxRetainedPerClient()) {
@@ -62,26 +62,42 @@ final class RetainedStore {
 
   private void forget(String topic, Retained old) {
     retained.remove(topic);
-    bytes -= old.publication().payload().length;
+    bytes -= old.publication().size();
     byClient.computeIfPresent(old.clientId(), (id, n) -> n <= 1 ? null : n - 1);
   }
 
-  /** Retained messages matching a new subscription, at the subscription's QoS; an exact filter is one lookup. */
+  /**
+   * Retained messages matching a new subscription, at the subscription's QoS; an exact filter is
+   * one lookup. An expired message (MQTT 5 message expiry) is not sent, and no longer kept.
+   */
   List<Publication> matching(String filter, int qos) {
     List<Publication> matching = new ArrayList<>();
+    long now = System.currentTimeMillis();
     if (!TopicFilter.hasWildcard(filter)) {
       Retained kept = retained.get(filter);
       if (kept != null) {
-        matching.add(asRetained(kept.publication(), qos));
+        add(matching, filter, kept, qos, now);
       }
       return matching;
     }
     retained.forEach((topic, kept) -> {
       if (TopicFilter.matches(filter, topic)) {
-        matching.add(asRetained(kept.publication(), qos));
+        add(matching, topic, kept, qos, now);
       }
     });
     return matching;
+  }
+
+  private void add(List<Publication> matching, String topic, Retained kept, int qos, long now) {
+    if (!kept.publication().properties().expired(now)) {
+      matching.add(asRetained(kept.publication(), qos));
+      return;
+    }
+    synchronized (this) {
+      if (retained.get(topic) == kept) {
+        forget(topic, kept);
+      }
+    }
   }
 
   private static Publication asRetained(Publication publication, int qos) {

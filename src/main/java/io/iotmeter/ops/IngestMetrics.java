@@ -48,7 +48,10 @@ public final class IngestMetrics {
       "mqtt_protocol", "mqtt_auth_refused", "mqtt_acl_denied", "mqtt_refused_client_id", "mqtt_refused_topic",
       "mqtt_refused_subscription", "mqtt_subscription_refused", "mqtt_backpressure_disconnect", "mqtt_idle_closed",
       "mqtt_qos0_dropped", "mqtt_sessions_full", "mqtt_device_sessions_full", "mqtt_client_id_taken", "mqtt_retained_refused", "mqtt_queue_full",
-      "mqtt_queue_overflow", "mqtt_subscription_limit");
+      "mqtt_queue_overflow", "mqtt_subscription_limit",
+      // MQTT 5 (docs/protocol.md)
+      "mqtt_expired", "mqtt_too_large_for_client", "mqtt_packet_too_large", "mqtt_receive_maximum_exceeded",
+      "mqtt_topic_alias_invalid", "mqtt_payload_format_invalid");
 
   /** The topic_suffix label values of received / processed messages (a category's name; "other" for the rest). */
   public static final List<String> TOPIC_SUFFIXES = java.util.stream.Stream.concat(
