@@ -225,9 +225,18 @@ final class BrokerState implements Shareable {
 
   /** The connection is gone; a clean session ends with it, a persistent one waits for the client. */
   void disconnect(String clientId, String connection, Instant now) {
-    withSession(clientId, session -> {
+    disconnect(clientId, connection, now, null);
+  }
+
+  /**
+   * Like {@link #disconnect(String, String, Instant)}, holding the connection's will for its delay
+   * (MQTT 5) when one is given: returns the token that takes it back ({@link #takeHeldWill}), or 0
+   * when nothing is held — no will, or the session has a newer connection already (which cancels it).
+   */
+  long disconnect(String clientId, String connection, Instant now, Publication delayedWill) {
+    return withSession(clientId, session -> {
       if (session == null || !connection.equals(session.connection)) {
-        return null; // taken over by a newer connection
+        return 0L; // taken over by a newer connection
       }
       session.connection = null;
       session.disconnectedAt = now;
@@ -235,12 +244,18 @@ final class BrokerState implements Shareable {
       requeueInFlight(session);
       // A persistent session with nothing to keep (no subscription, nothing waiting, no QoS 2
       // exchange open) holds no state for an hour: a client that never completed a session costs nothing.
+      // A will held for its delay keeps the session: the client's return must find it to cancel the will.
       boolean empty = session.subscriptions.isEmpty() && session.queued.isEmpty() && session.awaitingRelease.isEmpty()
-          && session.released.isEmpty();
+          && session.released.isEmpty() && delayedWill == null;
       if (session.expirySeconds == 0 || empty) {
         remove(session);
       }
-      return null;
+      if (delayedWill == null) {
+        return 0L;
+      }
+      long token = willTokens.incrementAndGet();
+      heldWills.put(clientId, new HeldWill(token, delayedWill));
+      return token;
     });
   }
 
@@ -270,22 +285,12 @@ final class BrokerState implements Shareable {
   record HeldWill(long token, Publication will) {
   }
 
-  /** Holds a vanished client's will for its delay; the token takes it back ({@link #takeHeldWill}). */
-  long holdWill(String clientId, Publication will) {
-    long token = willTokens.incrementAndGet();
-    heldWills.put(clientId, new HeldWill(token, will));
-    return token;
-  }
-
   /** The held will, once its delay has passed, unless the client came back (null then). */
   Publication takeHeldWill(String clientId, long token) {
     HeldWill held = heldWills.get(clientId);
     return held != null && held.token() == token && heldWills.remove(clientId, held) ? held.will() : null;
   }
 
-  int heldWillCount() {
-    return heldWills.size();
-  }
 
   /** Unacknowledged messages are sent again when the client is back (spec 4.4). Under the session's lock. */
   private void requeueInFlight(Session session) {

@@ -6,6 +6,10 @@ import io.iotmeter.ops.LogText;
 import io.iotmeter.protocol.DeviceTopic;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
+import io.netty.handler.codec.mqtt.MqttFixedHeader;
+import io.netty.handler.codec.mqtt.MqttMessageFactory;
+import io.netty.handler.codec.mqtt.MqttMessageType;
+import io.netty.handler.codec.mqtt.MqttPubReplyMessageVariableHeader;
 import io.netty.handler.codec.mqtt.MqttProperties;
 import io.netty.handler.codec.mqtt.MqttQoS;
 import io.vertx.core.Future;
@@ -21,9 +25,6 @@ import io.vertx.mqtt.messages.MqttPublishMessage;
 import io.vertx.mqtt.messages.MqttSubscribeMessage;
 import io.vertx.mqtt.messages.codes.MqttDisconnectReasonCode;
 import io.vertx.mqtt.messages.codes.MqttPubAckReasonCode;
-import io.vertx.mqtt.messages.codes.MqttPubCompReasonCode;
-import io.vertx.mqtt.messages.codes.MqttPubRecReasonCode;
-import io.vertx.mqtt.messages.codes.MqttPubRelReasonCode;
 import io.vertx.mqtt.messages.codes.MqttSubAckReasonCode;
 import io.vertx.mqtt.messages.codes.MqttUnsubAckReasonCode;
 import org.slf4j.Logger;
@@ -203,7 +204,7 @@ final class DeviceConnection {
       receiving.remove(id);
       boolean known = broker.releaseReceived(clientId, id);
       if (v5 && !known) {
-        endpoint.publishComplete(id, MqttPubCompReasonCode.PACKET_IDENTIFIER_NOT_FOUND, MqttProperties.NO_PROPERTIES);
+        reply(MqttMessageType.PUBCOMP, id, PACKET_IDENTIFIER_NOT_FOUND);
       } else {
         endpoint.publishComplete(id);
       }
@@ -363,7 +364,14 @@ final class DeviceConnection {
       // read and ignored. Closed at once, the client's next write would meet a reset connection,
       // and a client that writes before it reads (one PUBREL per PUBREC) would never read the reason.
       closing = true;
-      socket.write(io.vertx.core.buffer.Buffer.buffer(new byte[] {(byte) 0xE0, 2, code.value(), 0}));
+      byte[] packet = {(byte) 0xE0, 2, code.value(), 0};
+      if (socket instanceof io.vertx.core.internal.net.NetSocketInternal internal) {
+        // Flushed at once: after a decoding failure (a packet too large) Vert.x closes the channel
+        // in the same turn, and a write left for the end of the read would be lost.
+        internal.channelHandlerContext().writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(packet));
+      } else {
+        socket.write(io.vertx.core.buffer.Buffer.buffer(packet));
+      }
       if (paused) {
         socket.resume();
       }
@@ -416,7 +424,7 @@ final class DeviceConnection {
     if (broker.received(clientId, id) || !v5) {
       endpoint.publishRelease(id);
     } else {
-      endpoint.publishRelease(id, MqttPubRelReasonCode.PACKET_IDENTIFIER_NOT_FOUND, MqttProperties.NO_PROPERTIES);
+      reply(MqttMessageType.PUBREL, id, PACKET_IDENTIFIER_NOT_FOUND);
     }
   }
 
@@ -816,14 +824,35 @@ final class DeviceConnection {
     } else if (v5 && reason >= 0x80) {
       // A refused QoS 2 message ends with the PUBREC: no PUBREL follows (spec 4.3.3).
       receiving.remove(packetId);
-      endpoint.publishReceived(packetId, pubRecCode(reason), MqttProperties.NO_PROPERTIES);
+      reply(MqttMessageType.PUBREC, packetId, reason);
     } else {
       broker.awaitRelease(clientId, packetId);
       if (v5 && reason != 0) {
-        endpoint.publishReceived(packetId, pubRecCode(reason), MqttProperties.NO_PROPERTIES);
+        reply(MqttMessageType.PUBREC, packetId, reason);
       } else {
         endpoint.publishReceived(packetId);
       }
+    }
+  }
+
+  static final int PACKET_IDENTIFIER_NOT_FOUND = 0x92;
+
+  /**
+   * A PUBREC, PUBREL or PUBCOMP with a reason code. vertx-mqtt 5.0 drops the reason code of these
+   * three (fixed in 5.1.3), so they are written to the endpoint's channel as Netty builds them.
+   */
+  private void reply(MqttMessageType type, int packetId, int reason) {
+    if (socket instanceof io.vertx.core.internal.net.NetSocketInternal internal) {
+      MqttFixedHeader header = new MqttFixedHeader(type, false,
+          type == MqttMessageType.PUBREL ? MqttQoS.AT_LEAST_ONCE : MqttQoS.AT_MOST_ONCE, false, 0);
+      internal.writeMessage(MqttMessageFactory.newMessage(header,
+          new MqttPubReplyMessageVariableHeader(packetId, (byte) reason, MqttProperties.NO_PROPERTIES), null));
+    } else if (type == MqttMessageType.PUBREC) {
+      endpoint.publishReceived(packetId);
+    } else if (type == MqttMessageType.PUBREL) {
+      endpoint.publishRelease(packetId);
+    } else {
+      endpoint.publishComplete(packetId);
     }
   }
 
@@ -834,15 +863,6 @@ final class DeviceConnection {
       }
     }
     return MqttPubAckReasonCode.UNSPECIFIED_ERROR;
-  }
-
-  private static MqttPubRecReasonCode pubRecCode(int code) {
-    for (MqttPubRecReasonCode candidate : MqttPubRecReasonCode.values()) {
-      if ((candidate.value() & 0xFF) == code) {
-        return candidate;
-      }
-    }
-    return MqttPubRecReasonCode.UNSPECIFIED_ERROR;
   }
 
   private void deliver(BrokerState.Delivery delivery) {
@@ -857,34 +877,35 @@ final class DeviceConnection {
     if (idleTimer >= 0) {
       vertx.cancelTimer(idleTimer);
     }
+    var will = endpoint.will();
+    Publication publication = disconnectReceived || silentClose || will == null || !will.isWillFlag() ? null
+        : new Publication(will.getWillTopic(), will.getWillMessageBytes() == null ? new byte[0] : will.getWillMessageBytes(),
+            will.getWillQos(), will.isWillRetain(),
+            v5 ? MessageProperties.from(will.getWillProperties(), System.currentTimeMillis()) : MessageProperties.NONE);
+    // MQTT 5 Will Delay Interval: published once it has passed or the session ends, whichever
+    // comes first (spec 3.1.3.2.2); not at all if the client is back on its session before.
+    long delay = publication == null || !v5 ? 0
+        : Math.min(unsigned(will.getWillProperties(), MqttProperties.MqttPropertyType.WILL_DELAY_INTERVAL, 0), sessionExpiry);
     // The session learns first that the connection is gone, so what is routed from now on is
     // queued in it; what was routed just before still reaches the inbox (or its sender hears so).
-    broker.disconnect(clientId, connection, Instant.now());
+    long held = broker.disconnect(clientId, connection, Instant.now(), delay > 0 ? publication : null);
     authenticator.disconnected(identity, endpoint);
     inbox.unregister();
     sessionAddress.unregister();
-    var will = endpoint.will();
-    if (disconnectReceived || silentClose || will == null || !will.isWillFlag()) {
+    if (publication == null) {
       return;
     }
-    Publication publication = new Publication(will.getWillTopic(),
-        will.getWillMessageBytes() == null ? new byte[0] : will.getWillMessageBytes(), will.getWillQos(), will.isWillRetain(),
-        v5 ? MessageProperties.from(will.getWillProperties(), System.currentTimeMillis()) : MessageProperties.NONE);
-    // MQTT 5 Will Delay Interval: published once it has passed or the session ends, whichever
-    // comes first (spec 3.1.3.2.2); not at all if the client is back on its session before.
-    long delay = v5 ? Math.min(unsigned(will.getWillProperties(), MqttProperties.MqttPropertyType.WILL_DELAY_INTERVAL, 0),
-        sessionExpiry) : 0;
     if (delay <= 0) {
       publishWill(publication);
-      return;
+    } else if (held > 0) {
+      vertx.setTimer(delay * 1000, id -> {
+        Publication due = broker.takeHeldWill(clientId, held);
+        if (due != null) {
+          publishWill(due);
+        }
+      });
     }
-    long token = broker.holdWill(clientId, publication);
-    vertx.setTimer(delay * 1000, id -> {
-      Publication due = broker.takeHeldWill(clientId, token);
-      if (due != null) {
-        publishWill(due);
-      }
-    });
+    // else: a newer connection already holds the session, which cancels a delayed will (spec 3.1.3.2.2)
   }
 
   /** The will of a client that vanished (spec 3.1.2.5): routed like any publication, and handed to the intake. */

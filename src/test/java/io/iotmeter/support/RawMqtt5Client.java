@@ -1,0 +1,283 @@
+package io.iotmeter.support;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetSocket;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An MQTT 5 client written packet by packet, for what a library client does not let a test
+ * decide or see: the exact topic alias sent and received, more unacknowledged messages than the
+ * server allows, a packet above the server's maximum, the reason code of every answer.
+ */
+public final class RawMqtt5Client implements AutoCloseable {
+
+  public static final int CONNACK = 2;
+  public static final int PUBLISH = 3;
+  public static final int PUBACK = 4;
+  public static final int PUBREC = 5;
+  public static final int PUBREL = 6;
+  public static final int PUBCOMP = 7;
+  public static final int SUBACK = 9;
+  public static final int UNSUBACK = 11;
+  public static final int DISCONNECT = 14;
+
+  /** Property identifiers (spec 2.2.2.2) the tests use. */
+  public static final int TOPIC_ALIAS = 0x23;
+  public static final int TOPIC_ALIAS_MAXIMUM = 0x22;
+  public static final int RECEIVE_MAXIMUM = 0x21;
+  public static final int MAXIMUM_PACKET_SIZE = 0x27;
+
+  /** A packet received from the server. */
+  public record Packet(int type, int flags, Buffer body) {
+    public int packetId() {
+      return body.getUnsignedShort(0);
+    }
+
+    /** The reason code of an acknowledgement (PUBACK, PUBREC, PUBCOMP: after the packet id; DISCONNECT: first). */
+    public int reasonCode() {
+      if (type == DISCONNECT) {
+        return body.length() == 0 ? 0 : body.getUnsignedByte(0);
+      }
+      return body.length() > 2 ? body.getUnsignedByte(2) : 0;
+    }
+
+    /** A QoS 1/2 PUBLISH's packet id (after its topic). */
+    public int publishPacketId() {
+      return body.getUnsignedShort(2 + body.getUnsignedShort(0));
+    }
+
+    /** The first reason code of a SUBACK or UNSUBACK (after the packet id and the empty properties). */
+    public int firstReasonCode() {
+      return body.getUnsignedByte(3);
+    }
+
+    /** A PUBLISH's topic (empty when only its alias was sent). */
+    public String topic() {
+      int length = body.getUnsignedShort(0);
+      return body.getString(2, 2 + length, "UTF-8");
+    }
+
+    /** A PUBLISH's properties: identifier to the integer value (the integer-valued ones only). */
+    public Map<Integer, Long> integerProperties() {
+      int at = 2 + body.getUnsignedShort(0) + (((flags >> 1) & 3) > 0 ? 2 : 0);
+      return properties(body, at);
+    }
+
+    /** A CONNACK's properties: identifier to the integer value (the integer-valued ones only). */
+    public Map<Integer, Long> connackProperties() {
+      return properties(body, 2);
+    }
+  }
+
+  private final NetClient client;
+  private final NetSocket socket;
+  private final LinkedBlockingQueue<Packet> received = new LinkedBlockingQueue<>();
+  private Buffer pending = Buffer.buffer();
+  private volatile boolean closed;
+  private Packet connack;
+
+  private RawMqtt5Client(NetClient client, NetSocket socket) {
+    this.client = client;
+    this.socket = socket;
+    socket.handler(this::onData);
+    socket.closeHandler(v -> closed = true);
+  }
+
+  /** Connects with a clean start and the given CONNECT properties ({@link #property}). */
+  public static RawMqtt5Client connect(Vertx vertx, int port, String clientId, int keepAliveSeconds, Buffer properties) {
+    NetClient client = vertx.createNetClient();
+    NetSocket socket = client.connect(port, "127.0.0.1").await();
+    RawMqtt5Client mqtt = new RawMqtt5Client(client, socket);
+    Buffer variable = Buffer.buffer().appendBuffer(string("MQTT")).appendByte((byte) 5).appendByte((byte) 0x02)
+        .appendShort((short) keepAliveSeconds).appendBuffer(withLength(properties));
+    mqtt.write(0x10, variable.appendBuffer(string(clientId)));
+    mqtt.connack = mqtt.await(CONNACK, Duration.ofSeconds(5));
+    return mqtt;
+  }
+
+  public Packet connack() {
+    return connack;
+  }
+
+  /** A property with a one-, two- or four-byte integer value. */
+  public static Buffer property(int id, int bytes, long value) {
+    Buffer b = Buffer.buffer().appendByte((byte) id);
+    return switch (bytes) {
+      case 1 -> b.appendByte((byte) value);
+      case 2 -> b.appendShort((short) value);
+      default -> b.appendInt((int) value);
+    };
+  }
+
+  public void publish(String topic, int qos, int packetId, Buffer properties, byte[] payload) {
+    Buffer body = string(topic);
+    if (qos > 0) {
+      body.appendShort((short) packetId);
+    }
+    body.appendBuffer(withLength(properties)).appendBytes(payload);
+    write(0x30 | (qos << 1), body);
+  }
+
+  public void subscribe(int packetId, String filter, int options) {
+    write(0x82, Buffer.buffer().appendShort((short) packetId).appendByte((byte) 0).appendBuffer(string(filter))
+        .appendByte((byte) options));
+  }
+
+  public void unsubscribe(int packetId, String filter) {
+    write(0xA2, Buffer.buffer().appendShort((short) packetId).appendByte((byte) 0).appendBuffer(string(filter)));
+  }
+
+  public void puback(int packetId) {
+    write(0x40, Buffer.buffer().appendShort((short) packetId));
+  }
+
+  public void pubrel(int packetId) {
+    write(0x62, Buffer.buffer().appendShort((short) packetId));
+  }
+
+  public boolean isClosed() {
+    return closed;
+  }
+
+  /** Waits for the next packet of {@code type}, skipping others. */
+  public Packet await(int type, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try {
+      while (true) {
+        Packet packet = received.poll(Math.max(deadline - System.nanoTime(), 0), TimeUnit.NANOSECONDS);
+        if (packet == null) {
+          throw new AssertionError("no packet of type " + type + " within " + timeout);
+        }
+        if (packet.type() == type) {
+          return packet;
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  /** Packets of {@code type} that arrive within {@code window}. */
+  public int count(int type, Duration window) {
+    long deadline = System.nanoTime() + window.toNanos();
+    int count = 0;
+    try {
+      while (System.nanoTime() < deadline) {
+        Packet packet = received.poll(10, TimeUnit.MILLISECONDS);
+        if (packet != null && packet.type() == type) {
+          count++;
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return count;
+  }
+
+  @Override
+  public void close() {
+    if (!closed) {
+      socket.close().await();
+    }
+    client.close().await();
+  }
+
+  private static Map<Integer, Long> properties(Buffer body, int at) {
+    int[] length = varInt(body, at);
+    Map<Integer, Long> found = new LinkedHashMap<>();
+    int i = at + length[1];
+    int end = i + length[0];
+    while (i < end) {
+      int id = body.getUnsignedByte(i++);
+      switch (id) {
+        case 0x01, 0x17, 0x19, 0x24, 0x25, 0x28, 0x29, 0x2A -> found.put(id, (long) body.getUnsignedByte(i++));
+        case 0x13, 0x21, 0x22, 0x23 -> {
+          found.put(id, (long) body.getUnsignedShort(i));
+          i += 2;
+        }
+        case 0x02, 0x11, 0x18, 0x27 -> {
+          found.put(id, body.getUnsignedInt(i));
+          i += 4;
+        }
+        case 0x0B -> {
+          int[] v = varInt(body, i);
+          found.put(id, (long) v[0]);
+          i += v[1];
+        }
+        case 0x26 -> i += 2 + body.getUnsignedShort(i) + 2 + body.getUnsignedShort(i + 2 + body.getUnsignedShort(i));
+        default -> i += 2 + body.getUnsignedShort(i); // strings and binary data
+      }
+    }
+    return found;
+  }
+
+  /** A variable byte integer at {@code at}: its value and its size. */
+  private static int[] varInt(Buffer body, int at) {
+    int value = 0;
+    int shift = 0;
+    int i = at;
+    int b;
+    do {
+      b = body.getUnsignedByte(i++);
+      value |= (b & 0x7F) << shift;
+      shift += 7;
+    } while ((b & 0x80) != 0);
+    return new int[] {value, i - at};
+  }
+
+  private static Buffer withLength(Buffer properties) {
+    return encodeLength(Buffer.buffer(), properties.length()).appendBuffer(properties);
+  }
+
+  private static Buffer encodeLength(Buffer out, int length) {
+    int remaining = length;
+    do {
+      int digit = remaining % 128;
+      remaining /= 128;
+      out.appendByte((byte) (remaining > 0 ? digit | 0x80 : digit));
+    } while (remaining > 0);
+    return out;
+  }
+
+  private void write(int firstByte, Buffer body) {
+    socket.write(encodeLength(Buffer.buffer().appendByte((byte) firstByte), body.length()).appendBuffer(body)).await();
+  }
+
+  private void onData(Buffer data) {
+    pending = pending.appendBuffer(data);
+    while (pending.length() >= 2) {
+      int multiplier = 1;
+      int length = 0;
+      int i = 1;
+      int digit;
+      do {
+        if (i >= pending.length()) {
+          return;
+        }
+        digit = pending.getUnsignedByte(i++);
+        length += (digit & 0x7F) * multiplier;
+        multiplier *= 128;
+      } while ((digit & 0x80) != 0);
+      if (pending.length() < i + length) {
+        return;
+      }
+      int first = pending.getUnsignedByte(0);
+      received.add(new Packet(first >> 4, first & 0x0F, pending.getBuffer(i, i + length)));
+      pending = pending.getBuffer(i + length, pending.length());
+    }
+  }
+
+  private static Buffer string(String s) {
+    byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+    return Buffer.buffer().appendShort((short) bytes.length).appendBytes(bytes);
+  }
+}
