@@ -587,6 +587,15 @@ final class DeviceConnection {
     }
     if (granted.stream().anyMatch(g -> !g.granted())) {
       metrics.error("mqtt_refused_subscription");
+      List<String> refused = new java.util.ArrayList<>();
+      int k = 0;
+      for (String filter : asked.keySet()) {
+        BrokerState.Granted answer = granted.get(k++);
+        if (!answer.granted()) {
+          refused.add(filter + String.format(" (0x%02X)", answer.code()));
+        }
+      }
+      LOG.info("MQTT client {} refused subscriptions: {}", logId, LogText.escaped(refused.toString()));
     }
     if (v5) {
       endpoint.subscribeAcknowledge(subscribe.messageId(), granted.stream().map(g -> subAckCode(g.code())).toList(),

@@ -489,6 +489,11 @@ class Mqtt5EndpointTest {
     returning.connect(o -> o.setCleanStart(false));
     assertThat(watcher.within(Duration.ofSeconds(3))).as("back before the delay: no will").isEmpty();
 
+    V5 asking = new V5("asking", o -> o.setWill("iot/paho/will",
+        new MqttMessage("asked for".getBytes(StandardCharsets.UTF_8), 1, false, new MqttProperties())));
+    asking.client.disconnect(1000, null, null, 0x04, new MqttProperties()).waitForCompletion(5000);
+    assertThat(watcher.next().text()).as("DISCONNECT 0x04: with will message").isEqualTo("asked for");
+
     MqttProperties longDelay = new MqttProperties();
     longDelay.setWillDelayInterval(30L);
     V5 shortSession = new V5("short", o -> {

@@ -93,18 +93,59 @@ public final class RawMqtt5Client implements AutoCloseable {
 
   /** Connects with a clean start and the given CONNECT properties ({@link #property}). */
   public static RawMqtt5Client connect(Vertx vertx, int port, String clientId, int keepAliveSeconds, Buffer properties) {
+    return connect(vertx, port, clientId, keepAliveSeconds, properties, null, null);
+  }
+
+  /** The same with a user name and password (both, or neither when null). */
+  public static RawMqtt5Client connect(Vertx vertx, int port, String clientId, int keepAliveSeconds, Buffer properties,
+                                       String username, String password) {
     NetClient client = vertx.createNetClient();
     NetSocket socket = client.connect(port, "127.0.0.1").await();
     RawMqtt5Client mqtt = new RawMqtt5Client(client, socket);
-    Buffer variable = Buffer.buffer().appendBuffer(string("MQTT")).appendByte((byte) 5).appendByte((byte) 0x02)
-        .appendShort((short) keepAliveSeconds).appendBuffer(withLength(properties));
-    mqtt.write(0x10, variable.appendBuffer(string(clientId)));
+    int flags = 0x02 | (username == null ? 0 : 0xC0);
+    Buffer variable = Buffer.buffer().appendBuffer(string("MQTT")).appendByte((byte) 5).appendByte((byte) flags)
+        .appendShort((short) keepAliveSeconds).appendBuffer(withLength(properties)).appendBuffer(string(clientId));
+    if (username != null) {
+      variable.appendBuffer(string(username)).appendBuffer(string(password));
+    }
+    mqtt.write(0x10, variable);
     mqtt.connack = mqtt.await(CONNACK, Duration.ofSeconds(5));
     return mqtt;
   }
 
   public Packet connack() {
     return connack;
+  }
+
+  /** CONNACK's reason code (0: accepted). */
+  public int connectReasonCode() {
+    return connack.body().getUnsignedByte(1);
+  }
+
+  /** A string-valued CONNACK property (the assigned client identifier, 0x12, for one), null if absent. */
+  public String connackString(int id) {
+    Buffer body = connack.body();
+    int[] length = varInt(body, 2);
+    int i = 2 + length[1];
+    int end = i + length[0];
+    while (i < end) {
+      int property = body.getUnsignedByte(i++);
+      switch (property) {
+        case 0x01, 0x17, 0x19, 0x24, 0x25, 0x28, 0x29, 0x2A -> i += 1;
+        case 0x13, 0x21, 0x22, 0x23 -> i += 2;
+        case 0x02, 0x11, 0x18, 0x27 -> i += 4;
+        case 0x0B -> i += varInt(body, i)[1];
+        case 0x26 -> i += 2 + body.getUnsignedShort(i) + 2 + body.getUnsignedShort(i + 2 + body.getUnsignedShort(i));
+        default -> {
+          int size = body.getUnsignedShort(i);
+          if (property == id) {
+            return body.getString(i + 2, i + 2 + size, "UTF-8");
+          }
+          i += 2 + size;
+        }
+      }
+    }
+    return null;
   }
 
   /** A property with a one-, two- or four-byte integer value. */
