@@ -57,7 +57,7 @@ public enum BusAddress {
           + "nowhere (a persistent session elsewhere gets it when the device is back)."),
 
   MQTT_CLIENT("iot.mqtt.client.<client_id>", Delivery.SEND, Scope.LOCAL,
-      "{topic, payload (bytes), qos, retain}",
+      "{topic, payload (bytes), qos, retain, properties?, subscription_ids?} (MQTT 5 message properties and matched subscription identifiers, when any)",
       "mqtt-server instances routing a publication",
       "the mqtt-server instance that holds that client's connection",
       "Registered while the client is connected, so a publication reaches the connection on its own "

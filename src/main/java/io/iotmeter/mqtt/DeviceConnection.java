@@ -165,11 +165,17 @@ final class DeviceConnection {
       }
       Throwable e = authenticated.cause();
       MqttConnectReturnCode code = e instanceof DeviceAuthenticator.Refused refused
-          ? refused.code(endpoint.protocolVersion()) : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
+          ? refused.code(endpoint.protocolVersion()) : serverUnavailable();
       LOG.info("MQTT client {} from {} refused: {}", logId, endpoint.remoteAddress(),
           LogText.escaped(e.getMessage()));
       reject(code);
     });
+  }
+
+  /** "Server unavailable" in the client's protocol: 3 in MQTT 3.1.1, 0x88 in MQTT 5. */
+  private MqttConnectReturnCode serverUnavailable() {
+    return v5 ? MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE_5
+        : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
   }
 
   private void reject(MqttConnectReturnCode code) {
@@ -269,8 +275,8 @@ final class DeviceConnection {
       endpoint.reject(switch (connected.refusal()) {
         case CLIENT_ID_TAKEN -> new DeviceAuthenticator.Refused(false, "client id taken").code(endpoint.protocolVersion());
         case DEVICE_SESSIONS_FULL -> v5 ? MqttConnectReturnCode.CONNECTION_REFUSED_QUOTA_EXCEEDED
-            : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
-        default -> MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
+            : serverUnavailable();
+        default -> serverUnavailable();
       });
       return;
     }

@@ -581,6 +581,14 @@ class Mqtt5EndpointTest {
   }
 
   @Test
+  void aFullNodeRefusesWithTheMqtt5ServerUnavailableCode() {
+    start(new JsonObject().put("max_sessions", 1));
+    assertThat(raw("first", Buffer.buffer()).connectReasonCode()).isZero();
+    RawMqtt5Client second = raw("second", Buffer.buffer());
+    assertThat(second.connectReasonCode()).as("0x88, not 3.1.1's 3").isEqualTo(0x88);
+  }
+
+  @Test
   void aQueueCountsPropertiesInItsByteBound() throws Exception {
     start(new JsonObject().put("max_queued_bytes", 2000));
     V5 offline = new V5("offline", o -> o.setSessionExpiryInterval(600L));
