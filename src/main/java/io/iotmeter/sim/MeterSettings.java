@@ -13,7 +13,17 @@ import java.time.Duration;
  * @param minBackoff     first delay before reconnecting to a broker that went away
  * @param maxBackoff     longest delay between reconnection attempts
  * @param outboxCapacity messages kept per broker while it is unreachable (then the oldest are dropped)
+ * @param mqttVersion    the MQTT protocol level the meters speak: 4 (3.1.1) or 5
  */
 public record MeterSettings(MeterConfig provisioned, String fwVersion, Duration rebootDelay, Duration otaStep,
-                            Duration minBackoff, Duration maxBackoff, int outboxCapacity) {
+                            Duration minBackoff, Duration maxBackoff, int outboxCapacity, int mqttVersion) {
+
+  /** {@code simulator.mqtt_version}: "3.1.1" (or 4, its protocol level) or 5. */
+  static int mqttVersion(Object setting) {
+    return switch (String.valueOf(setting)) {
+      case "3.1.1", "4" -> 4;
+      case "5", "5.0" -> 5;
+      default -> throw new IllegalArgumentException("simulator.mqtt_version must be 3.1.1 or 5, got " + setting);
+    };
+  }
 }

@@ -11,10 +11,10 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.mqtt.messages.MqttPublishMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -205,7 +205,7 @@ public final class SimulatedMeter {
 
   private BrokerConnection newLink(BrokerAddress broker) {
     return new BrokerConnection(vertx, broker, spec.deviceId(), settings.outboxCapacity(),
-        new Backoff(settings.minBackoff(), settings.maxBackoff()), this::onCommand, () -> credentials);
+        new Backoff(settings.minBackoff(), settings.maxBackoff()), this::onCommand, () -> credentials, settings.mqttVersion());
   }
 
   // --- measuring and publishing ---
@@ -291,14 +291,14 @@ public final class SimulatedMeter {
 
   // --- commands ---
 
-  private void onCommand(MqttPublishMessage message) {
+  private void onCommand(Buffer payload) {
     if (power != Power.ON) {
       LOG.info("Meter {} ignores a command while {}", spec.deviceId(), power);
       return;
     }
     JsonObject command;
     try {
-      command = message.payload().toJsonObject();
+      command = payload.toJsonObject();
     } catch (DecodeException | ClassCastException e) {
       LOG.debug("Meter {} ignores a command that is not a JSON object: {}", spec.deviceId(), e.getMessage());
       return;

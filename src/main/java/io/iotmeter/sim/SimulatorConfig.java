@@ -41,8 +41,16 @@ public record SimulatorConfig(List<MeterSpec> meters, MeterSettings settings) {
         Duration.ofMillis(nonNegative(values, "ota_step_ms")),
         Duration.ofMillis(positive(values, "min_backoff_ms")),
         Duration.ofMillis(positive(values, "max_backoff_ms")),
-        positive(values, "outbox_capacity"));
+        positive(values, "outbox_capacity"), mqttVersion(values));
     return new SimulatorConfig(meters(sim, values), settings);
+  }
+
+  private static int mqttVersion(Settings values) {
+    try {
+      return MeterSettings.mqttVersion(values.json().getValue("mqtt_version"));
+    } catch (IllegalArgumentException e) {
+      throw new StartupException(e.getMessage());
+    }
   }
 
   private static List<BrokerAddress> brokers(JsonObject sim, JsonObject root) {

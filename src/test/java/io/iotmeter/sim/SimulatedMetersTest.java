@@ -98,6 +98,37 @@ class SimulatedMetersTest {
   }
 
   @Test
+  void anMqtt5MeterSendsItsDatagramsMarkedAsJsonAndCarriesOutCommands() throws Exception {
+    deploy(simulator("dc-meter-112:dc").put("mqtt_version", 5));
+    awaitOnline("dc-meter-112");
+    // A strict MQTT 5 subscriber sees what only an MQTT 5 publisher can send: the message's properties.
+    var watcher = new org.eclipse.paho.mqttv5.client.MqttClient("tcp://127.0.0.1:" + platform.mqttPort(), "v5-watcher",
+        new org.eclipse.paho.mqttv5.client.persist.MemoryPersistence());
+    java.util.concurrent.LinkedBlockingQueue<org.eclipse.paho.mqttv5.common.MqttMessage> seen =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    try {
+      watcher.connect();
+      watcher.subscribe(new org.eclipse.paho.mqttv5.common.MqttSubscription[] {
+          new org.eclipse.paho.mqttv5.common.MqttSubscription("iot/dc-meter-112/telemetry", 1)},
+          new org.eclipse.paho.mqttv5.client.IMqttMessageListener[] {(topic, message) -> seen.add(message)});
+      var message = seen.poll(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(message).as("a datagram within " + WAIT).isNotNull();
+      assertThat(message.getProperties().getContentType()).isEqualTo("application/json");
+      assertThat(message.getProperties().getPayloadFormat()).isTrue();
+    } finally {
+      if (watcher.isConnected()) {
+        watcher.disconnect();
+      }
+      watcher.close();
+    }
+    List<AcceptedMessage> messages = sequenced("dc-meter-112");
+    assertThat(messages).extracting(AcceptedMessage::seq)
+        .containsExactlyElementsOf(LongStream.range(0, messages.size()).boxed().toList());
+    String cmdId = command("dc-meter-112", "request_status", null);
+    assertThat(awaitResult("dc-meter-112", cmdId).getString("status")).isEqualTo("accepted");
+  }
+
+  @Test
   void aMeterSendingLessOftenThanItsHelloIntervalSendsHellos() {
     deploy(simulator("dc-meter-102:dc").put("send_interval_s", 3).put("hello_interval_s", 1));
     Eventually.within(WAIT, () -> {

@@ -50,6 +50,15 @@ class SimulatorConfigTest {
   }
 
   @Test
+  void theMetersSpeakMqtt311UnlessTold5() {
+    assertThat(SimulatorConfig.from(root(new JsonObject())).settings().mqttVersion()).isEqualTo(4);
+    assertThat(SimulatorConfig.from(root(new JsonObject().put("mqtt_version", 5))).settings().mqttVersion()).isEqualTo(5);
+    assertThat(SimulatorConfig.from(root(new JsonObject().put("mqtt_version", "5"))).settings().mqttVersion()).isEqualTo(5);
+    assertThatThrownBy(() -> SimulatorConfig.from(root(new JsonObject().put("mqtt_version", "3"))))
+        .hasMessageContaining("simulator.mqtt_version must be 3.1.1 or 5");
+  }
+
+  @Test
   void mistakesNameTheKey() {
     assertThatThrownBy(() -> SimulatorConfig.from(root(new JsonObject().put("brokers", new JsonArray().add("nohost")))))
         .isInstanceOf(StartupException.class).hasMessageContaining("simulator.brokers[0]");
