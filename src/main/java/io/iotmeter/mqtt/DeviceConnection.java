@@ -34,7 +34,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -73,11 +72,8 @@ final class DeviceConnection {
   private final boolean v5;
   /** MQTT 5: the largest packet the client accepts (Maximum Packet Size); larger messages are not sent to it. */
   private long clientMaxPacket = Long.MAX_VALUE;
-  /** MQTT 5: topic aliases the client accepts from us, and the ones set on this connection (topic to alias). */
-  private int clientAliasMaximum;
-  private final Map<String, Integer> outAliases = new HashMap<>();
-  /** MQTT 5: the client's topic aliases on this connection (at most mqtt.topic_alias_maximum). */
-  private final Map<Integer, String> inAliases = new HashMap<>();
+  /** MQTT 5: this connection's topic aliases, both ways (none for 3.1.1). */
+  private TopicAliases aliases = new TopicAliases(0, 0);
   /** MQTT 5: packet ids of the client's QoS 1/2 messages not yet PUBACKed / PUBCOMPed (at most mqtt.receive_maximum). */
   private final Set<Integer> receiving = new HashSet<>();
   /** How long the session outlives this connection (seconds), as granted. */
@@ -196,7 +192,8 @@ final class DeviceConnection {
       window = (int) Math.min(window, unsigned(asked, MqttProperties.MqttPropertyType.RECEIVE_MAXIMUM, 65_535));
       long maxPacket = unsigned(asked, MqttProperties.MqttPropertyType.MAXIMUM_PACKET_SIZE, 0);
       clientMaxPacket = maxPacket > 0 ? maxPacket : Long.MAX_VALUE;
-      clientAliasMaximum = (int) unsigned(asked, MqttProperties.MqttPropertyType.TOPIC_ALIAS_MAXIMUM, 0);
+      aliases = new TopicAliases(limits.topicAliasMaximum(),
+          (int) unsigned(asked, MqttProperties.MqttPropertyType.TOPIC_ALIAS_MAXIMUM, 0));
     } else {
       sessionExpiry = endpoint.isCleanSession() ? 0 : limits.sessionExpirySeconds();
     }
@@ -512,7 +509,7 @@ final class DeviceConnection {
     }
     if (clientMaxPacket != Long.MAX_VALUE && MessageProperties.publishPacketSize(publication.topic(), publication.qos(),
         publication.payload().length, publication.properties().encodedSize()
-            + MessageProperties.hopSize(publication.subscriptionIds(), clientAliasMaximum > 0 ? 1 : 0)) > clientMaxPacket) {
+            + MessageProperties.hopSize(publication.subscriptionIds(), aliases.mayAlias() ? 1 : 0)) > clientMaxPacket) {
       metrics.error("mqtt_too_large_for_client");
       return false;
     }
@@ -530,20 +527,9 @@ final class DeviceConnection {
       endpoint.publish(publication.topic(), publication.buffer(), qos, false, publication.retain(), packetId);
       return;
     }
-    String topic = publication.topic();
-    int alias = 0;
-    if (clientAliasMaximum > 0) {
-      Integer known = outAliases.get(topic);
-      if (known != null) {
-        alias = known;
-        topic = "";
-      } else if (outAliases.size() < clientAliasMaximum) {
-        alias = outAliases.size() + 1;
-        outAliases.put(topic, alias);
-      }
-    }
-    endpoint.publish(topic, publication.buffer(), qos, false, publication.retain(), packetId,
-        publication.properties().toMqtt(System.currentTimeMillis(), publication.subscriptionIds(), alias));
+    TopicAliases.Outgoing named = aliases.outgoing(publication.topic());
+    endpoint.publish(named.topic(), publication.buffer(), qos, false, publication.retain(), packetId,
+        publication.properties().toMqtt(System.currentTimeMillis(), publication.subscriptionIds(), named.alias()));
   }
 
   /** The largest subscription identifier (spec 3.8.2.1.2: a variable byte integer). */
@@ -642,10 +628,15 @@ final class DeviceConnection {
       endpoint.publishReceived(packetId); // a resent PUBLISH: answered again, not processed again
       return;
     }
-    String topic = v5 ? resolveAlias(message) : message.topicName();
-    if (topic == null) {
-      return; // the client was disconnected for its alias
+    TopicAliases.Resolved resolved = v5 ? aliases.resolve(message.topicName(), message.properties())
+        : new TopicAliases.Resolved(message.topicName(), null, null);
+    if (resolved.topic() == null) {
+      metrics.error(resolved.refusal() == MqttDisconnectReasonCode.TOPIC_ALIAS_INVALID ? "mqtt_topic_alias_invalid"
+          : "mqtt_protocol");
+      refuse(resolved.refusal(), resolved.why());
+      return;
     }
+    String topic = resolved.topic();
     if (v5 && qos > 0 && !receiving.contains(packetId)) {
       // Our Receive Maximum, told in CONNACK: the client may not have more unacknowledged (spec 3.3.4).
       if (receiving.size() >= limits.receiveMaximum()) {
@@ -719,42 +710,6 @@ final class DeviceConnection {
         disconnect(MqttDisconnectReasonCode.SERVER_BUSY);
       }
     });
-  }
-
-  /**
-   * The topic of an MQTT 5 PUBLISH, through its topic alias (spec 3.3.2.3.4): an alias with a
-   * topic sets it for this connection, an alias alone stands for it. Null when the client was
-   * disconnected: alias 0 or above mqtt.topic_alias_maximum ("topic alias invalid"), an alias
-   * never set, or no topic at all ("protocol error").
-   */
-  private String resolveAlias(MqttPublishMessage message) {
-    String topic = message.topicName();
-    if (!(message.properties() != null
-        && message.properties().getProperty(MqttProperties.MqttPropertyType.TOPIC_ALIAS.value()) instanceof MqttProperties.IntegerProperty a)) {
-      if (topic == null || topic.isEmpty()) {
-        metrics.error("mqtt_protocol");
-        refuse(MqttDisconnectReasonCode.PROTOCOL_ERROR, "published without a topic or a topic alias");
-        return null;
-      }
-      return topic;
-    }
-    int alias = a.value();
-    if (alias < 1 || alias > limits.topicAliasMaximum()) {
-      metrics.error("mqtt_topic_alias_invalid");
-      refuse(MqttDisconnectReasonCode.TOPIC_ALIAS_INVALID, "used topic alias " + alias + " (maximum "
-          + limits.topicAliasMaximum() + ")");
-      return null;
-    }
-    if (topic != null && !topic.isEmpty()) {
-      inAliases.put(alias, topic); // bounded: at most topic_alias_maximum entries
-      return topic;
-    }
-    String known = inAliases.get(alias);
-    if (known == null) {
-      metrics.error("mqtt_topic_alias_invalid");
-      refuse(MqttDisconnectReasonCode.PROTOCOL_ERROR, "used topic alias " + alias + " before setting it");
-    }
-    return known;
   }
 
   private static boolean isUtf8(byte[] payload) {
