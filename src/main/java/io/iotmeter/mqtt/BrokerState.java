@@ -477,8 +477,8 @@ final class BrokerState implements Shareable {
         }
         // Retain is only set on messages sent because of a new subscription (spec 3.3.1.3),
         // unless the subscription asked for it as published (MQTT 5).
-        Publication copy = publication.withQos(Math.min(match.qos(), publication.qos()))
-            .withRetain(match.retainAsPublished() && publication.retain()).withSubscriptionIds(match.subscriptionIds());
+        Publication copy = publication.copyFor(Math.min(match.qos(), publication.qos()),
+            match.retainAsPublished() && publication.retain(), match.subscriptionIds());
         return deliverOrQueue(session, copy, deliveries);
       });
       if (Boolean.TRUE.equals(reached)) {
@@ -554,9 +554,9 @@ final class BrokerState implements Shareable {
     if (subscription == null || (subscription.noLocal() && session.clientId.equals(publisher))) {
       return null;
     }
-    return publication.withQos(Math.min(subscription.qos(), publication.qos()))
-        .withRetain(subscription.retainAsPublished() && publication.retain())
-        .withSubscriptionIds(subscription.identifier() > 0 ? List.of(subscription.identifier()) : List.of());
+    return publication.copyFor(Math.min(subscription.qos(), publication.qos()),
+        subscription.retainAsPublished() && publication.retain(),
+        subscription.identifier() > 0 ? List.of(subscription.identifier()) : List.of());
   }
 
   /**

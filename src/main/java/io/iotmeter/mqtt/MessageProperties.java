@@ -42,7 +42,7 @@ record MessageProperties(Integer payloadFormat, String contentType, String respo
   /** The message properties of a PUBLISH (or a will) received {@code nowMillis}. */
   static MessageProperties from(MqttProperties properties, long nowMillis) {
     // Not MqttProperties.isEmpty(): in Netty 4.2 it overlooks user properties (kept apart).
-    if (properties == null || properties.listAll().isEmpty()) {
+    if (properties == null || properties == MqttProperties.NO_PROPERTIES || properties.listAll().isEmpty()) {
       return NONE;
     }
     Integer format = intValue(properties, MqttProperties.MqttPropertyType.PAYLOAD_FORMAT_INDICATOR);

@@ -50,6 +50,11 @@ record Publication(String topic, byte[] payload, int qos, boolean retain, Messag
     return new Publication(topic, payload, qos, retain, properties, ids);
   }
 
+  /** The copy one subscriber gets: at its QoS, with its retain flag and its matching subscription identifiers. */
+  Publication copyFor(int qos, boolean retain, List<Integer> ids) {
+    return new Publication(topic, payload, qos, retain, properties, ids);
+  }
+
   JsonObject toJson() {
     JsonObject json = new JsonObject().put("topic", topic).put("payload", payload).put("qos", qos).put("retain", retain);
     if (!properties.isEmpty()) {
