@@ -115,7 +115,9 @@ class MqttCodecPropertiesTest {
       c.check(MqttVersion.MQTT_5).percentage(p -> p > 10); // about 25 % (frequency 2 of 5, skewed by edge cases)
     });
     session.packets().forEach(p -> Statistics.label("packet").collect(p.type()));
-    Statistics.label("packet").coverage(c -> PACKET_TYPES.forEach(type -> c.check(type).count(n -> n >= 10)));
+    // Every packet type is generated: at least 3 of each (the rarest, PINGRESP, is about 1 % of some 900
+    // packets; a floor of 10 failed a full run at 8 on 2026-12-05).
+    Statistics.label("packet").coverage(c -> PACKET_TYPES.forEach(type -> c.check(type).count(n -> n >= 3)));
   }
 
   @Property(tries = 200, edgeCases = EdgeCasesMode.MIXIN)
