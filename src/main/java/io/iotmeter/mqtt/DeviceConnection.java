@@ -189,7 +189,8 @@ final class DeviceConnection {
     if (v5) {
       askedExpiry = unsigned(asked, MqttProperties.MqttPropertyType.SESSION_EXPIRY_INTERVAL, 0);
       sessionExpiry = Math.min(askedExpiry, limits.sessionExpirySeconds());
-      window = (int) Math.min(window, unsigned(asked, MqttProperties.MqttPropertyType.RECEIVE_MAXIMUM, 65_535));
+      // Receive Maximum 0 is a protocol error (spec 3.1.2.11.3): taken as 1 rather than as "send nothing".
+      window = (int) Math.min(window, Math.max(1, unsigned(asked, MqttProperties.MqttPropertyType.RECEIVE_MAXIMUM, 65_535)));
       long maxPacket = unsigned(asked, MqttProperties.MqttPropertyType.MAXIMUM_PACKET_SIZE, 0);
       clientMaxPacket = maxPacket > 0 ? maxPacket : Long.MAX_VALUE;
       aliases = new TopicAliases(limits.topicAliasMaximum(),
