@@ -159,4 +159,47 @@ class BrokerStateMqtt5Test {
     assertThat(broker.takeQueued("a", "conn-2", 10)).as("the other is gone, not left queued").isEmpty();
     assertThat(broker.totalQueuedBytes()).isZero();
   }
+
+  @Test
+  void aQos0SubscriptionIsAMatchAndAnIdentifierOf0IsNone() {
+    connect("a", 0);
+    subscribe("a", "iot/x", Session.Subscription.of(0));
+    subscribe("a", "iot/+", new Session.Subscription(0, false, false, 0, 5));
+    Publication copy = broker.route(message("iot/x", 1, false), "p").deliveries().get(0).publication();
+    assertThat(copy.qos()).isZero();
+    assertThat(copy.subscriptionIds()).containsExactly(5);
+  }
+
+  @Test
+  void aSharedSubscriptionKeepsItsOptionsAndQos0IsNotKeptForAnOfflineGroup() {
+    connect("a", 60);
+    connect("b", 60);
+    subscribe("a", "$share/g/iot/x", new Session.Subscription(0, true, true, 0, 4));
+    subscribe("b", "$share/g/iot/x", new Session.Subscription(2, false, false, 0, 0));
+    List<Publication> toA = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      BrokerState.Route route = broker.route(message("iot/x", 2, true), "a");
+      assertThat(route.deliveries()).as("a's own message goes to b, never to a (no local)").hasSize(1)
+          .allSatisfy(d -> assertThat(d.connection()).isEqualTo("conn-b"));
+    }
+    for (int i = 0; i < 2; i++) {
+      broker.route(message("iot/x", 2, true), "p").deliveries().stream()
+          .filter(d -> d.connection().equals("conn-a")).forEach(d -> toA.add(d.publication()));
+    }
+    assertThat(toA).hasSize(1);
+    assertThat(toA.get(0).qos()).as("its subscription's QoS").isZero();
+    assertThat(toA.get(0).retain()).as("retain as published").isTrue();
+    assertThat(toA.get(0).subscriptionIds()).containsExactly(4);
+    broker.disconnect("a", "conn-a", T0);
+    broker.disconnect("b", "conn-b", T0);
+    assertThat(broker.route(message("iot/x", 0, false), "p").reachedAnyone()).as("QoS 0 is not kept").isFalse();
+    assertThat(broker.route(message("iot/x", 1, false), "p").queued()).isEqualTo(1);
+  }
+
+  @Test
+  void aDisconnectMayKeepAnExpiryOf0() {
+    connect("b", 0);
+    assertThat(broker.changeExpiry("b", "conn-b", 0)).isTrue();
+    assertThat(broker.changeExpiry("b", "another-connection", 60)).as("not its connection: nothing to refuse").isTrue();
+  }
 }

@@ -93,4 +93,36 @@ class MessagePropertiesTest {
       }
     }
   }
+
+  @Test
+  void eachPropertyAloneTravelsTheBus() {
+    List<MessageProperties> singles = List.of(
+        new MessageProperties(0, null, null, null, List.of(), 0),
+        new MessageProperties(null, "text/plain", null, null, List.of(), 0),
+        new MessageProperties(null, null, "iot/r", null, List.of(), 0),
+        new MessageProperties(null, null, null, new byte[0], List.of(), 0),
+        new MessageProperties(null, null, null, null, List.of(new MessageProperties.UserProperty("k", "")), 0),
+        new MessageProperties(null, null, null, null, List.of(), 1));
+    for (MessageProperties single : singles) {
+      assertThat(single.isEmpty()).isFalse();
+      Publication back = Publication.fromJson(new Publication("iot/x", new byte[0], 0, false, single).toJson());
+      assertThat(back.properties().toJson()).as(single.toString()).isEqualTo(single.toJson());
+    }
+    assertThat(MessageProperties.NONE.isEmpty()).isTrue();
+  }
+
+  @Test
+  void sizesAtTheirBoundaries() {
+    assertThat(MessageProperties.varIntSize(127)).isEqualTo(1);
+    assertThat(MessageProperties.varIntSize(128)).isEqualTo(2);
+    assertThat(MessageProperties.varIntSize(16_383)).isEqualTo(2);
+    assertThat(MessageProperties.varIntSize(16_384)).isEqualTo(3);
+    assertThat(MessageProperties.varIntSize(2_097_151)).isEqualTo(3);
+    assertThat(MessageProperties.varIntSize(2_097_152)).isEqualTo(4);
+    assertThat(MessageProperties.hopSize(List.of(), 0)).isZero();
+    assertThat(MessageProperties.hopSize(List.of(), 1)).isEqualTo(3);
+    MessageProperties user = new MessageProperties(null, null, null, null, List.of(new MessageProperties.UserProperty("k", "v")), 0);
+    assertThat(new Publication("iot/x", new byte[10], 1, false, user).size()).as("payload and properties")
+        .isEqualTo(10 + user.encodedSize()).isEqualTo(17);
+  }
 }

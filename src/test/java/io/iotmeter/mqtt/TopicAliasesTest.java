@@ -43,5 +43,7 @@ class TopicAliasesTest {
     assertThat(aliases.outgoing("iot/b")).isEqualTo(new TopicAliases.Outgoing("", 2));
     assertThat(new TopicAliases(10, 0).outgoing("iot/a")).as("the client accepts none")
         .isEqualTo(new TopicAliases.Outgoing("iot/a", 0));
+    assertThat(new TopicAliases(10, 0).mayAlias()).isFalse();
+    assertThat(new TopicAliases(0, 1).mayAlias()).isTrue();
   }
 }
