@@ -110,9 +110,13 @@ final class DeviceConnection {
   private int denied;
   static final int MAX_DENIED = 10;
 
+  /** The admitted connections of this connection's server instance (its event loop's), to tell them when it stops. */
+  private final Set<DeviceConnection> live;
+
   DeviceConnection(Vertx vertx, MqttEndpoint endpoint, BrokerState broker, Handoff handoff, IngestMetrics metrics, int window,
                    io.vertx.core.Handler<io.vertx.core.eventbus.Message<JsonObject>> sessionCommands,
-                   DeviceAuthenticator authenticator) {
+                   DeviceAuthenticator authenticator, Set<DeviceConnection> live) {
+    this.live = live;
     this.sessionCommands = sessionCommands;
     this.authenticator = authenticator;
     this.vertx = vertx;
@@ -253,6 +257,7 @@ final class DeviceConnection {
       }
     });
     endpoint.closeHandler(v -> onClose());
+    live.add(this);
 
     inbox = vertx.eventBus().localConsumer(connection, message -> {
       onInbox(message.body());
@@ -844,7 +849,16 @@ final class DeviceConnection {
     }
   }
 
+  /** The server instance stops: an MQTT 5 client is told so (DISCONNECT 0x8B), a 3.1.1 one sees the socket close. */
+  void serverStopping() {
+    if (endpoint.isConnected() && !closing) {
+      closing = true;
+      endpoint.disconnect(MqttDisconnectReasonCode.SERVER_SHUTTING_DOWN, MqttProperties.NO_PROPERTIES);
+    }
+  }
+
   private void onClose() {
+    live.remove(this);
     if (idleTimer >= 0) {
       vertx.cancelTimer(idleTimer);
     }

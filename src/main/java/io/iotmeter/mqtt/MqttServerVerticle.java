@@ -34,6 +34,8 @@ public final class MqttServerVerticle extends VerticleBase {
   private static final String BROKER_KEY = "broker";
 
   private final List<MqttServer> servers = new ArrayList<>();
+  /** This instance's admitted connections; touched on its event loop only. */
+  private final java.util.Set<DeviceConnection> live = new java.util.HashSet<>();
   private MessageConsumer<JsonObject> commands;
   private MessageConsumer<JsonObject> health;
   private long expiryTimer;
@@ -127,7 +129,7 @@ public final class MqttServerVerticle extends VerticleBase {
     MqttServer server = MqttServer.create(vertx, options);
     servers.add(server);
     server.endpointHandler(endpoint -> new DeviceConnection(vertx, endpoint, broker, handoff, metrics, window,
-        sessionRouting::onSessionCommand, authenticator).accept());
+        sessionRouting::onSessionCommand, authenticator, live).accept());
     server.exceptionHandler(e -> {
       metrics.error("mqtt_protocol");
       LOG.debug("MQTT endpoint: {}", e.getMessage());
@@ -141,6 +143,7 @@ public final class MqttServerVerticle extends VerticleBase {
     vertx.cancelTimer(expiryTimer);
     IngestMetrics.of(PlatformMetrics.registry(config())).connection("endpoint-" + System.identityHashCode(this), false);
     authenticator.close();
+    List.copyOf(live).forEach(DeviceConnection::serverStopping);
     return Future.all(commands.unregister(), health.unregister())
         .eventually(() -> Future.join(servers.stream().map(MqttServer::close).toList()));
   }

@@ -175,8 +175,10 @@ class Mqtt5EndpointTest {
     // The intake takes every message at once: what is under test is the endpoint.
     vertx.eventBus().localConsumer(BusAddress.INBOUND.address(), request -> request.reply(
         new JsonObject().put("outcome", "accepted"))).completion().await();
-    vertx.deployVerticle(new MqttServerVerticle(), new DeploymentOptions().setConfig(config)).await();
+    endpointDeployment = vertx.deployVerticle(new MqttServerVerticle(), new DeploymentOptions().setConfig(config)).await();
   }
+
+  private String endpointDeployment;
 
   private void start() {
     start(new JsonObject());
@@ -586,6 +588,15 @@ class Mqtt5EndpointTest {
     assertThat(raw("first", Buffer.buffer()).connectReasonCode()).isZero();
     RawMqtt5Client second = raw("second", Buffer.buffer());
     assertThat(second.connectReasonCode()).as("0x88, not 3.1.1's 3").isEqualTo(0x88);
+  }
+
+  @Test
+  void aStoppingEndpointTellsItsMqtt5ClientsWhy() {
+    start();
+    RawMqtt5Client client = raw("stays", Buffer.buffer());
+    vertx.undeploy(endpointDeployment).await();
+    assertThat(client.await(RawMqtt5Client.DISCONNECT, Duration.ofSeconds(5)).reasonCode()).as("server shutting down")
+        .isEqualTo(0x8B);
   }
 
   @Test
