@@ -25,6 +25,7 @@ import io.vertx.mqtt.messages.MqttPublishMessage;
 import io.vertx.mqtt.messages.MqttSubscribeMessage;
 import io.vertx.mqtt.messages.codes.MqttDisconnectReasonCode;
 import io.vertx.mqtt.messages.codes.MqttPubAckReasonCode;
+import io.vertx.mqtt.messages.codes.MqttReasonCode;
 import io.vertx.mqtt.messages.codes.MqttSubAckReasonCode;
 import io.vertx.mqtt.messages.codes.MqttUnsubAckReasonCode;
 import org.slf4j.Logger;
@@ -76,7 +77,7 @@ final class DeviceConnection {
   private TopicAliases aliases = new TopicAliases(0, 0);
   /** MQTT 5: packet ids of the client's QoS 1/2 messages not yet PUBACKed / PUBCOMPed (at most mqtt.receive_maximum). */
   private final Set<Integer> receiving = new HashSet<>();
-  /** How long the session outlives this connection (seconds), as granted. */
+  /** MQTT 5: how long the session outlives this connection (seconds), as granted (for its will's delay). */
   private long sessionExpiry;
   /** The TCP socket, to pause reading and to see the write queue; null if out of reach. */
   private final NetSocket socket;
@@ -199,8 +200,6 @@ final class DeviceConnection {
       clientMaxPacket = maxPacket > 0 ? maxPacket : Long.MAX_VALUE;
       aliases = new TopicAliases(limits.topicAliasMaximum(),
           (int) unsigned(asked, MqttProperties.MqttPropertyType.TOPIC_ALIAS_MAXIMUM, 0));
-    } else {
-      sessionExpiry = endpoint.isCleanSession() ? 0 : limits.sessionExpirySeconds();
     }
     endpoint.publishAutoAck(false);
     endpoint.subscriptionAutoAck(false);
@@ -265,8 +264,10 @@ final class DeviceConnection {
     });
     // Cluster-wide while connected: commands taken by another node find their way here.
     sessionAddress = vertx.eventBus().consumer(io.iotmeter.bus.BusAddress.MQTT_SESSION.address(clientId), sessionCommands);
-    BrokerState.Connected connected = broker.connect(clientId, endpoint.isCleanSession(), sessionExpiry, connection, identity,
-        Instant.now());
+    // MQTT 3.1.1: the broker state maps clean / persistent onto an expiry; MQTT 5: the client chose one.
+    BrokerState.Connected connected = v5
+        ? broker.connect(clientId, endpoint.isCleanSession(), sessionExpiry, connection, identity, Instant.now())
+        : broker.connect(clientId, endpoint.isCleanSession(), connection, identity);
     if (connected.refused()) {
       inbox.unregister();
       sessionAddress.unregister();
@@ -596,7 +597,8 @@ final class DeviceConnection {
       LOG.info("MQTT client {} refused subscriptions: {}", logId, LogText.escaped(refused.toString()));
     }
     if (v5) {
-      endpoint.subscribeAcknowledge(subscribe.messageId(), granted.stream().map(g -> subAckCode(g.code())).toList(),
+      endpoint.subscribeAcknowledge(subscribe.messageId(), granted.stream()
+          .map(g -> reasonCode(MqttSubAckReasonCode.values(), g.code(), MqttSubAckReasonCode.UNSPECIFIED_ERROR)).toList(),
           MqttProperties.NO_PROPERTIES);
     } else {
       // MQTT 3.1.1 knows one failure code.
@@ -615,13 +617,14 @@ final class DeviceConnection {
     }
   }
 
-  private static MqttSubAckReasonCode subAckCode(int code) {
-    for (MqttSubAckReasonCode candidate : MqttSubAckReasonCode.values()) {
+  /** The vertx-mqtt reason code of value {@code code} among {@code codes}, {@code otherwise} if none has it. */
+  private static <C extends MqttReasonCode> C reasonCode(C[] codes, int code, C otherwise) {
+    for (C candidate : codes) {
       if ((candidate.value() & 0xFF) == code) {
         return candidate;
       }
     }
-    return MqttSubAckReasonCode.UNSPECIFIED_ERROR;
+    return otherwise;
   }
 
   private void onPublish(MqttPublishMessage message) {
@@ -634,15 +637,10 @@ final class DeviceConnection {
       endpoint.publishReceived(packetId); // a resent PUBLISH: answered again, not processed again
       return;
     }
-    TopicAliases.Resolved resolved = v5 ? aliases.resolve(message.topicName(), message.properties())
-        : new TopicAliases.Resolved(message.topicName(), null, null);
-    if (resolved.topic() == null) {
-      metrics.error(resolved.refusal() == MqttDisconnectReasonCode.TOPIC_ALIAS_INVALID ? "mqtt_topic_alias_invalid"
-          : "mqtt_protocol");
-      refuse(resolved.refusal(), resolved.why());
-      return;
+    String topic = v5 ? aliasedTopic(message) : message.topicName();
+    if (topic == null) {
+      return; // the client was disconnected for its topic alias
     }
-    String topic = resolved.topic();
     if (v5 && qos > 0 && !receiving.contains(packetId)) {
       // Our Receive Maximum, told in CONNACK: the client may not have more unacknowledged (spec 3.3.4).
       if (receiving.size() >= limits.receiveMaximum()) {
@@ -716,6 +714,17 @@ final class DeviceConnection {
         disconnect(MqttDisconnectReasonCode.SERVER_BUSY);
       }
     });
+  }
+
+  /** An MQTT 5 PUBLISH's topic through its topic alias; null when the alias was refused and the client disconnected. */
+  private String aliasedTopic(MqttPublishMessage message) {
+    TopicAliases.Resolved resolved = aliases.resolve(message.topicName(), message.properties());
+    if (resolved.topic() == null) {
+      metrics.error(resolved.refusal() == MqttDisconnectReasonCode.TOPIC_ALIAS_INVALID ? "mqtt_topic_alias_invalid"
+          : "mqtt_protocol");
+      refuse(resolved.refusal(), resolved.why());
+    }
+    return resolved.topic();
   }
 
   private static boolean isUtf8(byte[] payload) {
@@ -793,7 +802,8 @@ final class DeviceConnection {
     if (qos == 1) {
       receiving.remove(packetId);
       if (v5 && reason != 0) {
-        endpoint.publishAcknowledge(packetId, pubAckCode(reason), MqttProperties.NO_PROPERTIES);
+        endpoint.publishAcknowledge(packetId,
+            reasonCode(MqttPubAckReasonCode.values(), reason, MqttPubAckReasonCode.UNSPECIFIED_ERROR), MqttProperties.NO_PROPERTIES);
       } else {
         endpoint.publishAcknowledge(packetId);
       }
@@ -832,14 +842,6 @@ final class DeviceConnection {
     }
   }
 
-  private static MqttPubAckReasonCode pubAckCode(int code) {
-    for (MqttPubAckReasonCode candidate : MqttPubAckReasonCode.values()) {
-      if ((candidate.value() & 0xFF) == code) {
-        return candidate;
-      }
-    }
-    return MqttPubAckReasonCode.UNSPECIFIED_ERROR;
-  }
 
   private void deliver(BrokerState.Delivery delivery) {
     if (delivery.connection().equals(connection)) {

@@ -210,7 +210,7 @@ final class BrokerConnection {
 
   private void drain() {
     MeterMqtt c = client;
-    while (connected && c.isConnected() && unconfirmed.size() < WINDOW && !queue.isEmpty()) {
+    while (connected && c.isConnected() && unconfirmed.size() < Math.min(WINDOW, c.receiveMaximum()) && !queue.isEmpty()) {
       Outgoing message = queue.pollFirst();
       long order = nextOrder++;
       if (message.qos() > 0) {

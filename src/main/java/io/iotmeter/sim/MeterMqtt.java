@@ -30,13 +30,21 @@ interface MeterMqtt {
   /** Completes once the broker accepted the connection; fails when it refused it or could not be reached. */
   Future<Void> connect(int port, String host);
 
-  /** Completes with the granted QoS; fails when the broker refused the subscription. */
-  Future<Integer> subscribe(String topic, int qos);
+  /**
+   * Subscribes. Fails when the broker refused the subscription (MQTT 5 answers are awaited; the
+   * Vert.x 3.1.1 client completes once the SUBSCRIBE is sent).
+   */
+  Future<Void> subscribe(String topic, int qos);
 
   /** Completes with the packet id once written (0 for QoS 0). */
   Future<Integer> publish(String topic, Buffer payload, int qos, boolean retain);
 
   boolean isConnected();
+
+  /** Our unacknowledged messages the broker accepts at most (its MQTT 5 Receive Maximum; 65,535 when it sets none). */
+  default int receiveMaximum() {
+    return 65_535;
+  }
 
   Future<Void> disconnect();
 }

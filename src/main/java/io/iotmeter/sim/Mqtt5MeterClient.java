@@ -38,8 +38,7 @@ import java.util.function.Consumer;
  * Vert.x TCP socket, as vertx-mqtt builds its own client — which speaks only 3.1.1 in Vert.x 5.0.
  * It does what a meter needs and no more: CONNECT with a session expiry of an hour (the
  * protocol's persistent session) and a will, QoS 0/1/2 publications with their handshakes
- * (the meter's window of {@link BrokerConnection#WINDOW} stays below any Receive Maximum the
- * platform announces), subscriptions, PINGREQ at the
+ * (no more unacknowledged than the broker's Receive Maximum), subscriptions, PINGREQ at the
  * keep-alive interval (the broker's Server Keep Alive when it sets one), DISCONNECT. Its
  * publications say what they carry: payload format UTF-8, content type {@code application/json}.
  * Used on one context only.
@@ -56,12 +55,14 @@ final class Mqtt5MeterClient implements MeterMqtt {
   private NetSocketInternal socket;
   private boolean connected;
   private Promise<Void> connack;
-  private final Map<Integer, Promise<Integer>> subscriptions = new HashMap<>();
+  private final Map<Integer, Promise<Void>> subscriptions = new HashMap<>();
   /** Our QoS 1/2 publications not yet completed (packet ids); at most the broker's Receive Maximum. */
   private final Set<Integer> inFlight = new HashSet<>();
   /** QoS 2 messages from the broker we answered with PUBREC, delivered once. */
   private final Set<Integer> received = new HashSet<>();
   private int lastPacketId;
+  /** The broker's Receive Maximum (CONNACK), which the meter's window keeps to. */
+  private int receiveMaximum = 65_535;
   private long pingTimer = -1;
   private Consumer<Buffer> publishHandler = p -> { };
   private Consumer<Integer> completionHandler = id -> { };
@@ -160,11 +161,11 @@ final class Mqtt5MeterClient implements MeterMqtt {
       }
       case SUBACK -> {
         MqttSubAckMessage subAck = (MqttSubAckMessage) mqtt;
-        Promise<Integer> pending = subscriptions.remove(subAck.variableHeader().messageId());
+        Promise<Void> pending = subscriptions.remove(subAck.variableHeader().messageId());
         int code = subAck.payload().reasonCodes().isEmpty() ? 0x80 : subAck.payload().reasonCodes().get(0);
         if (pending != null) {
           if (code < 0x80) {
-            pending.complete(code);
+            pending.complete();
           } else {
             pending.fail(String.format("subscription refused (0x%02X)", code));
           }
@@ -186,6 +187,9 @@ final class Mqtt5MeterClient implements MeterMqtt {
     }
     connected = true;
     MqttProperties properties = message.variableHeader().properties();
+    if (properties.getProperty(MqttProperties.MqttPropertyType.RECEIVE_MAXIMUM.value()) instanceof MqttProperties.IntegerProperty r) {
+      receiveMaximum = Math.max(1, r.value());
+    }
     int keepAlive = properties.getProperty(MqttProperties.MqttPropertyType.SERVER_KEEP_ALIVE.value())
         instanceof MqttProperties.IntegerProperty p ? p.value() : login.keepAliveSeconds();
     if (keepAlive > 0) {
@@ -235,12 +239,12 @@ final class Mqtt5MeterClient implements MeterMqtt {
   }
 
   @Override
-  public Future<Integer> subscribe(String topic, int qos) {
+  public Future<Void> subscribe(String topic, int qos) {
     if (!connected) {
       return Future.failedFuture("not connected");
     }
     int id = nextPacketId();
-    Promise<Integer> granted = Promise.promise();
+    Promise<Void> granted = Promise.promise();
     subscriptions.put(id, granted);
     socket.writeMessage(MqttMessageBuilders.subscribe().messageId(id).addSubscription(MqttQoS.valueOf(qos), topic).build());
     return granted.future();
@@ -266,6 +270,11 @@ final class Mqtt5MeterClient implements MeterMqtt {
   @Override
   public boolean isConnected() {
     return connected;
+  }
+
+  @Override
+  public int receiveMaximum() {
+    return receiveMaximum;
   }
 
   @Override

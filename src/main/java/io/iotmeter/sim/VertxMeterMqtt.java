@@ -60,8 +60,8 @@ final class VertxMeterMqtt implements MeterMqtt {
   }
 
   @Override
-  public Future<Integer> subscribe(String topic, int qos) {
-    return client.subscribe(topic, qos);
+  public Future<Void> subscribe(String topic, int qos) {
+    return client.subscribe(topic, qos).mapEmpty();
   }
 
   @Override

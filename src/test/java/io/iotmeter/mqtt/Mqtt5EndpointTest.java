@@ -388,8 +388,7 @@ class Mqtt5EndpointTest {
   void topicAliasesToTheClientWithinItsMaximum() throws Exception {
     start();
     RawMqtt5Client client = raw("receiver", RawMqtt5Client.property(RawMqtt5Client.TOPIC_ALIAS_MAXIMUM, 2, 1));
-    client.subscribe(1, "iot/paho/#", 0);
-    client.await(RawMqtt5Client.SUBACK, Duration.ofSeconds(5));
+    client.subscribeAndAwait(1, "iot/paho/#", 0);
     V5 publisher = new V5("pub", o -> { });
     publisher.publish(TOPIC, "1", 0);
     publisher.publish(TOPIC, "2", 0);
@@ -410,8 +409,7 @@ class Mqtt5EndpointTest {
     start(new JsonObject().put("max_message_bytes", 4096));
     RawMqtt5Client small = raw("small", RawMqtt5Client.property(RawMqtt5Client.MAXIMUM_PACKET_SIZE, 4, 100));
     assertThat(small.connack().connackProperties()).containsEntry(RawMqtt5Client.MAXIMUM_PACKET_SIZE, 4096L);
-    small.subscribe(1, TOPIC, 1);
-    small.await(RawMqtt5Client.SUBACK, Duration.ofSeconds(5));
+    small.subscribeAndAwait(1, TOPIC, 1);
     V5 publisher = new V5("pub", o -> { });
     publisher.publish(TOPIC, ".".repeat(200), 1);
     publisher.publish(TOPIC, ".".repeat(20), 1);
@@ -446,8 +444,7 @@ class Mqtt5EndpointTest {
     start(new JsonObject().put("receive_maximum", 5));
     RawMqtt5Client slow = raw("slow", RawMqtt5Client.property(RawMqtt5Client.RECEIVE_MAXIMUM, 2, 2));
     assertThat(slow.connack().connackProperties()).containsEntry(RawMqtt5Client.RECEIVE_MAXIMUM, 5L);
-    slow.subscribe(1, TOPIC, 1);
-    slow.await(RawMqtt5Client.SUBACK, Duration.ofSeconds(5));
+    slow.subscribeAndAwait(1, TOPIC, 1);
     V5 publisher = new V5("pub", o -> { });
     for (int i = 1; i <= 3; i++) {
       publisher.publish(TOPIC, "message " + i, 1);
@@ -556,18 +553,14 @@ class Mqtt5EndpointTest {
     client.publish("iot/paho/nobody", 1, 2, Buffer.buffer(), new byte[1]);
     assertThat(client.await(RawMqtt5Client.PUBACK, Duration.ofSeconds(5)).reasonCode()).as("no matching subscribers")
         .isEqualTo(0x10);
-    client.subscribe(3, "iot/a#", 1);
-    assertThat(client.await(RawMqtt5Client.SUBACK, Duration.ofSeconds(5)).firstReasonCode()).as("topic filter invalid")
+    assertThat(client.subscribeAndAwait(3, "iot/a#", 1)).as("topic filter invalid")
         .isEqualTo(0x8F);
-    client.subscribe(4, "test/nosubscribe", 1);
-    assertThat(client.await(RawMqtt5Client.SUBACK, Duration.ofSeconds(5)).firstReasonCode()).as("outside iot/")
+    assertThat(client.subscribeAndAwait(4, "test/nosubscribe", 1)).as("outside iot/")
         .isEqualTo(0x80);
     for (int i = 0; i < 3; i++) {
-      client.subscribe(5 + i, "iot/paho/" + i, 1);
-      assertThat(client.await(RawMqtt5Client.SUBACK, Duration.ofSeconds(5)).firstReasonCode()).isEqualTo(1);
+      assertThat(client.subscribeAndAwait(5 + i, "iot/paho/" + i, 1)).isEqualTo(1);
     }
-    client.subscribe(8, "iot/paho/3", 1);
-    assertThat(client.await(RawMqtt5Client.SUBACK, Duration.ofSeconds(5)).firstReasonCode()).as("quota exceeded")
+    assertThat(client.subscribeAndAwait(8, "iot/paho/3", 1)).as("quota exceeded")
         .isEqualTo(0x97);
     client.unsubscribe(9, "iot/paho/never");
     assertThat(client.await(RawMqtt5Client.UNSUBACK, Duration.ofSeconds(5)).firstReasonCode()).as("no subscription existed")

@@ -51,8 +51,7 @@ class Mqtt5SecuredEndpointTest {
     }
     try (RawMqtt5Client meter = connect("v5-meter-001", "v5-meter-001", password)) {
       assertThat(meter.connectReasonCode()).isZero();
-      meter.subscribe(1, "iot/v5-meter-001/command", 2);
-      assertThat(meter.await(RawMqtt5Client.SUBACK, WAIT).firstReasonCode()).isEqualTo(2);
+      assertThat(meter.subscribeAndAwait(1, "iot/v5-meter-001/command", 2)).isEqualTo(2);
       Buffer userProperty = Buffer.buffer().appendByte((byte) 0x26)
           .appendShort((short) 4).appendString("site").appendShort((short) 7).appendString("Hamburg");
       JsonObject hello = io.iotmeter.support.Datagrams.hello("v5-meter-001", 0, Instant.now(), "5.0.1", 10);
@@ -78,12 +77,9 @@ class Mqtt5SecuredEndpointTest {
       meter.publish("iot/v5-meter-003/telemetry", 1, 1, Buffer.buffer(),
           json(io.iotmeter.support.Datagrams.telemetry("v5-meter-003", 0)));
       assertThat(meter.await(RawMqtt5Client.PUBACK, WAIT).reasonCode()).as("another device's topic").isEqualTo(0x87);
-      meter.subscribe(2, "iot/v5-meter-003/command", 1);
-      assertThat(meter.await(RawMqtt5Client.SUBACK, WAIT).firstReasonCode()).isEqualTo(0x87);
-      meter.subscribe(3, "$share/g/iot/v5-meter-003/command", 1);
-      assertThat(meter.await(RawMqtt5Client.SUBACK, WAIT).firstReasonCode()).as("shared: judged by its filter").isEqualTo(0x87);
-      meter.subscribe(4, "$share/g/iot/v5-meter-002/command", 1);
-      assertThat(meter.await(RawMqtt5Client.SUBACK, WAIT).firstReasonCode()).as("its own, shared").isEqualTo(1);
+      assertThat(meter.subscribeAndAwait(2, "iot/v5-meter-003/command", 1)).isEqualTo(0x87);
+      assertThat(meter.subscribeAndAwait(3, "$share/g/iot/v5-meter-003/command", 1)).as("shared: judged by its filter").isEqualTo(0x87);
+      assertThat(meter.subscribeAndAwait(4, "$share/g/iot/v5-meter-002/command", 1)).as("its own, shared").isEqualTo(1);
     }
     try (RawMqtt5Client foreign = connect("v5-meter-003", "v5-meter-002", password)) {
       assertThat(foreign.connectReasonCode()).as("another device's client id: client identifier not valid").isEqualTo(0x85);
@@ -95,9 +91,8 @@ class Mqtt5SecuredEndpointTest {
     String password = platform.issueDeviceCredentials("v5-meter-004");
     try (RawMqtt5Client meter = connect("", "v5-meter-004", password)) {
       assertThat(meter.connectReasonCode()).isZero();
-      assertThat(meter.connackString(0x12)).startsWith("v5-meter-004-");
-      meter.subscribe(1, "iot/v5-meter-004/command", 1);
-      assertThat(meter.await(RawMqtt5Client.SUBACK, WAIT).firstReasonCode()).isEqualTo(1);
+      assertThat(meter.connackString(RawMqtt5Client.ASSIGNED_CLIENT_IDENTIFIER)).startsWith("v5-meter-004-");
+      assertThat(meter.subscribeAndAwait(1, "iot/v5-meter-004/command", 1)).isEqualTo(1);
     }
   }
 }

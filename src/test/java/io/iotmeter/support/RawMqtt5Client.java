@@ -2,15 +2,10 @@ package io.iotmeter.support;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.net.NetClient;
-import io.vertx.core.net.NetSocket;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 
 /**
  * An MQTT 5 client written packet by packet, for what a library client does not let a test
@@ -34,6 +29,7 @@ public final class RawMqtt5Client implements AutoCloseable {
   public static final int TOPIC_ALIAS_MAXIMUM = 0x22;
   public static final int RECEIVE_MAXIMUM = 0x21;
   public static final int MAXIMUM_PACKET_SIZE = 0x27;
+  public static final int ASSIGNED_CLIENT_IDENTIFIER = 0x12;
 
   /** A packet received from the server. */
   public record Packet(int type, int flags, Buffer body) {
@@ -67,28 +63,20 @@ public final class RawMqtt5Client implements AutoCloseable {
 
     /** A PUBLISH's properties: identifier to the integer value (the integer-valued ones only). */
     public Map<Integer, Long> integerProperties() {
-      int at = 2 + body.getUnsignedShort(0) + (((flags >> 1) & 3) > 0 ? 2 : 0);
-      return properties(body, at);
+      return integers(properties(body, 2 + body.getUnsignedShort(0) + (((flags >> 1) & 3) > 0 ? 2 : 0)));
     }
 
     /** A CONNACK's properties: identifier to the integer value (the integer-valued ones only). */
     public Map<Integer, Long> connackProperties() {
-      return properties(body, 2);
+      return integers(properties(body, 2));
     }
   }
 
-  private final NetClient client;
-  private final NetSocket socket;
-  private final LinkedBlockingQueue<Packet> received = new LinkedBlockingQueue<>();
-  private Buffer pending = Buffer.buffer();
-  private volatile boolean closed;
+  private final RawMqttSocket socket;
   private Packet connack;
 
-  private RawMqtt5Client(NetClient client, NetSocket socket) {
-    this.client = client;
+  private RawMqtt5Client(RawMqttSocket socket) {
     this.socket = socket;
-    socket.handler(this::onData);
-    socket.closeHandler(v -> closed = true);
   }
 
   /** Connects with a clean start and the given CONNECT properties ({@link #property}). */
@@ -99,16 +87,14 @@ public final class RawMqtt5Client implements AutoCloseable {
   /** The same with a user name and password (both, or neither when null). */
   public static RawMqtt5Client connect(Vertx vertx, int port, String clientId, int keepAliveSeconds, Buffer properties,
                                        String username, String password) {
-    NetClient client = vertx.createNetClient();
-    NetSocket socket = client.connect(port, "127.0.0.1").await();
-    RawMqtt5Client mqtt = new RawMqtt5Client(client, socket);
+    RawMqtt5Client mqtt = new RawMqtt5Client(RawMqttSocket.open(vertx, port));
     int flags = 0x02 | (username == null ? 0 : 0xC0);
     Buffer variable = Buffer.buffer().appendBuffer(string("MQTT")).appendByte((byte) 5).appendByte((byte) flags)
         .appendShort((short) keepAliveSeconds).appendBuffer(withLength(properties)).appendBuffer(string(clientId));
     if (username != null) {
       variable.appendBuffer(string(username)).appendBuffer(string(password));
     }
-    mqtt.write(0x10, variable);
+    mqtt.socket.write(0x10, variable);
     mqtt.connack = mqtt.await(CONNACK, Duration.ofSeconds(5));
     return mqtt;
   }
@@ -122,30 +108,9 @@ public final class RawMqtt5Client implements AutoCloseable {
     return connack.body().getUnsignedByte(1);
   }
 
-  /** A string-valued CONNACK property (the assigned client identifier, 0x12, for one), null if absent. */
+  /** A string-valued CONNACK property ({@link #ASSIGNED_CLIENT_IDENTIFIER}, for one), null if absent. */
   public String connackString(int id) {
-    Buffer body = connack.body();
-    int[] length = varInt(body, 2);
-    int i = 2 + length[1];
-    int end = i + length[0];
-    while (i < end) {
-      int property = body.getUnsignedByte(i++);
-      switch (property) {
-        case 0x01, 0x17, 0x19, 0x24, 0x25, 0x28, 0x29, 0x2A -> i += 1;
-        case 0x13, 0x21, 0x22, 0x23 -> i += 2;
-        case 0x02, 0x11, 0x18, 0x27 -> i += 4;
-        case 0x0B -> i += varInt(body, i)[1];
-        case 0x26 -> i += 2 + body.getUnsignedShort(i) + 2 + body.getUnsignedShort(i + 2 + body.getUnsignedShort(i));
-        default -> {
-          int size = body.getUnsignedShort(i);
-          if (property == id) {
-            return body.getString(i + 2, i + 2 + size, "UTF-8");
-          }
-          i += 2 + size;
-        }
-      }
-    }
-    return null;
+    return properties(connack.body(), 2).get(id) instanceof String text ? text : null;
   }
 
   /** A property with a one-, two- or four-byte integer value. */
@@ -164,77 +129,69 @@ public final class RawMqtt5Client implements AutoCloseable {
       body.appendShort((short) packetId);
     }
     body.appendBuffer(withLength(properties)).appendBytes(payload);
-    write(0x30 | (qos << 1), body);
+    socket.write(0x30 | (qos << 1), body);
   }
 
   public void subscribe(int packetId, String filter, int options) {
-    write(0x82, Buffer.buffer().appendShort((short) packetId).appendByte((byte) 0).appendBuffer(string(filter))
+    socket.write(0x82, Buffer.buffer().appendShort((short) packetId).appendByte((byte) 0).appendBuffer(string(filter))
         .appendByte((byte) options));
   }
 
+  /** Subscribes and returns the SUBACK's reason code: the granted QoS, or why not. */
+  public int subscribeAndAwait(int packetId, String filter, int options) {
+    subscribe(packetId, filter, options);
+    return await(SUBACK, Duration.ofSeconds(20)).firstReasonCode();
+  }
+
   public void unsubscribe(int packetId, String filter) {
-    write(0xA2, Buffer.buffer().appendShort((short) packetId).appendByte((byte) 0).appendBuffer(string(filter)));
+    socket.write(0xA2, Buffer.buffer().appendShort((short) packetId).appendByte((byte) 0).appendBuffer(string(filter)));
   }
 
   public void puback(int packetId) {
-    write(0x40, Buffer.buffer().appendShort((short) packetId));
+    socket.write(0x40, Buffer.buffer().appendShort((short) packetId));
   }
 
   public void pubrel(int packetId) {
-    write(0x62, Buffer.buffer().appendShort((short) packetId));
+    socket.write(0x62, Buffer.buffer().appendShort((short) packetId));
   }
 
   public boolean isClosed() {
-    return closed;
+    return socket.isClosed();
   }
 
   /** Waits for the next packet of {@code type}, skipping others. */
   public Packet await(int type, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    try {
-      while (true) {
-        Packet packet = received.poll(Math.max(deadline - System.nanoTime(), 0), TimeUnit.NANOSECONDS);
-        if (packet == null) {
-          throw new AssertionError("no packet of type " + type + " within " + timeout);
-        }
-        if (packet.type() == type) {
-          return packet;
-        }
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
+    RawMqttSocket.Frame frame = socket.await(type, timeout);
+    return new Packet(frame.type(), frame.flags(), frame.body());
   }
 
   /** Packets of {@code type} that arrive within {@code window}. */
   public int count(int type, Duration window) {
-    long deadline = System.nanoTime() + window.toNanos();
-    int count = 0;
-    try {
-      while (System.nanoTime() < deadline) {
-        Packet packet = received.poll(10, TimeUnit.MILLISECONDS);
-        if (packet != null && packet.type() == type) {
-          count++;
-        }
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    return count;
+    return socket.count(type, window);
   }
 
   @Override
   public void close() {
-    if (!closed) {
-      socket.close().await();
-    }
-    client.close().await();
+    socket.close();
   }
 
-  private static Map<Integer, Long> properties(Buffer body, int at) {
-    int[] length = varInt(body, at);
+  private static Map<Integer, Long> integers(Map<Integer, Object> properties) {
     Map<Integer, Long> found = new LinkedHashMap<>();
+    properties.forEach((id, value) -> {
+      if (value instanceof Long number) {
+        found.put(id, number);
+      }
+    });
+    return found;
+  }
+
+  /**
+   * The properties at {@code at} (after their length): integers as Long, strings as String;
+   * binary data and user properties are skipped.
+   */
+  private static Map<Integer, Object> properties(Buffer body, int at) {
+    int[] length = varInt(body, at);
+    Map<Integer, Object> found = new LinkedHashMap<>();
     int i = at + length[1];
     int end = i + length[0];
     while (i < end) {
@@ -255,7 +212,12 @@ public final class RawMqtt5Client implements AutoCloseable {
           i += v[1];
         }
         case 0x26 -> i += 2 + body.getUnsignedShort(i) + 2 + body.getUnsignedShort(i + 2 + body.getUnsignedShort(i));
-        default -> i += 2 + body.getUnsignedShort(i); // strings and binary data
+        case 0x09, 0x16 -> i += 2 + body.getUnsignedShort(i); // binary data
+        default -> { // UTF-8 strings
+          int size = body.getUnsignedShort(i);
+          found.put(id, body.getString(i + 2, i + 2 + size, "UTF-8"));
+          i += 2 + size;
+        }
       }
     }
     return found;
@@ -276,49 +238,10 @@ public final class RawMqtt5Client implements AutoCloseable {
   }
 
   private static Buffer withLength(Buffer properties) {
-    return encodeLength(Buffer.buffer(), properties.length()).appendBuffer(properties);
-  }
-
-  private static Buffer encodeLength(Buffer out, int length) {
-    int remaining = length;
-    do {
-      int digit = remaining % 128;
-      remaining /= 128;
-      out.appendByte((byte) (remaining > 0 ? digit | 0x80 : digit));
-    } while (remaining > 0);
-    return out;
-  }
-
-  private void write(int firstByte, Buffer body) {
-    socket.write(encodeLength(Buffer.buffer().appendByte((byte) firstByte), body.length()).appendBuffer(body)).await();
-  }
-
-  private void onData(Buffer data) {
-    pending = pending.appendBuffer(data);
-    while (pending.length() >= 2) {
-      int multiplier = 1;
-      int length = 0;
-      int i = 1;
-      int digit;
-      do {
-        if (i >= pending.length()) {
-          return;
-        }
-        digit = pending.getUnsignedByte(i++);
-        length += (digit & 0x7F) * multiplier;
-        multiplier *= 128;
-      } while ((digit & 0x80) != 0);
-      if (pending.length() < i + length) {
-        return;
-      }
-      int first = pending.getUnsignedByte(0);
-      received.add(new Packet(first >> 4, first & 0x0F, pending.getBuffer(i, i + length)));
-      pending = pending.getBuffer(i + length, pending.length());
-    }
+    return RawMqttSocket.encodeLength(Buffer.buffer(), properties.length()).appendBuffer(properties);
   }
 
   private static Buffer string(String s) {
-    byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
-    return Buffer.buffer().appendShort((short) bytes.length).appendBytes(bytes);
+    return RawMqttSocket.string(s);
   }
 }

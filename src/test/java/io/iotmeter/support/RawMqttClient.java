@@ -2,12 +2,9 @@ package io.iotmeter.support;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.net.NetClient;
-import io.vertx.core.net.NetSocket;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -31,25 +28,15 @@ public final class RawMqttClient implements AutoCloseable {
     }
   }
 
-  private final NetClient client;
-  private final NetSocket socket;
-  private final LinkedBlockingQueue<Packet> received = new LinkedBlockingQueue<>();
-  private Buffer pending = Buffer.buffer();
+  private final RawMqttSocket socket;
 
-  private RawMqttClient(NetClient client, NetSocket socket) {
-    this.client = client;
+  private RawMqttClient(RawMqttSocket socket) {
     this.socket = socket;
-    socket.handler(this::onData);
-    socket.closeHandler(v -> closed = true);
   }
-
-  private volatile boolean closed;
 
   public static RawMqttClient connect(Vertx vertx, int port, String clientId, boolean clean, int keepAliveSeconds,
                                       String willTopic, String willPayload) {
-    NetClient client = vertx.createNetClient();
-    NetSocket socket = client.connect(port, "127.0.0.1").await();
-    RawMqttClient mqtt = new RawMqttClient(client, socket);
+    RawMqttClient mqtt = new RawMqttClient(RawMqttSocket.open(vertx, port));
     Buffer variable = Buffer.buffer().appendBuffer(string("MQTT")).appendByte((byte) 4);
     int flags = clean ? 0x02 : 0;
     if (willTopic != null) {
@@ -60,7 +47,7 @@ public final class RawMqttClient implements AutoCloseable {
     if (willTopic != null) {
       payload.appendBuffer(string(willTopic)).appendBuffer(string(willPayload));
     }
-    mqtt.write(0x10, variable.appendBuffer(payload));
+    mqtt.socket.write(0x10, variable.appendBuffer(payload));
     Packet connack = mqtt.await(CONNACK, Duration.ofSeconds(5));
     if (connack.body().getByte(1) != 0) {
       throw new IllegalStateException("CONNACK refused: " + connack.body().getByte(1));
@@ -74,7 +61,7 @@ public final class RawMqttClient implements AutoCloseable {
       body.appendShort((short) packetId);
     }
     body.appendBytes(payload.getBytes(StandardCharsets.UTF_8));
-    write(0x30 | (dup ? 0x08 : 0) | (qos << 1), body);
+    socket.write(0x30 | (dup ? 0x08 : 0) | (qos << 1), body);
   }
 
   /**
@@ -88,7 +75,7 @@ public final class RawMqttClient implements AutoCloseable {
     }
     body.appendBytes(payload);
     try {
-      writeAsync(0x30 | (qos << 1), body).toCompletionStage().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      socket.writeAsync(0x30 | (qos << 1), body).toCompletionStage().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
       return true;
     } catch (java.util.concurrent.TimeoutException e) {
       return false;
@@ -99,115 +86,48 @@ public final class RawMqttClient implements AutoCloseable {
 
   /** A retained QoS 0 message. */
   public void publishRetained(String topic, String payload) {
-    write(0x31, string(topic).appendBytes(payload.getBytes(StandardCharsets.UTF_8)));
+    socket.write(0x31, string(topic).appendBytes(payload.getBytes(StandardCharsets.UTF_8)));
   }
 
   /** Stops reading the socket: a client that never reads what the server sends. */
   public void pauseReading() {
-    socket.pause();
+    socket.pauseReading();
   }
 
   public boolean isClosed() {
-    return closed;
+    return socket.isClosed();
   }
 
   public void pubrel(int packetId) {
-    write(0x62, Buffer.buffer().appendShort((short) packetId));
+    socket.write(0x62, Buffer.buffer().appendShort((short) packetId));
   }
 
   public void subscribe(int packetId, String filter, int qos) {
-    write(0x82, Buffer.buffer().appendShort((short) packetId).appendBuffer(string(filter)).appendByte((byte) qos));
+    socket.write(0x82, Buffer.buffer().appendShort((short) packetId).appendBuffer(string(filter)).appendByte((byte) qos));
   }
 
   public void disconnect() {
-    write(0xE0, Buffer.buffer());
+    socket.write(0xE0, Buffer.buffer());
   }
 
   /** Waits for the next packet of {@code type}, skipping others. */
   public Packet await(int type, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    try {
-      while (true) {
-        long left = deadline - System.nanoTime();
-        Packet packet = received.poll(Math.max(left, 0), TimeUnit.NANOSECONDS);
-        if (packet == null) {
-          throw new AssertionError("no packet of type " + type + " within " + timeout);
-        }
-        if (packet.type() == type) {
-          return packet;
-        }
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
+    RawMqttSocket.Frame frame = socket.await(type, timeout);
+    return new Packet(frame.type(), frame.flags(), frame.body());
   }
 
   /** Packets of {@code type} that arrive within {@code window}. */
   public int count(int type, Duration window) {
-    long deadline = System.nanoTime() + window.toNanos();
-    int count = 0;
-    try {
-      while (System.nanoTime() < deadline) {
-        Packet packet = received.poll(10, TimeUnit.MILLISECONDS);
-        if (packet != null && packet.type() == type) {
-          count++;
-        }
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    return count;
+    return socket.count(type, window);
   }
 
   /** Drops the TCP connection without DISCONNECT: to the server, the client vanished. */
   @Override
   public void close() {
-    socket.close().await();
-    client.close().await();
-  }
-
-  private void write(int firstByte, Buffer body) {
-    writeAsync(firstByte, body).await();
-  }
-
-  private io.vertx.core.Future<Void> writeAsync(int firstByte, Buffer body) {
-    Buffer packet = Buffer.buffer().appendByte((byte) firstByte);
-    int length = body.length();
-    do {
-      int digit = length % 128;
-      length /= 128;
-      packet.appendByte((byte) (length > 0 ? digit | 0x80 : digit));
-    } while (length > 0);
-    return socket.write(packet.appendBuffer(body));
-  }
-
-  private void onData(Buffer data) {
-    pending = pending.appendBuffer(data);
-    while (pending.length() >= 2) {
-      int multiplier = 1;
-      int length = 0;
-      int index = 1;
-      int digit;
-      do {
-        if (index >= pending.length()) {
-          return;
-        }
-        digit = pending.getUnsignedByte(index++);
-        length += (digit & 0x7F) * multiplier;
-        multiplier *= 128;
-      } while ((digit & 0x80) != 0);
-      if (pending.length() < index + length) {
-        return;
-      }
-      int first = pending.getUnsignedByte(0);
-      received.add(new Packet(first >> 4, first & 0x0F, pending.getBuffer(index, index + length)));
-      pending = pending.getBuffer(index + length, pending.length());
-    }
+    socket.close();
   }
 
   private static Buffer string(String text) {
-    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-    return Buffer.buffer().appendShort((short) bytes.length).appendBytes(bytes);
+    return RawMqttSocket.string(text);
   }
 }
